@@ -1,0 +1,42 @@
+# Handoff: the two commands a new user needs are `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: run test bench lint venv clean
+
+venv: $(VENV)/.installed
+
+# Reinstalls whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	@python_bin=$$(scripts/find-python) && \
+	  { [ -x $(PY) ] || "$$python_bin" -m venv $(VENV); }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test,bench]"
+	@touch $@
+
+## make run: set up, load demo data, start web + Celery worker + beat (Ctrl-C stops all)
+run: venv
+	@mkdir -p var
+	DEBUG=true $(PY) manage.py migrate --noinput
+	DEBUG=true $(PY) manage.py seed_demo
+	@echo "Starting Handoff on http://127.0.0.1:$(PORT)/ (web, worker, beat). Ctrl-C stops all."
+	DEBUG=true PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+
+## make test: throwaway PostgreSQL and Redis on loopback, then lint and the whole suite
+test: venv
+	scripts/system-packages
+	scripts/run-tests
+
+## make bench: benchmarks in bench/, against their own PostgreSQL and Redis
+bench: venv
+	scripts/system-packages
+	scripts/run-bench
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) var

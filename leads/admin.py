@@ -1,0 +1,153 @@
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+
+from handoff.errors import DomainError
+from leads import services
+from leads.models import Account, Activity, Lead, LeadMerge, LeadSource, StageChange
+
+
+@admin.register(LeadSource)
+class LeadSourceAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "mql_eligible"]
+    list_editable = ["mql_eligible"]
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ["name", "domain", "industry", "employee_count", "country", "owner",
+                    "is_target_account"]
+    list_filter = ["is_target_account", "industry", "country"]
+    search_fields = ["name", "domain"]
+    list_select_related = ["owner"]
+    autocomplete_fields = ["owner"]
+
+
+class ActivityInline(admin.TabularInline):
+    model = Activity
+    fields = ["occurred_at", "kind", "url", "source_system", "external_id"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ["-occurred_at"]
+    show_change_link = True
+
+
+class StageChangeInline(admin.TabularInline):
+    model = StageChange
+    fields = ["changed_at", "from_stage", "to_stage", "changed_by", "reason"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+
+class MergeLeadsForm(forms.Form):
+    survivor = forms.ModelChoiceField(
+        queryset=Lead.objects.none(), widget=forms.RadioSelect,
+        help_text="The lead that stays; the other is folded into it and deleted.",
+    )
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "full_name", "company_name", "source", "stage", "owner",
+                    "created_at"]
+    list_filter = ["stage", "source", "do_not_contact", "country"]
+    search_fields = ["email", "external_id", "first_name", "last_name", "company_name"]
+    list_select_related = ["source", "owner"]
+    autocomplete_fields = ["account", "owner"]
+    # The stage is written by the lifecycle service only, so it is never edited here.
+    readonly_fields = ["stage", "created_at", "updated_at"]
+    inlines = [StageChangeInline, ActivityInline]
+    actions = ["merge_selected"]
+
+    @admin.action(description="Merge the two selected leads", permissions=["change"])
+    def merge_selected(self, request, queryset):
+        leads = list(queryset[:3])
+        if len(leads) != 2:
+            self.message_user(request, "Select exactly two leads to merge.", messages.ERROR)
+            return None
+        ids = ",".join(str(lead.pk) for lead in leads)
+        return redirect(f"{reverse('admin:leads_lead_merge')}?ids={ids}")
+
+    def get_urls(self):
+        return [
+            path("merge/", self.admin_site.admin_view(self.merge_view), name="leads_lead_merge"),
+            *super().get_urls(),
+        ]
+
+    def merge_view(self, request):
+        if not self.has_change_permission(request) or not self.has_delete_permission(request):
+            return redirect("admin:index")
+        ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()][:2]
+        candidates = Lead.objects.filter(pk__in=ids).select_related("source", "account")
+        form = MergeLeadsForm(request.POST or None)
+        form.fields["survivor"].queryset = candidates
+        if len(candidates) != 2:
+            self.message_user(request, "Those two leads no longer exist.", messages.ERROR)
+            return redirect("admin:leads_lead_changelist")
+        if request.method == "POST" and form.is_valid():
+            survivor = form.cleaned_data["survivor"]
+            duplicate = next(lead for lead in candidates if lead.pk != survivor.pk)
+            try:
+                merge = services.merge_leads(survivor=survivor, duplicate=duplicate,
+                                             by=request.user)
+            except DomainError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"Merged #{merge.merged_lead_id} into {survivor}: "
+                    f"{merge.activities_moved} activities moved.",
+                    messages.SUCCESS,
+                )
+                return redirect("admin:leads_lead_change", survivor.pk)
+        context = {**self.admin_site.each_context(request), "form": form,
+                   "candidates": candidates, "title": "Merge two leads", "opts": self.model._meta}
+        return render(request, "admin/leads/lead/merge.html", context)
+
+
+@admin.register(Activity)
+class ActivityAdmin(admin.ModelAdmin):
+    list_display = ["occurred_at", "kind", "lead", "source_system", "external_id"]
+    list_filter = ["kind", "source_system"]
+    search_fields = ["external_id", "lead__email"]
+    list_select_related = ["lead"]
+    raw_id_fields = ["lead"]
+    date_hierarchy = "occurred_at"
+
+
+@admin.register(StageChange)
+class StageChangeAdmin(admin.ModelAdmin):
+    list_display = ["changed_at", "lead", "from_stage", "to_stage", "changed_by", "reason"]
+    list_filter = ["to_stage", "from_stage"]
+    list_select_related = ["lead", "changed_by"]
+
+    # History is append-only: nobody edits or deletes it through the application.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LeadMerge)
+class LeadMergeAdmin(admin.ModelAdmin):
+    list_display = ["merged_at", "survivor", "merged_lead_id", "merged_email",
+                    "activities_moved", "merged_by"]
+    list_select_related = ["survivor", "merged_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,207 @@
+"""REST API for leads, accounts and activity events."""
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.response import Response
+
+from handoff.errors import BatchError
+from leads import services
+from leads.filters import AccountFilter, ActivityFilter, LeadFilter
+from leads.models import Account, Activity, Lead, LeadSource, activity_kind_validator
+from leads.selectors import accounts_visible_to, activities_visible_to, leads_visible_to
+
+MAX_ACTIVITY_BATCH = 1000
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    source = serializers.SlugRelatedField(slug_field="slug", queryset=LeadSource.objects.all())
+    stage = serializers.CharField(read_only=True)
+    account = serializers.PrimaryKeyRelatedField(read_only=True)
+    owner = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id", "email", "external_id", "first_name", "last_name", "title", "seniority",
+            "department", "phone", "country", "company_name", "account", "source",
+            "source_detail", "stage", "owner", "attributes", "known_outcome",
+            "do_not_contact", "created_at", "updated_at",
+        ]
+        # Uniqueness is the upsert's business: a known email updates that lead.
+        extra_kwargs = {"email": {"validators": []}, "external_id": {"validators": []}}
+
+    def validate(self, attrs):
+        if self.instance is None and not attrs.get("email") and not attrs.get("external_id"):
+            raise serializers.ValidationError({"email": ["Give an email or an external_id."]})
+        return attrs
+
+
+class LeadUpdateSerializer(LeadSerializer):
+    class Meta(LeadSerializer.Meta):
+        read_only_fields = ["email", "external_id", "source"]
+
+
+class LeadViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Leads. POST creates a lead, or updates the one with the same email (200)."""
+
+    filterset_class = LeadFilter
+    serializer_class = LeadSerializer
+
+    def get_queryset(self):
+        return leads_visible_to(self.request.user)
+
+    @extend_schema(responses={201: LeadSerializer, 200: LeadSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = LeadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        lead, created = services.upsert_lead(**serializer.validated_data)
+        lead = self.get_queryset().get(pk=lead.pk)
+        return Response(
+            LeadSerializer(lead).data, status=status.HTTP_201_CREATED if created else 200
+        )
+
+    @extend_schema(request=LeadUpdateSerializer, responses=LeadSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        lead = self.get_object()
+        serializer = LeadUpdateSerializer(lead, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        services.update_lead(lead=lead, **serializer.validated_data)
+        return Response(LeadSerializer(self.get_queryset().get(pk=lead.pk)).data)
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Account
+        fields = [
+            "id", "name", "domain", "industry", "employee_count", "annual_revenue", "country",
+            "last_funding_date", "owner", "is_target_account", "created_at", "updated_at",
+        ]
+        extra_kwargs = {"domain": {"validators": []}}
+
+
+class AccountViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Accounts. POST creates an account, or updates the one with the same domain."""
+
+    filterset_class = AccountFilter
+    serializer_class = AccountSerializer
+
+    def get_queryset(self):
+        return accounts_visible_to(self.request.user)
+
+    @extend_schema(responses={201: AccountSerializer, 200: AccountSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = AccountSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        account, created = services.upsert_account(**serializer.validated_data)
+        return Response(
+            AccountSerializer(account).data, status=status.HTTP_201_CREATED if created else 200
+        )
+
+
+class ActivitySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Activity
+        fields = [
+            "id", "lead", "kind", "url", "properties", "occurred_at", "source_system",
+            "external_id", "received_at",
+        ]
+
+
+class ActivityInSerializer(serializers.Serializer):
+    """One incoming event. The lead is named by exactly one of three references."""
+
+    lead = serializers.IntegerField(required=False, min_value=1)
+    lead_email = serializers.EmailField(required=False)
+    lead_external_id = serializers.CharField(required=False, max_length=100)
+    kind = serializers.CharField(max_length=50, validators=[activity_kind_validator])
+    url = serializers.URLField(max_length=2000, required=False, default="")
+    properties = serializers.DictField(required=False, default=dict)
+    occurred_at = serializers.DateTimeField()
+    source_system = serializers.CharField(max_length=50)
+    external_id = serializers.CharField(max_length=200)
+
+    def validate(self, attrs):
+        given = [k for k in ("lead", "lead_email", "lead_external_id") if attrs.get(k)]
+        if len(given) != 1:
+            raise serializers.ValidationError(
+                {"lead": ["Name the lead with exactly one of lead, lead_email, lead_external_id."]}
+            )
+        return attrs
+
+
+IngestResultSerializer = inline_serializer(
+    "IngestResult",
+    fields={
+        "received": serializers.IntegerField(),
+        "stored": serializers.IntegerField(),
+        "duplicates": serializers.IntegerField(),
+    },
+)
+
+
+class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Activity events. POST takes one event or a list of up to 1,000.
+
+    A batch is all or nothing: any invalid item answers 400 with each bad
+    item's index and field, and none is stored. Events already received
+    (same source_system and external_id) are counted as duplicates, not stored.
+    """
+
+    filterset_class = ActivityFilter
+    serializer_class = ActivitySerializer
+
+    def get_queryset(self):
+        return activities_visible_to(self.request.user)
+
+    @extend_schema(
+        request=ActivityInSerializer(many=True),
+        responses={
+            201: IngestResultSerializer,
+            200: OpenApiResponse(IngestResultSerializer, description="All were duplicates."),
+        },
+    )
+    def create(self, request, *args, **kwargs):
+        items = request.data if isinstance(request.data, list) else [request.data]
+        if len(items) > MAX_ACTIVITY_BATCH:
+            raise serializers.ValidationError(
+                {"detail": f"At most {MAX_ACTIVITY_BATCH} events per request (got {len(items)})."}
+            )
+        serializer = ActivityInSerializer(data=items, many=True)
+        if not serializer.is_valid():
+            raise BatchError({i: e for i, e in enumerate(serializer.errors) if e})
+        rows = serializer.validated_data
+        with transaction.atomic():
+            lead_ids = services.resolve_lead_refs(
+                [
+                    services.LeadRef(
+                        lead_id=row.get("lead"),
+                        email=row.get("lead_email"),
+                        external_id=row.get("lead_external_id"),
+                    )
+                    for row in rows
+                ]
+            )
+            result = services.record_activities(
+                events=[
+                    services.ActivityEvent(
+                        lead_id=lead_id,
+                        kind=row["kind"],
+                        url=row["url"],
+                        properties=row["properties"],
+                        occurred_at=row["occurred_at"],
+                        source_system=row["source_system"],
+                        external_id=row["external_id"],
+                    )
+                    for lead_id, row in zip(lead_ids, rows, strict=True)
+                ]
+            )
+        body = {"received": result.received, "stored": result.stored,
+                "duplicates": result.duplicates}
+        return Response(body, status=status.HTTP_201_CREATED if result.stored else 200)

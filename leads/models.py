@@ -1,0 +1,248 @@
+"""Accounts, leads, their activity events and their lifecycle history."""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Stage(models.TextChoices):
+    LEAD = "lead", "Lead"
+    NURTURE = "nurture", "Nurture"
+    MQL = "mql", "MQL"
+    SAL = "sal", "SAL"
+    SQL = "sql", "SQL"
+    OPPORTUNITY = "opportunity", "Opportunity"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+    DISQUALIFIED = "disqualified", "Disqualified"
+    RECYCLED = "recycled", "Recycled"
+
+
+# Which stage may follow which. Anything else is refused by change_stage: the
+# lifecycle only moves forward, except recycling and nurture, which may lead
+# back to MQL on new engagement.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    Stage.LEAD: frozenset({Stage.NURTURE, Stage.MQL, Stage.DISQUALIFIED}),
+    Stage.NURTURE: frozenset({Stage.MQL, Stage.DISQUALIFIED}),
+    Stage.MQL: frozenset({Stage.SAL, Stage.NURTURE, Stage.RECYCLED, Stage.DISQUALIFIED}),
+    Stage.SAL: frozenset({Stage.SQL, Stage.NURTURE, Stage.RECYCLED, Stage.DISQUALIFIED}),
+    Stage.SQL: frozenset({Stage.OPPORTUNITY, Stage.LOST, Stage.RECYCLED, Stage.DISQUALIFIED}),
+    Stage.OPPORTUNITY: frozenset({Stage.WON, Stage.LOST}),
+    Stage.WON: frozenset(),
+    Stage.LOST: frozenset({Stage.NURTURE, Stage.RECYCLED}),
+    Stage.DISQUALIFIED: frozenset({Stage.NURTURE}),
+    Stage.RECYCLED: frozenset({Stage.NURTURE, Stage.MQL, Stage.DISQUALIFIED}),
+}
+
+
+class LeadSource(models.Model):
+    """Where leads come from, and whether the inbound model may make them MQLs.
+
+    Event lists, badge scans and cold lists are scored but not MQL-eligible by
+    default: those people did not ask to hear from sales.
+    """
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=100)
+    mql_eligible = models.BooleanField(
+        default=True, help_text="Leads from this source may become MQLs through the scoring model."
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Account(models.Model):
+    name = models.CharField(max_length=200)
+    domain = models.CharField(
+        max_length=253, unique=True, help_text="Lower-case company domain, without www."
+    )
+    industry = models.CharField(max_length=100, blank=True)
+    employee_count = models.PositiveIntegerField(null=True, blank=True)
+    annual_revenue = models.DecimalField(max_digits=15, decimal_places=2, null=True, blank=True)
+    country = models.CharField(max_length=100, blank=True)
+    last_funding_date = models.DateField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_accounts",
+        help_text="Account owner, for account-based routing.",
+    )
+    is_target_account = models.BooleanField(
+        "named / target account", default=False, help_text="On the named-account (ICP) list."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.domain})"
+
+
+class Lead(models.Model):
+    # Unique but optional: historical lists (such as the X Education export)
+    # identify people by an external id and carry no email at all. NULL, not
+    # "", so that many leads without one do not collide on the unique index.
+    email = models.EmailField(max_length=254, null=True, blank=True)  # noqa: DJ001
+    external_id = models.CharField(
+        max_length=100, null=True, blank=True, unique=True,
+        help_text="Identifier in the system the lead came from, when it has no email.",
+    )
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    seniority = models.CharField(max_length=50, blank=True)
+    department = models.CharField(max_length=100, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    country = models.CharField(max_length=100, blank=True)
+    company_name = models.CharField(max_length=200, blank=True)
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    source = models.ForeignKey(LeadSource, on_delete=models.PROTECT, related_name="leads")
+    source_detail = models.CharField(max_length=200, blank=True)
+    # Written only by leads.services.change_stage, which records the change.
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.LEAD)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_leads",
+    )
+    attributes = models.JSONField(
+        default=dict, blank=True, help_text="Custom columns that have no field of their own."
+    )
+    known_outcome = models.BooleanField(
+        null=True, blank=True,
+        help_text="Outcome carried by an imported historical list (converted or not).",
+    )
+    do_not_contact = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="lead_email_unique_ci",
+                violation_error_message="A lead with this email already exists.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(email__isnull=False) | models.Q(external_id__isnull=False),
+                name="lead_has_identifier",
+                violation_error_message="A lead needs an email or an external id.",
+            ),
+        ]
+        indexes = [models.Index(fields=["stage"]), models.Index(fields=["country"])]
+
+    def __str__(self) -> str:
+        return self.email or f"#{self.external_id}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class ActivityKind(models.TextChoices):
+    """Well-known activity kinds. Activity.kind accepts any slug, so a new kind
+    needs no migration; these are the ones the product knows by name."""
+
+    PAGE_VIEW = "page_view", "Page view"
+    PRICING_PAGE_VIEW = "pricing_page_view", "Pricing page view"
+    FORM_SUBMIT = "form_submit", "Form submit"
+    DEMO_REQUEST = "demo_request", "Demo request"
+    CONTENT_DOWNLOAD = "content_download", "Content download"
+    WEBINAR_REGISTRATION = "webinar_registration", "Webinar registration"
+    WEBINAR_ATTENDANCE = "webinar_attendance", "Webinar attendance"
+    EMAIL_OPEN = "email_open", "Email open"
+    EMAIL_CLICK = "email_click", "Email click"
+    EMAIL_UNSUBSCRIBE = "email_unsubscribe", "Email unsubscribe"
+
+
+activity_kind_validator = RegexValidator(
+    r"^[a-z][a-z0-9_]{0,49}$",
+    "Use a lower-case identifier such as 'pricing_page_view' (letters, digits, underscores).",
+)
+
+
+class Activity(models.Model):
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
+    kind = models.CharField(max_length=50, validators=[activity_kind_validator])
+    url = models.URLField(max_length=2000, blank=True)
+    properties = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField()
+    source_system = models.CharField(max_length=50)
+    external_id = models.CharField(
+        max_length=200, help_text="The sending system's id for this event; replays are ignored."
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name_plural = "activities"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_system", "external_id"], name="activity_delivered_once"
+            )
+        ]
+        indexes = [models.Index(fields=["lead", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.lead_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def kind_label(self) -> str:
+        try:
+            return ActivityKind(self.kind).label
+        except ValueError:
+            return self.kind.replace("_", " ").capitalize()
+
+
+class StageChange(models.Model):
+    """One lifecycle move. Rows are only ever added: history is never rewritten."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.CharField(max_length=20, choices=Stage.choices)
+    to_stage = models.CharField(max_length=20, choices=Stage.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        help_text="Empty when the system made the change (scoring, routing, a task).",
+    )
+    changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.from_stage} → {self.to_stage}"
+
+
+class LeadMerge(models.Model):
+    """Record of a duplicate lead folded into a survivor (the duplicate row is gone)."""
+
+    survivor = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="merges")
+    merged_lead_id = models.BigIntegerField()
+    merged_email = models.CharField(max_length=254, blank=True)
+    merged_snapshot = models.JSONField(help_text="The duplicate's fields at the time of merging.")
+    activities_moved = models.PositiveIntegerField()
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL
+    )
+    merged_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-merged_at"]
+
+    def __str__(self) -> str:
+        return f"#{self.merged_lead_id} merged into {self.survivor_id}"

@@ -1,0 +1,325 @@
+"""Every write with business meaning on leads, accounts and activities."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from handoff.errors import BatchError, ConflictError, DomainError
+from leads.domains import email_domain, is_personal_domain, normalise_domain, normalise_email
+from leads.models import (
+    ALLOWED_TRANSITIONS,
+    Account,
+    Activity,
+    Lead,
+    LeadMerge,
+    LeadSource,
+    Stage,
+    StageChange,
+)
+from leads.signals import activities_recorded
+
+# Lead fields an upsert may set; the identifiers, stage and history are not among them.
+LEAD_PROFILE_FIELDS = (
+    "first_name",
+    "last_name",
+    "title",
+    "seniority",
+    "department",
+    "phone",
+    "country",
+    "company_name",
+    "source_detail",
+    "do_not_contact",
+    "known_outcome",
+)
+
+
+# --- Accounts ---------------------------------------------------------------
+
+
+def account_for_email(*, email: str, company_name: str = "") -> Account | None:
+    """The account of the email's company domain, created on first sight.
+
+    Free-mail and disposable domains never create or join an account.
+    """
+    domain = email_domain(email)
+    if not domain or is_personal_domain(domain):
+        return None
+    account, _ = Account.objects.get_or_create(
+        domain=domain, defaults={"name": company_name or domain}
+    )
+    return account
+
+
+def upsert_account(*, domain: str, **fields: Any) -> tuple[Account, bool]:
+    """Create or update the account of a company domain (normalised)."""
+    domain = normalise_domain(domain)
+    if is_personal_domain(domain):
+        raise DomainError(f"{domain} is a free-mail or disposable domain.", field="domain")
+    account, created = Account.objects.update_or_create(domain=domain, defaults=fields)
+    return account, created
+
+
+# --- Leads ------------------------------------------------------------------
+
+
+@transaction.atomic
+def upsert_lead(
+    *,
+    source: LeadSource,
+    email: str | None = None,
+    external_id: str | None = None,
+    attributes: dict[str, Any] | None = None,
+    **profile: Any,
+) -> tuple[Lead, bool]:
+    """Create the lead, or update the one with the same email (or external id).
+
+    Returns ``(lead, created)``. Sending the same person twice never makes two
+    leads: the email is matched case-insensitively after normalisation. Blank
+    values do not erase what is known; attributes are merged key by key. The
+    source of an existing lead is kept: it says where the person first came from.
+    """
+    unknown = set(profile) - set(LEAD_PROFILE_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown lead field(s): {', '.join(sorted(unknown))}.")
+    email = normalise_email(email) if email else None
+    external_id = external_id.strip() if external_id else None
+    if not email and not external_id:
+        raise DomainError("A lead needs an email or an external id.", field="email")
+
+    lead = _find_lead_for_update(email=email, external_id=external_id)
+    created = lead is None
+    if lead is None:
+        lead = Lead(email=email, external_id=external_id, source=source)
+    elif email and not lead.email:
+        lead.email = email
+    elif external_id and not lead.external_id:
+        lead.external_id = external_id
+
+    for name, value in profile.items():
+        if value is None or value == "":
+            continue
+        setattr(lead, name, value)
+    if attributes:
+        lead.attributes = {**lead.attributes, **attributes}
+    if lead.email and lead.account_id is None:
+        lead.account = account_for_email(email=lead.email, company_name=lead.company_name)
+    lead.save()
+    return lead, created
+
+
+@transaction.atomic
+def update_lead(*, lead: Lead, attributes: dict[str, Any] | None = None, **profile: Any) -> Lead:
+    """Change a lead's profile fields; attributes are merged key by key."""
+    unknown = set(profile) - set(LEAD_PROFILE_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown lead field(s): {', '.join(sorted(unknown))}.")
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    for name, value in profile.items():
+        setattr(lead, name, value)
+    if attributes is not None:
+        lead.attributes = {**lead.attributes, **attributes}
+    lead.save()
+    return lead
+
+
+def _find_lead_for_update(*, email: str | None, external_id: str | None) -> Lead | None:
+    queryset = Lead.objects.select_for_update()
+    if email:
+        lead = queryset.filter(email__iexact=email).first()
+        if lead is not None:
+            return lead
+    if external_id:
+        return queryset.filter(external_id=external_id).first()
+    return None
+
+
+@transaction.atomic
+def change_stage(
+    *,
+    lead: Lead,
+    to_stage: str,
+    by: AbstractBaseUser | None = None,
+    reason: str = "",
+    expected_from: str | None = None,
+) -> StageChange:
+    """Move a lead to another lifecycle stage and record who, when, why.
+
+    The only writer of ``Lead.stage``. The lead row is locked, so two people
+    acting on the same lead at once are serialised: the second one sees the
+    new stage and is refused (ConflictError when it expected the old one).
+    """
+    current = Lead.objects.select_for_update().only("stage").get(pk=lead.pk)
+    if expected_from is not None and current.stage != expected_from:
+        raise ConflictError(
+            f"This lead is already {current.get_stage_display()}; someone else acted on it first."
+        )
+    if to_stage not in ALLOWED_TRANSITIONS[current.stage]:
+        raise DomainError(
+            f"A lead cannot go from {current.get_stage_display()} to {Stage(to_stage).label}."
+        )
+    Lead.objects.filter(pk=lead.pk).update(stage=to_stage, updated_at=timezone.now())
+    lead.stage = to_stage
+    return StageChange.objects.create(
+        lead=lead, from_stage=current.stage, to_stage=to_stage, changed_by=by, reason=reason
+    )
+
+
+@transaction.atomic
+def merge_leads(*, survivor: Lead, duplicate: Lead, by: AbstractBaseUser | None) -> LeadMerge:
+    """Fold a duplicate into the survivor and delete the duplicate.
+
+    Activities and stage history move to the survivor; attributes and empty
+    profile fields are filled from the duplicate (the survivor's values win).
+    The duplicate's data is kept on the merge record.
+    """
+    if survivor.pk == duplicate.pk:
+        raise DomainError("A lead cannot be merged into itself.")
+    survivor = Lead.objects.select_for_update().get(pk=survivor.pk)
+    duplicate = Lead.objects.select_for_update().get(pk=duplicate.pk)
+
+    snapshot = json.loads(json.dumps(model_to_dict(duplicate), default=str))
+    moved = Activity.objects.filter(lead=duplicate).update(lead=survivor)
+    StageChange.objects.filter(lead=duplicate).update(lead=survivor)
+    for name in LEAD_PROFILE_FIELDS:
+        if getattr(survivor, name) in ("", None) and getattr(duplicate, name) not in ("", None):
+            setattr(survivor, name, getattr(duplicate, name))
+    survivor.attributes = {**duplicate.attributes, **survivor.attributes}
+    survivor.account = survivor.account or duplicate.account
+    merge = LeadMerge.objects.create(
+        survivor=survivor,
+        merged_lead_id=duplicate.pk,
+        merged_email=duplicate.email or "",
+        merged_snapshot=snapshot,
+        activities_moved=moved,
+        merged_by=by,
+    )
+    # Free the duplicate's identifiers before the survivor may take them.
+    duplicate.delete()
+    if survivor.email is None and duplicate.email:
+        survivor.email = duplicate.email
+    if survivor.external_id is None and duplicate.external_id:
+        survivor.external_id = duplicate.external_id
+    survivor.save()
+    if moved:
+        activities_recorded.send(sender=Lead, lead_ids={survivor.pk})
+    return merge
+
+
+# --- Activities ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActivityEvent:
+    """One validated event, its lead already resolved to an id."""
+
+    lead_id: int
+    kind: str
+    occurred_at: datetime
+    source_system: str
+    external_id: str
+    url: str = ""
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    received: int
+    stored: int
+
+    @property
+    def duplicates(self) -> int:
+        return self.received - self.stored
+
+
+@dataclass(frozen=True)
+class LeadRef:
+    """How an event names its lead: by id, email or external id (one of them)."""
+
+    lead_id: int | None = None
+    email: str | None = None
+    external_id: str | None = None
+
+
+def resolve_lead_refs(refs: Sequence[LeadRef]) -> list[int]:
+    """Turn each reference into a lead id, in three queries at most.
+
+    Raises BatchError naming each reference that matches no lead.
+    """
+    ids = {r.lead_id for r in refs if r.lead_id is not None}
+    emails = {normalise_email(r.email) for r in refs if r.email}
+    external_ids = {r.external_id for r in refs if r.external_id}
+    known_ids = set(Lead.objects.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+    by_email = (
+        dict(Lead.objects.filter(email__in=emails).values_list("email", "pk")) if emails else {}
+    )
+    by_external = (
+        dict(Lead.objects.filter(external_id__in=external_ids).values_list("external_id", "pk"))
+        if external_ids
+        else {}
+    )
+    resolved: list[int] = []
+    errors: dict[int, dict[str, list[str]]] = {}
+    for index, ref in enumerate(refs):
+        if ref.lead_id is not None:
+            found, where = (ref.lead_id if ref.lead_id in known_ids else None), "lead"
+        elif ref.email:
+            found, where = by_email.get(normalise_email(ref.email)), "lead_email"
+        else:
+            found, where = by_external.get(ref.external_id), "lead_external_id"
+        if found is None:
+            errors[index] = {where: ["No lead matches this reference."]}
+        else:
+            resolved.append(found)
+    if errors:
+        raise BatchError(errors)
+    return resolved
+
+
+@transaction.atomic
+def record_activities(*, events: Sequence[ActivityEvent]) -> IngestResult:
+    """Store events once each, whatever how often they are delivered.
+
+    ``(source_system, external_id)`` is unique; a replayed event is skipped by
+    the database (ON CONFLICT DO NOTHING), so concurrent replays cannot double
+    count either. Announces the leads with new events on ``activities_recorded``.
+    """
+    if not events:
+        return IngestResult(received=0, stored=0)
+    now = timezone.now()
+    json_param = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
+    table = Activity._meta.db_table
+    new_lead_ids: set[int] = set()
+    stored = 0
+    # 1,000 rows x 8 values stays under every backend's bound-parameter limit.
+    for start in range(0, len(events), 1000):
+        chunk = events[start : start + 1000]
+        rows_sql = ", ".join([f"(%s, %s, %s, {json_param}, %s, %s, %s, %s)"] * len(chunk))
+        params: list[Any] = []
+        for e in chunk:
+            params += [
+                e.lead_id, e.kind, e.url, json.dumps(e.properties),
+                e.occurred_at, e.source_system, e.external_id, now,
+            ]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (lead_id, kind, url, properties, occurred_at,"
+                f" source_system, external_id, received_at) VALUES {rows_sql}"
+                " ON CONFLICT (source_system, external_id) DO NOTHING RETURNING lead_id",
+                params,
+            )
+            inserted = [row[0] for row in cursor.fetchall()]
+        stored += len(inserted)
+        new_lead_ids.update(inserted)
+    if new_lead_ids:
+        activities_recorded.send(sender=Activity, lead_ids=new_lead_ids)
+    return IngestResult(received=len(events), stored=stored)

@@ -1,0 +1,108 @@
+import os
+
+# Playwright runs an event loop in the test thread; Django would otherwise
+# refuse its synchronous ORM calls there. Must be set before Django sets up.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+import pytest
+from django.contrib.auth.models import Group, User
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from handoff import roles
+from tests import factories
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine and not os.environ.get("HANDOFF_TESTS_ON_SQLITE"):
+        raise pytest.UsageError(
+            "The tests run against PostgreSQL: use `make test`, which starts one, "
+            "or set DATABASE_URL to a PostgreSQL database."
+        )
+
+
+def _user(username: str, role: str | None, **extra) -> User:
+    user = User.objects.create_user(username=username, password=PASSWORD, **extra)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def sdr(db):
+    return _user("sam.sdr", roles.SDR, first_name="Sam", last_name="Reyes")
+
+
+@pytest.fixture
+def other_sdr(db):
+    return _user("olivia.sdr", roles.SDR, first_name="Olivia", last_name="Park")
+
+
+@pytest.fixture
+def marketing_ops(db):
+    return _user("mo.ops", roles.MARKETING_OPS, first_name="Mo", is_staff=True)
+
+
+@pytest.fixture
+def manager(db):
+    return _user("max.manager", roles.SALES_MANAGER, first_name="Max", is_staff=True)
+
+
+@pytest.fixture
+def integration_user(db):
+    return _user("crm-integration", roles.INTEGRATION)
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def integration_client(integration_user):
+    client = APIClient()
+    token = Token.objects.create(user=integration_user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def client_as(client):
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def api_as():
+    def login(user):
+        c = APIClient()
+        c.force_authenticate(user)
+        return c
+
+    return login
+
+
+@pytest.fixture
+def make_lead(db):
+    return factories.make_lead
+
+
+@pytest.fixture
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium, quiet: it must not try to reach the internet."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        ],
+    }
