@@ -175,7 +175,8 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             )
         serializer = ActivityInSerializer(data=items, many=True)
         if not serializer.is_valid():
-            raise BatchError({i: e for i, e in enumerate(serializer.errors) if e})
+            # DRF reports a list's errors as {index: errors}, bad items only.
+            raise BatchError(dict(serializer.errors))
         rows = serializer.validated_data
         with transaction.atomic():
             lead_ids = services.resolve_lead_refs(

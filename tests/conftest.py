@@ -1,3 +1,4 @@
+import importlib
 import os
 
 # Playwright runs an event loop in the test thread; Django would otherwise
@@ -5,6 +6,7 @@ import os
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -31,6 +33,23 @@ def _user(username: str, role: str | None, **extra) -> User:
     if role:
         user.groups.add(Group.objects.get(name=role))
     return user
+
+
+# Data migrations that create reference data (roles, lead sources, the default
+# scoring model). Their functions take an app registry, so they run as well
+# against the live one.
+REFERENCE_DATA = [
+    ("leads.migrations.0002_sources_and_roles", "create_sources_and_roles"),
+]
+
+
+@pytest.fixture
+def reference_data_kept(transactional_db):
+    """For tests that commit (live server, real workers): Django flushes the
+    database after each of them, taking what migrations created with it, so
+    the reference-data migrations run again first."""
+    for module, function in REFERENCE_DATA:
+        getattr(importlib.import_module(module), function)(django_apps, None)
 
 
 @pytest.fixture
@@ -95,7 +114,7 @@ def make_lead(db):
     return factories.make_lead
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """Debian's Chromium, quiet: it must not try to reach the internet."""
     return {

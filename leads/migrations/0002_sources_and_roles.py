@@ -40,7 +40,8 @@ def create_sources_and_roles(apps, schema_editor):
     # Permissions are normally created after migrate; create them now so the
     # groups can be granted them in this same migration.
     app_config = apps.get_app_config("leads")
-    app_config.models_module = True
+    if getattr(app_config, "models_module", None) is None:  # historical configs have none
+        app_config.models_module = True
     create_permissions(app_config, apps=apps, verbosity=0)
 
     LeadSource = apps.get_model("leads", "LeadSource")

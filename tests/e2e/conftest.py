@@ -1,0 +1,41 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(autouse=True)
+def _browser_tests_keep_reference_data(reference_data_kept, live_server):
+    """Every browser test runs against the live server on committed data."""
+
+
+@pytest.fixture
+def log_in(page, live_server):
+    """Log in through the real login page, as a person would."""
+
+    def as_user(user):
+        page.goto(f"{live_server.url}/login/")
+        page.get_by_label("Username").fill(user.username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        return page
+
+    return as_user
+
+
+@pytest.fixture
+def screenshot(page):
+    """Saves a README screenshot when HANDOFF_UPDATE_SCREENSHOTS is set."""
+
+    def take(name: str):
+        if os.environ.get("HANDOFF_UPDATE_SCREENSHOTS"):
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+    return take
