@@ -40,6 +40,7 @@ def _user(username: str, role: str | None, **extra) -> User:
 # against the live one.
 REFERENCE_DATA = [
     ("leads.migrations.0002_sources_and_roles", "create_sources_and_roles"),
+    ("scoring.migrations.0002_default_model_and_roles", "create_default_model"),
 ]
 
 

@@ -1,0 +1,252 @@
+"""The scoring engine, set-wise, in one PostgreSQL statement per chunk.
+
+It mirrors scoring.engine term by term (see its docstring for the arithmetic
+that keeps the two paths identical); tests/scoring/test_engine_agreement.py
+holds them to it over random models, leads and activities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from scoring.engine import SECONDS_PER_DAY, CompiledModel, CompiledRule, Condition
+from scoring.fields import ATTRIBUTE_PREFIX, FIELDS, FieldType
+from scoring.models import Layer, Operator
+
+
+@dataclass
+class Sql:
+    """A fragment of SQL and its parameters, in order."""
+
+    text: str
+    params: list[Any] = field(default_factory=list)
+
+
+def _json_value_sql(container: str, key: str, type_: FieldType | str, params: list) -> str:
+    """A JSON member read as text or number, NULL when it is of another type."""
+    params += [key, key]
+    if type_ == "number":
+        return (f"(CASE WHEN jsonb_typeof({container} -> %s) = 'number' "
+                f"THEN ({container} ->> %s)::numeric END)")
+    return (f"(CASE WHEN jsonb_typeof({container} -> %s) = 'string' "
+            f"THEN NULLIF({container} ->> %s, '') END)")
+
+
+def condition_sql(cond: Condition, *, container: str | None, as_of: datetime) -> Sql:
+    """SQL for one condition. ``container`` is the JSON column for attribute and
+    property conditions (None for registered fields)."""
+    params: list[Any] = []
+    op = cond.operator
+    if container is not None:
+        key = cond.field.removeprefix(ATTRIBUTE_PREFIX)
+        if op == Operator.IS_SET:
+            return Sql(f"({container} -> %s IS NOT NULL AND {container} -> %s "
+                       "NOT IN ('null'::jsonb, '\"\"'::jsonb))", [key, key])
+        if op == Operator.IS_TRUE:
+            return Sql(f"({container} -> %s = 'true'::jsonb)", [key])
+        kind = "number" if op in (Operator.GT, Operator.GTE, Operator.LT, Operator.LTE,
+                                  Operator.BETWEEN) else "text"
+        expr = _json_value_sql(container, key, kind, params)
+    else:
+        expr = FIELDS[cond.field].sql
+        if op == Operator.IS_SET:
+            return Sql(f"({expr} IS NOT NULL)")
+        if op == Operator.IS_TRUE:
+            return Sql(f"({expr} IS TRUE)")
+
+    if op == Operator.EQUALS:
+        return Sql(f"(lower({expr}) = lower(%s))", [*params, str(cond.value)])
+    if op == Operator.IN:
+        return Sql(f"(lower({expr}) = ANY(SELECT lower(v) FROM unnest(%s::text[]) v))",
+                   [*params, [str(v) for v in cond.value]])
+    if op == Operator.CONTAINS:
+        return Sql(f"(strpos(lower({expr}), lower(%s)) > 0)", [*params, str(cond.value)])
+    if op == Operator.REGEX:
+        return Sql(f"({expr} ~* %s)", [*params, cond.value])
+    comparisons = {Operator.GT: ">", Operator.GTE: ">=", Operator.LT: "<", Operator.LTE: "<="}
+    if op in comparisons:
+        return Sql(f"({expr} {comparisons[op]} %s::numeric)", [*params, str(cond.value)])
+    if op == Operator.BETWEEN:
+        low, high = cond.value
+        return Sql(f"({expr} BETWEEN %s::numeric AND %s::numeric)",
+                   [*params, str(low), str(high)])
+    if op == Operator.WITHIN_DAYS:
+        since = as_of - timedelta(days=int(cond.value))
+        if cond.type == FieldType.DATE:
+            return Sql(f"({expr} >= (%s::timestamptz AT TIME ZONE 'UTC')::date)",
+                       [*params, since])
+        return Sql(f"({expr} >= %s::timestamptz)", [*params, since])
+    raise ValueError(f"unknown operator {op!r}")
+
+
+def _activity_match_sql(rule: CompiledRule, as_of: datetime) -> Sql:
+    parts = ["act.occurred_at >= %s"]
+    params: list[Any] = [as_of - timedelta(days=rule.window_days)]
+    if rule.activity_kinds:
+        parts.append("act.kind = ANY(%s::text[])")
+        params.append(list(rule.activity_kinds))
+    if rule.url_pattern is not None:
+        parts.append("act.url ~* %s")
+        params.append(rule.url_pattern_text)
+    for cond in rule.property_conditions:
+        frag = condition_sql(cond, container="act.properties", as_of=as_of)
+        parts.append(frag.text)
+        params += frag.params
+    return Sql("(" + " AND ".join(parts) + ")", params)
+
+
+def _term_sql(rule: CompiledRule, as_of: datetime) -> Sql:
+    """One matching activity's points in hundredths (see engine.decayed_cents)."""
+    if not rule.half_life_days:
+        return Sql("%s::bigint", [rule.points * 100])
+    return Sql(
+        "floor(%s::float8 * power(0.5::float8, GREATEST(0::float8, "
+        "extract(epoch FROM (%s::timestamptz - act.occurred_at))::float8) / %s::float8)"
+        " + 0.5::float8)::bigint",
+        [rule.points * 100.0, as_of, rule.half_life_days * SECONDS_PER_DAY],
+    )
+
+
+def _entry_sql(rule_id_sql: str, name_sql: str, layer: str, count: str, before: str,
+               after: str, points: str, disqualifies: str) -> str:
+    return (
+        f"jsonb_build_object('rule_id', {rule_id_sql}, 'rule', {name_sql}, 'layer', '{layer}', "
+        f"'count', {count}, 'points_before', round(({before})::numeric / 100, 2), "
+        f"'points_after_decay', round(({after})::numeric / 100, 2), "
+        f"'points', round(({points})::numeric / 100, 2), 'disqualifies', {disqualifies})"
+    )
+
+
+def _bound_entry_sql(raw: str, clamped: str, label: str, layer: str,
+                     bounds: tuple[int, int]) -> str:
+    name = (f"CASE WHEN {raw} > {clamped} THEN '{label} ceiling ({bounds[1]})' "
+            f"ELSE '{label} floor ({bounds[0]})' END")
+    diff = f"({clamped} - {raw})"
+    entry = _entry_sql("NULL::bigint", name, layer, "0", diff, diff, diff, "false")
+    return f"CASE WHEN {raw} <> {clamped} THEN {entry} END"
+
+
+def scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql) -> Sql:
+    """A SELECT of (lead_id, fit, engagement, total in hundredths, grade,
+    disqualified, qualifies, explanation) for the leads ``lead_filter`` keeps.
+
+    ``lead_filter`` is a condition on the placeholder ``{lead_id}``, e.g.
+    ``Sql("{lead_id} BETWEEN %s AND %s", [lo, hi])``.
+    """
+    params: list[Any] = []
+    eng_columns: list[str] = []
+    base_columns: list[str] = []
+    fit_terms: list[str] = ["0"]
+    eng_terms: list[str] = ["0"]
+    dq_terms: list[str] = ["false"]
+    entries: list[str] = []
+    entry_params: list[Any] = []
+
+    # Activity aggregates (one scan of the chunk's recent activities).
+    for i, rule in enumerate(model.rules):
+        if not rule.matches_activities:
+            continue
+        match = _activity_match_sql(rule, as_of)
+        if rule.layer == Layer.DISQUALIFIER:
+            eng_columns.append(f"COUNT(*) FILTER (WHERE {match.text}) AS n_{i}")
+            params += match.params
+            continue
+        term = _term_sql(rule, as_of)
+        eng_columns.append(f"COUNT(*) FILTER (WHERE {match.text}) AS n_{i}")
+        params += match.params
+        eng_columns.append(f"SUM({term.text}) FILTER (WHERE {match.text}) AS s_{i}")
+        params += term.params + match.params
+
+    eng_sql = ""
+    if eng_columns:
+        eng_filter = lead_filter.text.format(lead_id="act.lead_id")
+        eng_sql = (
+            "WITH eng AS (SELECT act.lead_id, " + ", ".join(eng_columns)
+            + f" FROM leads_activity act WHERE {eng_filter} AND act.occurred_at >= %s"
+            " GROUP BY act.lead_id) "
+        )
+        params += [*lead_filter.params, as_of - timedelta(days=model.max_window_days)]
+
+    # Per-lead columns: fit-rule hits and activity aggregates.
+    for i, rule in enumerate(model.rules):
+        if rule.condition is not None:
+            container = "l.attributes" if rule.condition.field.startswith(ATTRIBUTE_PREFIX) \
+                else None
+            cond = condition_sql(rule.condition, container=container, as_of=as_of)
+            base_columns.append(f"COALESCE({cond.text}, false) AS h_{i}")
+            params += cond.params
+        else:
+            base_columns.append(f"COALESCE(e.n_{i}, 0) AS n_{i}")
+            if rule.layer != Layer.DISQUALIFIER:
+                base_columns.append(f"COALESCE(e.s_{i}, 0)::bigint AS s_{i}")
+
+    for i, rule in enumerate(model.rules):
+        name_sql = "%s::text"
+        if rule.layer == Layer.DISQUALIFIER:
+            hit = f"h_{i}" if rule.condition is not None else f"n_{i} > 0"
+            count = "1" if rule.condition is not None else f"n_{i}"
+            dq_terms.append(hit)
+            entries.append(f"CASE WHEN {hit} THEN "
+                           + _entry_sql("%s::bigint", name_sql, rule.layer, count, "0", "0", "0",
+                                        "true") + " END")
+            entry_params += [rule.id, rule.name]
+        elif rule.condition is not None:
+            cents = rule.points * 100
+            fit_terms.append(f"CASE WHEN h_{i} THEN {cents} ELSE 0 END")
+            entries.append(f"CASE WHEN h_{i} THEN "
+                           + _entry_sql("%s::bigint", name_sql, rule.layer, "1", str(cents),
+                                        str(cents), str(cents), "false") + " END")
+            entry_params += [rule.id, rule.name]
+        else:
+            if rule.cap is None:
+                capped = f"s_{i}"
+            elif rule.points >= 0:
+                capped = f"LEAST(s_{i}, {rule.cap * 100})"
+            else:
+                capped = f"GREATEST(s_{i}, {-rule.cap * 100})"
+            eng_terms.append(capped)
+            entries.append(f"CASE WHEN n_{i} > 0 THEN "
+                           + _entry_sql("%s::bigint", name_sql, rule.layer, f"n_{i}",
+                                        f"n_{i} * {rule.points * 100}", f"s_{i}", capped,
+                                        "false") + " END")
+            entry_params += [rule.id, rule.name]
+
+    fb, eb, tb = model.fit_bounds, model.engagement_bounds, model.total_bounds
+    entries += [
+        _bound_entry_sql("fit_raw", "fit", "Fit", "fit", fb),
+        _bound_entry_sql("eng_raw", "eng", "Engagement", "engagement", eb),
+        _bound_entry_sql("total_raw", "total", "Total", "total", tb),
+    ]
+    a, b, c = (band * 100 for band in model.grade_bands)
+    lead_where = lead_filter.text.format(lead_id="l.id")
+    base_select = ", ".join(["l.id AS lead_id", "l.source_id", *base_columns])
+    join_eng = "LEFT JOIN eng e ON e.lead_id = l.id" if eng_sql else ""
+    text = (
+        eng_sql
+        + ", base AS (" if eng_sql else "WITH base AS ("
+    ) + (
+        f"SELECT {base_select} FROM leads_lead l "
+        "JOIN leads_leadsource src ON src.id = l.source_id "
+        f"LEFT JOIN leads_account a ON a.id = l.account_id {join_eng} WHERE {lead_where}), "
+        f"parts AS (SELECT base.*, ({' + '.join(fit_terms)})::bigint AS fit_raw, "
+        f"({' + '.join(eng_terms)})::bigint AS eng_raw, "
+        f"({' OR '.join(dq_terms)}) AS disqualified FROM base), "
+        f"clamped AS (SELECT parts.*, LEAST(GREATEST(fit_raw, {fb[0] * 100}), {fb[1] * 100}) "
+        f"AS fit, LEAST(GREATEST(eng_raw, {eb[0] * 100}), {eb[1] * 100}) AS eng FROM parts), "
+        "totals AS (SELECT clamped.*, fit + eng AS total_raw, "
+        f"LEAST(GREATEST(fit + eng, {tb[0] * 100}), {tb[1] * 100}) AS total FROM clamped) "
+        "SELECT lead_id, fit, eng, total, "
+        f"CASE WHEN fit >= {a} THEN 'A' WHEN fit >= {b} THEN 'B' WHEN fit >= {c} THEN 'C' "
+        "ELSE 'D' END AS grade, disqualified, "
+        f"(NOT disqualified AND source_id = ANY(%s::bigint[]) AND fit >= {model.min_fit * 100} "
+        f"AND eng >= {model.min_engagement * 100} AND total >= {model.threshold * 100}) "
+        "AS qualifies, "
+        "jsonb_path_query_array(jsonb_build_array(" + ", ".join(entries)
+        + "), '$[*] ? (@ != null)') AS explanation FROM totals"
+    )
+    params += lead_filter.params
+    params += [sorted(model.eligible_source_ids)]
+    params += entry_params
+    return Sql(text, params)

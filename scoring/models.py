@@ -1,0 +1,233 @@
+"""Scoring models (versioned), their rules, and the scores they give leads.
+
+Points are whole numbers on rules; scores are kept in hundredths of a point
+because decay makes fractions. Both scoring paths (one lead in Python, many in
+SQL) compute every term in integer hundredths, so they agree to the last digit.
+"""
+
+from django.conf import settings
+from django.db import models
+
+from leads.models import Lead, LeadSource
+
+
+class ModelStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted for approval"
+    APPROVED = "approved", "Approved"
+    PUBLISHED = "published", "Published (live)"
+    ARCHIVED = "archived", "Archived"
+
+
+class ScoringModel(models.Model):
+    """One version of the MQL definition. Exactly one version is live."""
+
+    name = models.CharField(max_length=200)
+    version = models.PositiveIntegerField(unique=True, editable=False)
+    status = models.CharField(
+        max_length=20, choices=ModelStatus.choices, default=ModelStatus.DRAFT, editable=False
+    )
+    based_on = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, editable=False,
+        related_name="derived_versions",
+    )
+    notes = models.TextField(blank=True, help_text="What changed in this version, and why.")
+
+    threshold = models.IntegerField(default=75, help_text="MQL when the total reaches this.")
+    min_fit = models.IntegerField(
+        default=10, help_text="…and the fit score (demographic + firmographic) reaches this…"
+    )
+    min_engagement = models.IntegerField(
+        default=10, help_text="…and the engagement score reaches this."
+    )
+    grade_a_min = models.IntegerField("grade A from fit", default=30)
+    grade_b_min = models.IntegerField("grade B from fit", default=15)
+    grade_c_min = models.IntegerField("grade C from fit", default=0)
+
+    fit_floor = models.IntegerField(default=-100)
+    fit_ceiling = models.IntegerField(default=100)
+    engagement_floor = models.IntegerField(default=-100)
+    engagement_ceiling = models.IntegerField(default=100)
+    total_floor = models.IntegerField(default=-100)
+    total_ceiling = models.IntegerField(default=200)
+
+    eligible_sources = models.ManyToManyField(
+        LeadSource, blank=True, related_name="+",
+        help_text="Leads from these sources may become MQLs under this version.",
+    )
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", editable=False,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", editable=False,
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", editable=False,
+    )
+    approved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", editable=False,
+    )
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-version"]
+        permissions = [
+            ("approve_scoringmodel", "Can approve a submitted scoring model version"),
+            ("publish_scoringmodel", "Can publish an approved scoring model version"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=models.Q(status="published"),
+                name="one_live_scoring_model",
+                violation_error_message="Only one scoring model version can be live.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version} {self.name} ({self.get_status_display()})"
+
+    @property
+    def is_editable(self) -> bool:
+        """Only drafts change; a submitted version goes back to draft to be edited."""
+        return self.status == ModelStatus.DRAFT
+
+
+class Layer(models.TextChoices):
+    DEMOGRAPHIC = "demographic", "Demographic fit"
+    FIRMOGRAPHIC = "firmographic", "Firmographic fit"
+    ENGAGEMENT = "engagement", "Engagement"
+    DISQUALIFIER = "disqualifier", "Disqualifier"
+
+
+FIT_LAYERS = (Layer.DEMOGRAPHIC, Layer.FIRMOGRAPHIC)
+
+
+class Operator(models.TextChoices):
+    EQUALS = "equals", "equals (case-insensitive)"
+    IN = "in", "is one of (case-insensitive)"
+    CONTAINS = "contains", "contains (case-insensitive)"
+    REGEX = "regex", "matches regular expression (case-insensitive)"
+    GT = "gt", ">"
+    GTE = "gte", "≥"
+    LT = "lt", "<"
+    LTE = "lte", "≤"
+    BETWEEN = "between", "between (inclusive)"
+    IS_SET = "is_set", "is set"
+    IS_TRUE = "is_true", "is true"
+    WITHIN_DAYS = "within_days", "within the last N days"
+
+
+class Rule(models.Model):
+    """One rule of a scoring model version.
+
+    Fit rules and condition disqualifiers test one field of the lead or its
+    account. Engagement rules (and activity disqualifiers) match activities by
+    kind, URL pattern and property conditions, inside a look-back window.
+    """
+
+    model = models.ForeignKey(ScoringModel, on_delete=models.CASCADE, related_name="rules")
+    layer = models.CharField(max_length=20, choices=Layer.choices)
+    name = models.CharField(max_length=200)
+    position = models.PositiveIntegerField(default=0)
+
+    field = models.CharField(
+        max_length=120, blank=True,
+        help_text="Lead field (title, seniority, email_domain…), account.<field> "
+        "(account.employee_count…) or attributes.<name> for imported columns.",
+    )
+    operator = models.CharField(max_length=20, choices=Operator.choices, blank=True)
+    value = models.JSONField(
+        null=True, blank=True,
+        help_text='JSON: "VP" for equals, ["CEO", "CTO"] for in, 500 for ≥, [10, 50] '
+        "for between, 90 for within the last N days; empty for is set / is true.",
+    )
+    points = models.IntegerField(default=0, help_text="May be negative.")
+
+    activity_kinds = models.JSONField(
+        default=list, blank=True, help_text='Engagement: the activity kinds, e.g. ["demo_request"].'
+    )
+    url_pattern = models.CharField(
+        max_length=300, blank=True,
+        help_text="Engagement: a regular expression the activity URL must match.",
+    )
+    property_conditions = models.JSONField(
+        default=list, blank=True,
+        help_text='Engagement: [{"key": "plan", "operator": "equals", "value": "team"}]',
+    )
+    window_days = models.PositiveIntegerField(
+        default=90, help_text="Engagement: only activities of the last N days count."
+    )
+    cap = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Engagement: at most this many points from this rule."
+    )
+    half_life_days = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="Engagement: an activity's points halve every N days (empty: no decay).",
+    )
+
+    class Meta:
+        ordering = ["model", "layer", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_layer_display()}: {self.name}"
+
+    def clean(self) -> None:
+        from scoring.validation import validate_rule
+
+        validate_rule(self)
+
+
+class LeadScore(models.Model):
+    """A lead's current score under the version that gave it.
+
+    A narrow table of its own, with no index on the score columns, so a full
+    rescore rewrites small rows and PostgreSQL can update them in place (HOT).
+    """
+
+    lead = models.OneToOneField(Lead, on_delete=models.CASCADE, primary_key=True,
+                                related_name="score")
+    model = models.ForeignKey(ScoringModel, on_delete=models.CASCADE, related_name="+")
+    fit = models.DecimalField(max_digits=9, decimal_places=2)
+    engagement = models.DecimalField(max_digits=9, decimal_places=2)
+    total = models.DecimalField(max_digits=9, decimal_places=2)
+    grade = models.CharField(max_length=1)
+    disqualified = models.BooleanField()
+    qualifies = models.BooleanField(help_text="Meets the MQL definition right now.")
+    explanation = models.JSONField()
+    scored_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.total}"
+
+
+class MQLSnapshot(models.Model):
+    """The score and its explanation at the moment a lead became an MQL.
+
+    Recalibration learns from what sales saw at hand-off, not from what the
+    lead did afterwards.
+    """
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="mql_snapshots")
+    model = models.ForeignKey(ScoringModel, on_delete=models.PROTECT, related_name="+")
+    fit = models.DecimalField(max_digits=9, decimal_places=2)
+    engagement = models.DecimalField(max_digits=9, decimal_places=2)
+    total = models.DecimalField(max_digits=9, decimal_places=2)
+    grade = models.CharField(max_length=1)
+    explanation = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} became an MQL at {self.total}"

@@ -1,0 +1,23 @@
+"""Reads of scoring models and scores."""
+
+from functools import lru_cache
+
+from scoring.engine import CompiledModel, compile_model
+from scoring.models import ModelStatus, ScoringModel
+
+
+def live_model() -> ScoringModel | None:
+    return ScoringModel.objects.filter(status=ModelStatus.PUBLISHED).first()
+
+
+@lru_cache(maxsize=8)
+def _compiled(model_id: int) -> CompiledModel:
+    return compile_model(ScoringModel.objects.get(pk=model_id))
+
+
+def compiled_model(model: ScoringModel) -> CompiledModel:
+    """The compiled form of a version. Only drafts change, so anything else is
+    cached per process; a draft is compiled afresh each time."""
+    if model.is_editable:
+        return compile_model(model)
+    return _compiled(model.pk)

@@ -1,0 +1,181 @@
+"""Every write with business meaning in scoring: scores, MQL crossings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from leads.models import Activity, Lead, Stage, StageChange
+from leads.services import change_stage
+from scoring import bulk, engine
+from scoring.fields import lead_values
+from scoring.models import LeadScore, MQLSnapshot, ScoringModel
+from scoring.selectors import compiled_model, live_model
+from scoring.signals import lead_became_mql
+
+logger = logging.getLogger(__name__)
+
+# Stages from which a qualifying score makes a lead an MQL. Leads already with
+# sales (MQL and beyond) or disqualified by a person are left alone.
+STAGES_THAT_CAN_QUALIFY = (Stage.LEAD, Stage.NURTURE, Stage.RECYCLED)
+
+
+def score_one(model: ScoringModel, lead: Lead, *, as_of: datetime) -> engine.ScoreResult:
+    """A lead's score under a version, in Python, without writing anything."""
+    compiled = compiled_model(model)
+    since = as_of - timedelta(days=compiled.max_window_days)
+    activities = [
+        engine.ActivityFacts(kind=a.kind, url=a.url, properties=a.properties,
+                             occurred_at=a.occurred_at)
+        for a in Activity.objects.filter(lead_id=lead.pk, occurred_at__gte=since).only(
+            "kind", "url", "properties", "occurred_at")
+    ] if compiled.max_window_days else []
+    return engine.score(compiled, values=lead_values(lead), attributes=lead.attributes,
+                        source_id=lead.source_id, activities=activities, as_of=as_of)
+
+
+@transaction.atomic
+def score_lead(*, lead_id: int, as_of: datetime | None = None) -> LeadScore | None:
+    """Scores one lead under the live version, stores the score and its
+    explanation, and makes the lead an MQL if it now qualifies.
+
+    Returns None when there is no live version or no such lead.
+    """
+    model = live_model()
+    lead = Lead.objects.select_related("account", "source").filter(pk=lead_id).first()
+    if model is None or lead is None:
+        return None
+    as_of = as_of or timezone.now()
+    result = score_one(model, lead, as_of=as_of)
+    score, _ = LeadScore.objects.update_or_create(
+        lead=lead,
+        defaults={
+            "model": model, "fit": result.fit, "engagement": result.engagement,
+            "total": result.total, "grade": result.grade, "disqualified": result.disqualified,
+            "qualifies": result.qualifies, "explanation": result.explanation,
+            "scored_at": as_of,
+        },
+    )
+    if result.qualifies:
+        qualify_leads(lead_ids=[lead.pk], model=model)
+    return score
+
+
+@dataclass(frozen=True)
+class RescoreResult:
+    scored: int
+    became_mql: int
+
+
+_UPSERT_SCORES = """
+INSERT INTO scoring_leadscore (lead_id, model_id, fit, engagement, total, grade,
+                               disqualified, qualifies, explanation, scored_at)
+SELECT s.lead_id, %s, s.fit / 100.0, s.eng / 100.0, s.total / 100.0, s.grade,
+       s.disqualified, s.qualifies, s.explanation, %s
+FROM ({scores}) s
+ON CONFLICT (lead_id) DO UPDATE SET
+    model_id = EXCLUDED.model_id, fit = EXCLUDED.fit, engagement = EXCLUDED.engagement,
+    total = EXCLUDED.total, grade = EXCLUDED.grade, disqualified = EXCLUDED.disqualified,
+    qualifies = EXCLUDED.qualifies, explanation = EXCLUDED.explanation,
+    scored_at = EXCLUDED.scored_at
+RETURNING lead_id, qualifies
+"""
+
+
+def _rescore_where(model: ScoringModel, lead_filter: bulk.Sql, *, as_of: datetime,
+                   python_ids: Iterable[int]) -> RescoreResult:
+    if connection.vendor == "postgresql":
+        scores = bulk.scores_sql(compiled_model(model), as_of=as_of, lead_filter=lead_filter)
+        with connection.cursor() as cursor:
+            cursor.execute(_UPSERT_SCORES.format(scores=scores.text),
+                           [model.pk, as_of, *scores.params])
+            rows = cursor.fetchall()
+        scored = len(rows)
+        qualifying = [lead_id for lead_id, qualifies in rows if qualifies]
+    else:
+        # The embedded SQLite default has no set-wise path; the Python engine
+        # gives the same numbers, one lead at a time.
+        scored, qualifying = 0, []
+        for lead in Lead.objects.select_related("account", "source").filter(pk__in=python_ids):
+            result = score_one(model, lead, as_of=as_of)
+            LeadScore.objects.update_or_create(lead=lead, defaults={
+                "model": model, "fit": result.fit, "engagement": result.engagement,
+                "total": result.total, "grade": result.grade,
+                "disqualified": result.disqualified, "qualifies": result.qualifies,
+                "explanation": result.explanation, "scored_at": as_of,
+            })
+            scored += 1
+            if result.qualifies:
+                qualifying.append(lead.pk)
+    became = qualify_leads(lead_ids=qualifying, model=model) if qualifying else 0
+    return RescoreResult(scored=scored, became_mql=became)
+
+
+@transaction.atomic
+def rescore_leads(*, lead_ids: Iterable[int], as_of: datetime | None = None) -> RescoreResult:
+    """Rescores a set of leads under the live version (set-wise on PostgreSQL)."""
+    ids = sorted(set(lead_ids))
+    model = live_model()
+    if model is None or not ids:
+        return RescoreResult(scored=0, became_mql=0)
+    return _rescore_where(model, bulk.Sql("{lead_id} = ANY(%s::bigint[])", [ids]),
+                          as_of=as_of or timezone.now(), python_ids=ids)
+
+
+@transaction.atomic
+def rescore_id_range(*, model: ScoringModel, first_id: int, last_id: int,
+                     as_of: datetime) -> RescoreResult:
+    """Rescores every lead with first_id <= id <= last_id under ``model``, in
+    one transaction: a chunk is applied whole or not at all."""
+    ids = Lead.objects.filter(pk__gte=first_id, pk__lte=last_id).values_list("pk", flat=True) \
+        if connection.vendor != "postgresql" else ()
+    return _rescore_where(model, bulk.Sql("{lead_id} BETWEEN %s AND %s", [first_id, last_id]),
+                          as_of=as_of, python_ids=ids)
+
+
+def _has_engagement_since_recycle(lead_id: int) -> bool:
+    """A recycled lead needs new engagement after the recycle to qualify again."""
+    recycled_at = (StageChange.objects.filter(lead_id=lead_id, to_stage=Stage.RECYCLED)
+                   .order_by("-changed_at").values_list("changed_at", flat=True).first())
+    if recycled_at is None:
+        return True
+    return Activity.objects.filter(lead_id=lead_id, occurred_at__gt=recycled_at).exists()
+
+
+def qualify_leads(*, lead_ids: Iterable[int], model: ScoringModel) -> int:
+    """Makes MQLs of the given qualifying leads that are not with sales yet.
+
+    Each crossing changes the stage through the lifecycle service, keeps a
+    snapshot of the score and its explanation, and is announced on
+    ``lead_became_mql`` for routing. Returns how many leads crossed.
+    """
+    crossed = 0
+    candidates = (Lead.objects.filter(pk__in=list(lead_ids), stage__in=STAGES_THAT_CAN_QUALIFY)
+                  .select_related("score").order_by("pk"))
+    for lead in candidates:
+        if lead.stage == Stage.RECYCLED and not _has_engagement_since_recycle(lead.pk):
+            continue
+        score = lead.score
+        change_stage(
+            lead=lead, to_stage=Stage.MQL,
+            reason=f"Score {_points(score.total)} ≥ {model.threshold} "
+                   f"(fit {_points(score.fit)}, engagement {_points(score.engagement)}; "
+                   f"model v{model.version})",
+        )
+        snapshot = MQLSnapshot.objects.create(
+            lead=lead, model=model, fit=score.fit, engagement=score.engagement,
+            total=score.total, grade=score.grade, explanation=score.explanation,
+        )
+        lead_became_mql.send(sender=MQLSnapshot, lead_id=lead.pk, snapshot_id=snapshot.pk)
+        crossed += 1
+    return crossed
+
+
+def _points(value: Decimal) -> str:
+    return f"{value.normalize():f}"

@@ -1,0 +1,83 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from leads import services as lead_services
+from leads.models import Stage
+from scoring.models import LeadScore, MQLSnapshot
+from scoring.services import rescore_leads, score_lead
+from scoring.signals import lead_became_mql
+from tests import factories
+
+
+@pytest.fixture
+def hot_lead(db):
+    """A VP at a 500-person company who requested a demo and saw pricing:
+    15 + 10 + 30 + 20 = 75 under the default model."""
+    lead_services.upsert_account(domain="bigco.com", name="BigCo", employee_count=500)
+    lead, _ = lead_services.upsert_lead(email="vp@bigco.com", source=factories.source(),
+                                        title="VP Marketing")
+    factories.make_activity(lead, "demo_request", occurred_at=timezone.now() - timedelta(hours=2))
+    factories.make_activity(lead, "pricing_page_view",
+                            occurred_at=timezone.now() - timedelta(hours=1))
+    return lead
+
+
+def test_a_lead_that_crosses_the_threshold_becomes_an_mql_with_a_snapshot(hot_lead):
+    announced = []
+    lead_became_mql.connect(lambda **kw: announced.append(kw["lead_id"]), weak=False,
+                            dispatch_uid="test-announce")
+    try:
+        score = score_lead(lead_id=hot_lead.pk)
+    finally:
+        lead_became_mql.disconnect(dispatch_uid="test-announce")
+
+    hot_lead.refresh_from_db()
+    assert score.total == 75
+    assert hot_lead.stage == Stage.MQL
+    snapshot = MQLSnapshot.objects.get(lead=hot_lead)
+    assert snapshot.total == 75
+    assert [line["rule"] for line in snapshot.explanation] == [
+        "Senior title", "Company of 200 employees or more", "Demo request", "Pricing page visit"]
+    change = hot_lead.stage_changes.get()
+    assert change.reason.startswith("Score 75 ≥ 75 (fit 25, engagement 50; model v1)")
+    assert announced == [hot_lead.pk]
+
+
+def test_scoring_again_does_not_make_a_second_mql(hot_lead):
+    score_lead(lead_id=hot_lead.pk)
+    score_lead(lead_id=hot_lead.pk)
+
+    assert MQLSnapshot.objects.filter(lead=hot_lead).count() == 1
+    assert hot_lead.stage_changes.count() == 1
+
+
+def test_a_recycled_lead_needs_new_engagement_to_qualify_again(hot_lead):
+    score_lead(lead_id=hot_lead.pk)
+    lead_services.change_stage(lead=hot_lead, to_stage=Stage.RECYCLED, reason="not now")
+
+    score_lead(lead_id=hot_lead.pk)
+    hot_lead.refresh_from_db()
+    assert hot_lead.stage == Stage.RECYCLED
+
+    factories.make_activity(hot_lead, "pricing_page_view", occurred_at=timezone.now())
+    score_lead(lead_id=hot_lead.pk)
+    hot_lead.refresh_from_db()
+    assert hot_lead.stage == Stage.MQL
+
+
+def test_rescoring_a_set_gives_the_same_scores_as_one_by_one(hot_lead):
+    cold = factories.make_lead("intern@tinyco.io", title="Intern")
+    factories.make_activity(cold, "content_download")
+    now = timezone.now()
+
+    result = rescore_leads(lead_ids=[hot_lead.pk, cold.pk], as_of=now)
+    bulk_scores = {s.lead_id: (s.total, s.explanation) for s in LeadScore.objects.all()}
+    for lead in (hot_lead, cold):
+        score_lead(lead_id=lead.pk, as_of=now)
+    single_scores = {s.lead_id: (s.total, s.explanation) for s in LeadScore.objects.all()}
+
+    assert result.scored == 2
+    assert result.became_mql == 1
+    assert bulk_scores == single_scores
