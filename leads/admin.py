@@ -1,11 +1,13 @@
 from django import forms
 from django.contrib import admin, messages
-from django.shortcuts import redirect, render
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 
 from handoff.errors import DomainError
-from leads import services
-from leads.models import Account, Activity, Lead, LeadMerge, LeadSource, StageChange
+from leads import importing, services
+from leads.importing.forms import ImportLeadsForm
+from leads.models import Account, Activity, ImportJob, Lead, LeadMerge, LeadSource, StageChange
 
 
 @admin.register(LeadSource)
@@ -151,3 +153,69 @@ class LeadMergeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """Lead imports: upload a CSV with a mapping, then watch the job run.
+
+    Jobs are written by leads.importing only, so this admin is read-only; its
+    "add" is the upload page.
+    """
+
+    list_display = ["__str__", "status", "rows_total", "created", "updated", "skipped",
+                    "created_by", "created_at", "finished_at"]
+    list_filter = ["status"]
+    list_select_related = ["created_by"]
+    fields = ["file_name", "mapping_description", "skip_invalid", "status", "rows_total",
+              "rows_processed", "created", "updated", "skipped", "created_by", "created_at",
+              "finished_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        # The error list can hold a thousand entries: the list page needs none.
+        return super().get_queryset(request).defer("errors")
+
+    @admin.display(description="mapping")
+    def mapping_description(self, job):
+        return job.mapping.get("description", "") or job.mapping.get("source", "")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view),
+                 name="leads_importjob_import"),
+            path("<int:object_id>/progress/", self.admin_site.admin_view(self.progress_view),
+                 name="leads_importjob_progress"),
+            *super().get_urls(),
+        ]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return redirect("admin:leads_importjob_import")
+
+    def import_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ImportLeadsForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            job = importing.start_import(
+                file=form.cleaned_data["file"],
+                mapping=form.cleaned_data["mapping"],
+                skip_invalid=form.cleaned_data["skip_invalid"],
+                by=request.user,
+            )
+            return redirect("admin:leads_importjob_change", job.pk)
+        context = {**self.admin_site.each_context(request), "form": form,
+                   "title": "Import leads", "opts": self.model._meta}
+        return render(request, "admin/leads/importjob/import.html", context)
+
+    def progress_view(self, request, object_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        job = get_object_or_404(ImportJob, pk=object_id)
+        return render(request, "admin/leads/importjob/change_form.html#progress", {"job": job})

@@ -246,3 +246,60 @@ class LeadMerge(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.merged_lead_id} merged into {self.survivor_id}"
+
+
+class ImportJob(models.Model):
+    """One CSV lead import started from the admin, run by a worker.
+
+    Written only by leads.importing: queued by ``start_import``, claimed once
+    (queued -> running) by the task, finished as done, refused (bad file or
+    rows, nothing written) or failed (an unexpected error, nothing written).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        REFUSED = "refused", "Refused"
+
+    file = models.FileField(upload_to="imports/")
+    mapping = models.JSONField(help_text="The mapping applied, as it was when the job started.")
+    skip_invalid = models.BooleanField(
+        default=False, help_text="Import the good rows and skip the bad ones (else: nothing)."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    rows_processed = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(
+        default=list, blank=True, help_text="Bad rows and refusals: [{line, column, message}]."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} ({self.file_name})"
+
+    @property
+    def file_name(self) -> str:
+        return self.file.name.rpartition("/")[2] if self.file else ""
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        if not self.rows_total:
+            return 100 if self.status == self.Status.DONE else 0
+        return min(100, self.rows_processed * 100 // self.rows_total)

@@ -1,0 +1,276 @@
+"""The import use cases: import a file now, or queue it as a job for a worker."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files import File
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from handoff.errors import ConflictError
+from leads.importing.csvfile import CsvReader
+from leads.importing.mapping import Mapping, MappingError, parse_mapping
+from leads.importing.results import ImportRefused, ImportResult, RowError
+from leads.importing.rows import LeadValues, RowConverter
+from leads.importing.writer import write_chunk
+from leads.models import ImportJob, LeadSource
+
+logger = logging.getLogger(__name__)
+
+CHUNK_ROWS = 1000  # rows per lookup/insert round trip while writing
+PROGRESS_EVERY = 500  # rows between two progress reports
+MAX_STORED_ERRORS = 1000  # on the job row; the counts stay exact
+
+Progress = Callable[[int, int], None]  # (rows processed, rows in the file)
+
+
+def import_leads(
+    *,
+    file: BinaryIO,
+    mapping: Mapping,
+    skip_invalid: bool = False,
+    on_progress: Progress | None = None,
+) -> ImportResult:
+    """Create or update one lead per row of a CSV file (UTF-8, with a header line).
+
+    Guarantees:
+    - All or nothing by default: if any row is bad, ImportRefused lists every bad
+      row (physical line, column, reason) and nothing is written. With
+      ``skip_invalid`` the good rows are written and the bad ones reported as
+      skipped. A file that is not UTF-8, lacks a mapped column or names an
+      unknown source is refused before any row is read.
+    - The writes are one transaction.
+    - Re-importing creates no duplicates: each row is matched to a lead by the
+      mapping's identifier, with upsert_lead's rules (empty cells never erase,
+      attributes merged key by key, the existing source kept). A row repeating
+      an identifier already seen in the file is a bad row.
+    - ``on_progress`` is called every few hundred rows while the rows are read
+      and validated, outside the write transaction, so another process sees it.
+
+    The file is read three times (count, validate, write), so it must be
+    seekable; memory stays bounded by the identifiers, not the rows.
+    """
+    source = LeadSource.objects.filter(slug=mapping.source).first()
+    if source is None:
+        known = ", ".join(LeadSource.objects.order_by("slug").values_list("slug", flat=True))
+        raise ImportRefused(
+            f"The mapping's source {mapping.source!r} does not exist: use one of {known}."
+        )
+    report = on_progress or (lambda processed, total: None)
+
+    with CsvReader(file) as reader:
+        _check_header(reader, mapping)
+        ignored = tuple(name for name in reader.header if name not in mapping.required_columns)
+        total = sum(1 for _ in reader)
+    report(0, total)
+
+    errors, bad_lines, rows_read = _validate(file, mapping, report, total)
+    if bad_lines and not skip_invalid:
+        raise ImportRefused(
+            f"{len(bad_lines)} of {rows_read} rows are invalid; nothing was imported. Fix "
+            "them, or import with 'skip invalid rows' to import the others.",
+            errors=errors,
+            rows_read=rows_read,
+        )
+
+    created = updated = 0
+    try:
+        with transaction.atomic():
+            for chunk in _chunks(_good_rows(file, mapping, bad_lines), CHUNK_ROWS):
+                written = write_chunk(rows=chunk, mapping=mapping, source=source)
+                created += written.created
+                updated += written.updated
+    except IntegrityError:
+        # Only a concurrent writer can cause this (the rows were validated and
+        # deduplicated): it created one of these leads between our lookup and
+        # our insert. Everything was rolled back, and importing again is safe.
+        raise ConflictError(
+            "Some of these leads were created by someone else during the import; nothing "
+            "was imported. Import the file again."
+        ) from None
+    return ImportResult(
+        rows_read=rows_read,
+        created=created,
+        updated=updated,
+        skipped_lines=tuple(sorted(bad_lines)),
+        errors=tuple(errors),
+        ignored_columns=ignored,
+    )
+
+
+@transaction.atomic
+def start_import(
+    *,
+    file: File,
+    mapping: dict[str, Any],
+    skip_invalid: bool = False,
+    by: AbstractBaseUser | None = None,
+) -> ImportJob:
+    """Store the file, record a queued job and have a worker run it after commit.
+
+    The mapping is checked now (MappingError when it is not valid); the file
+    is read by the worker, which records the outcome and the progress on the job.
+    """
+    parse_mapping(mapping)
+    job = ImportJob.objects.create(
+        file=file, mapping=mapping, skip_invalid=skip_invalid, created_by=by
+    )
+    # Imported here: the task module imports this one.
+    from leads.tasks import run_import
+
+    transaction.on_commit(lambda: run_import.delay(job_id=job.pk))
+    return job
+
+
+def run_import_job(*, job_id: int) -> bool:
+    """Run a queued job once; False when it is gone or already claimed.
+
+    The job is claimed with a conditional UPDATE (queued -> running), so a task
+    delivered twice imports once. The outcome (done, refused or failed) and its
+    counts and errors are recorded on the job; nothing is raised.
+    """
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
+        status=ImportJob.Status.RUNNING
+    )
+    if claimed != 1:
+        return False
+    job = ImportJob.objects.get(pk=job_id)
+    jobs = ImportJob.objects.filter(pk=job_id)
+
+    def progress(processed: int, total: int) -> None:
+        jobs.update(rows_processed=processed, rows_total=total)
+
+    try:
+        mapping = parse_mapping(job.mapping)
+        with job.file.open("rb") as file:
+            result = import_leads(
+                file=file, mapping=mapping, skip_invalid=job.skip_invalid, on_progress=progress
+            )
+    except ImportRefused as refused:
+        errors = refused.errors or [RowError(None, "", refused.message)]
+        jobs.update(
+            status=ImportJob.Status.REFUSED,
+            skipped=len({error.line for error in refused.errors}),
+            errors=_stored(errors),
+            finished_at=timezone.now(),
+        )
+    except MappingError as error:
+        jobs.update(
+            status=ImportJob.Status.REFUSED,
+            errors=_stored([RowError(None, "", error.message)]),
+            finished_at=timezone.now(),
+        )
+    except ConflictError as error:  # a concurrent writer; running it again is safe
+        jobs.update(
+            status=ImportJob.Status.FAILED,
+            errors=_stored([RowError(None, "", error.message)]),
+            finished_at=timezone.now(),
+        )
+    except Exception as error:
+        logger.exception("Import job %s failed", job_id)
+        jobs.update(
+            status=ImportJob.Status.FAILED,
+            errors=_stored([RowError(None, "", f"Unexpected error: {error!r}")]),
+            finished_at=timezone.now(),
+        )
+    else:
+        jobs.update(
+            status=ImportJob.Status.DONE,
+            rows_total=result.rows_read,
+            rows_processed=result.rows_read,
+            created=result.created,
+            updated=result.updated,
+            skipped=result.skipped,
+            errors=_stored(list(result.errors)),
+            finished_at=timezone.now(),
+        )
+    return True
+
+
+def _check_header(reader: CsvReader, mapping: Mapping) -> None:
+    # Sorted: a mapping stored as jsonb (on a job) no longer has its key order.
+    missing = sorted(name for name in mapping.required_columns if name not in reader.header)
+    if missing:
+        raise ImportRefused(
+            f"The file lacks column(s) the mapping needs: {', '.join(map(repr, missing))}. "
+            "Nothing was imported."
+        )
+    repeated = sorted(set(mapping.required_columns) & reader.repeated)
+    if repeated:
+        raise ImportRefused(
+            f"The header names {', '.join(repr(name) for name in repeated)} more than once; "
+            "nothing was imported."
+        )
+
+
+def _validate(
+    file: BinaryIO, mapping: Mapping, report: Progress, total: int
+) -> tuple[list[RowError], set[int], int]:
+    """Every problem of every row, the lines of the bad rows, and the rows read."""
+    errors: list[RowError] = []
+    bad_lines: set[int] = set()
+    # identifier -> line of its first row, to report repeats
+    first_line: dict[str, int] = {}
+    rows_read = 0
+    with CsvReader(file) as reader:
+        converter = RowConverter(mapping, reader.header)
+        for row in reader:
+            rows_read += 1
+            if row.error:
+                row_errors = [RowError(row.line, "", row.error)]
+            else:
+                values, row_errors = converter.convert(row.line, row.cells)
+                if values is not None:
+                    seen = first_line.setdefault(values.key, row.line)
+                    if seen != row.line:
+                        row_errors = [
+                            RowError(
+                                row.line, mapping.identifier_column, f"duplicate of line {seen}"
+                            )
+                        ]
+            if row_errors:
+                errors += row_errors
+                bad_lines.add(row.line)
+            if rows_read % PROGRESS_EVERY == 0:
+                report(rows_read, total)
+    report(rows_read, total)
+    return errors, bad_lines, rows_read
+
+
+def _good_rows(file: BinaryIO, mapping: Mapping, bad_lines: set[int]) -> Iterator[LeadValues]:
+    with CsvReader(file) as reader:
+        converter = RowConverter(mapping, reader.header)
+        for row in reader:
+            if row.line in bad_lines:
+                continue
+            values, _ = converter.convert(row.line, row.cells)
+            assert values is not None  # validated in the pass before
+            yield values
+
+
+def _chunks(rows: Iterator[LeadValues], size: int) -> Iterator[list[LeadValues]]:
+    chunk: list[LeadValues] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _stored(errors: list[RowError]) -> list[dict[str, Any]]:
+    stored = [error.as_dict() for error in errors[:MAX_STORED_ERRORS]]
+    if len(errors) > MAX_STORED_ERRORS:
+        stored.append(
+            {
+                "line": None,
+                "column": "",
+                "message": f"… and {len(errors) - MAX_STORED_ERRORS} more problems",
+            }
+        )
+    return stored
