@@ -196,7 +196,20 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 16 * 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "apply-score-decay": {
+        "task": "scoring.apply_decay",
+        "schedule": env_int("SCORE_DECAY_INTERVAL_SECONDS", 3600),
+    },
+    "sweep-unscored-leads": {
+        "task": "scoring.sweep_unscored_leads",
+        "schedule": env_int("SCORE_SWEEP_INTERVAL_SECONDS", 60),
+    },
+}
+
+# --- Scoring ----------------------------------------------------------------
+# Leads per chunk of a full rescore: one chunk is one task and one transaction.
+RESCORE_CHUNK_SIZE = env_int("RESCORE_CHUNK_SIZE", 5000)
 
 # --- Logging --------------------------------------------------------------
 LOGGING = {

@@ -195,7 +195,11 @@ class Activity(models.Model):
                 fields=["source_system", "external_id"], name="activity_delivered_once"
             )
         ]
-        indexes = [models.Index(fields=["lead", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["lead", "occurred_at"]),
+            # For the sweep that finds events received after their lead's score.
+            models.Index(fields=["received_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} by {self.lead_id} at {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -9,3 +9,7 @@ never imports scoring; scoring connects to this signal in its AppConfig.ready.
 from django.dispatch import Signal
 
 activities_recorded = Signal()
+
+# ``leads_changed`` is sent after leads were created or their data changed
+# (upsert, import, merge), with ``lead_ids``. Scoring rescores them on commit.
+leads_changed = Signal()

@@ -231,3 +231,63 @@ class MQLSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id} became an MQL at {self.total}"
+
+
+class JobStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled (a newer version went live)"
+
+
+class RescoreJob(models.Model):
+    """A rescore of many leads, split into chunks of consecutive lead ids that
+    any number of workers take one at a time. Progress is counted here."""
+
+    class Reason(models.TextChoices):
+        PUBLISH = "publish", "Version published"
+        DECAY = "decay", "Scheduled decay"
+        MANUAL = "manual", "Started by hand"
+
+    model = models.ForeignKey(ScoringModel, on_delete=models.CASCADE, related_name="jobs")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.RUNNING)
+    as_of = models.DateTimeField(help_text="Every lead of the job is scored as of this moment.")
+    engaged_since = models.DateTimeField(
+        null=True, blank=True,
+        help_text="Only leads with activity since then (decay: the others cannot change).",
+    )
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    leads_total = models.PositiveIntegerField(default=0)
+    leads_scored = models.PositiveIntegerField(default=0)
+    became_mql = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Rescore #{self.pk} for v{self.model.version} ({self.get_status_display()})"
+
+
+class RescoreChunk(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+
+    job = models.ForeignKey(RescoreJob, on_delete=models.CASCADE, related_name="chunks")
+    first_lead_id = models.BigIntegerField()
+    last_lead_id = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    leads_scored = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["first_lead_id"]
+        indexes = [models.Index(fields=["status", "job"])]
+
+    def __str__(self) -> str:
+        return f"leads {self.first_lead_id} to {self.last_lead_id}"

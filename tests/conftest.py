@@ -40,6 +40,8 @@ def _user(username: str, role: str | None, **extra) -> User:
 # against the live one.
 REFERENCE_DATA = [
     ("leads.migrations.0002_sources_and_roles", "create_sources_and_roles"),
+    ("leads.migrations.0004_importjob_permissions", "grant_import_permissions"),
+    ("handoff.migrations.0002_audit_roles", "grant_audit_view"),
     ("scoring.migrations.0002_default_model_and_roles", "create_default_model"),
 ]
 

@@ -22,6 +22,7 @@ from leads.domains import email_domain, is_personal_domain
 from leads.importing.mapping import Mapping
 from leads.importing.rows import LeadValues
 from leads.models import Account, Lead, LeadSource
+from leads.signals import leads_changed
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ def write_chunk(
         if by_email:
             fields.append("account")
         _update(changed, fields)
+    leads_changed.send(sender=Lead, lead_ids={lead.pk for lead in new + changed})
     return ChunkWritten(created=len(new), updated=len(changed))
 
 

@@ -129,14 +129,20 @@ def rescore_leads(*, lead_ids: Iterable[int], as_of: datetime | None = None) -> 
 
 
 @transaction.atomic
-def rescore_id_range(*, model: ScoringModel, first_id: int, last_id: int,
-                     as_of: datetime) -> RescoreResult:
-    """Rescores every lead with first_id <= id <= last_id under ``model``, in
-    one transaction: a chunk is applied whole or not at all."""
-    ids = Lead.objects.filter(pk__gte=first_id, pk__lte=last_id).values_list("pk", flat=True) \
-        if connection.vendor != "postgresql" else ()
-    return _rescore_where(model, bulk.Sql("{lead_id} BETWEEN %s AND %s", [first_id, last_id]),
-                          as_of=as_of, python_ids=ids)
+def rescore_id_range(*, model: ScoringModel, first_id: int, last_id: int, as_of: datetime,
+                     engaged_since: datetime | None = None) -> RescoreResult:
+    """Rescores every lead with first_id <= id <= last_id under ``model`` (only
+    those with activity since ``engaged_since``, when given), in one
+    transaction: a chunk is applied whole or not at all."""
+    where = "{lead_id} BETWEEN %s AND %s"
+    params: list = [first_id, last_id]
+    leads = Lead.objects.filter(pk__gte=first_id, pk__lte=last_id)
+    if engaged_since is not None:
+        where += " AND {lead_id} IN (SELECT lead_id FROM leads_activity WHERE occurred_at >= %s)"
+        params.append(engaged_since)
+        leads = leads.filter(activities__occurred_at__gte=engaged_since).distinct()
+    python_ids = leads.values_list("pk", flat=True) if connection.vendor != "postgresql" else ()
+    return _rescore_where(model, bulk.Sql(where, params), as_of=as_of, python_ids=python_ids)
 
 
 def _has_engagement_since_recycle(lead_id: int) -> bool:

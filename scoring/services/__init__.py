@@ -1,0 +1,33 @@
+"""Every write with business meaning in scoring.
+
+- scores: scoring leads (one, a set, an id range) and MQL crossings;
+- versions: the life of a model version (clone, submit, approve, publish);
+- jobs: rescoring many leads in chunks, decay and the catch-up sweep.
+"""
+
+from scoring.services.jobs import (
+    run_rescore_chunk,
+    start_decay_rescore,
+    start_rescore,
+    sweep_unscored_leads,
+)
+from scoring.services.scores import (
+    qualify_leads,
+    rescore_id_range,
+    rescore_leads,
+    score_lead,
+    score_one,
+)
+from scoring.services.versions import (
+    approve_model,
+    clone_model,
+    publish_model,
+    return_to_draft,
+    submit_model,
+)
+
+__all__ = [
+    "approve_model", "clone_model", "publish_model", "qualify_leads", "rescore_id_range",
+    "rescore_leads", "return_to_draft", "run_rescore_chunk", "score_lead", "score_one",
+    "start_decay_rescore", "start_rescore", "submit_model", "sweep_unscored_leads",
+]

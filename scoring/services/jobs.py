@@ -1,0 +1,134 @@
+"""Rescoring many leads: jobs split into chunks that any worker can take.
+
+A chunk is scored and marked done in one transaction, while its row is locked:
+a worker that dies mid-chunk leaves it pending (its transaction rolls back), a
+redelivered or re-enqueued message finds it pending and does it once, and two
+workers never do the same chunk at the same time.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from leads.models import Activity, Lead
+from scoring.models import JobStatus, RescoreChunk, RescoreJob, ScoringModel
+from scoring.selectors import compiled_model, live_model
+from scoring.services.scores import rescore_id_range, rescore_leads
+
+logger = logging.getLogger(__name__)
+
+
+def _chunk_bounds(*, size: int, engaged_since=None) -> list[tuple[int, int, int]]:
+    """(first id, last id, lead count) of consecutive chunks of ``size`` leads."""
+    leads = Lead.objects.all()
+    if engaged_since is not None:
+        leads = leads.filter(pk__in=Activity.objects.filter(occurred_at__gte=engaged_since)
+                             .values("lead_id"))
+    ids = list(leads.order_by("pk").values_list("pk", flat=True))
+    return [(chunk[0], chunk[-1], len(chunk))
+            for chunk in (ids[i:i + size] for i in range(0, len(ids), size))]
+
+
+@transaction.atomic
+def start_rescore(*, model: ScoringModel, reason: str, by: AbstractBaseUser | None = None,
+                  engaged_since=None) -> RescoreJob:
+    """Creates a job with its chunks and enqueues every chunk after commit."""
+    from scoring.tasks import rescore_chunk
+
+    bounds = _chunk_bounds(size=settings.RESCORE_CHUNK_SIZE, engaged_since=engaged_since)
+    job = RescoreJob.objects.create(
+        model=model, reason=reason, as_of=timezone.now(), engaged_since=engaged_since,
+        created_by=by if by is not None and by.is_authenticated else None,
+        chunks_total=len(bounds), leads_total=sum(n for _, _, n in bounds),
+    )
+    chunks = RescoreChunk.objects.bulk_create(
+        RescoreChunk(job=job, first_lead_id=first, last_lead_id=last) for first, last, _ in bounds
+    )
+    if not chunks:
+        job.status, job.finished_at = JobStatus.DONE, timezone.now()
+        job.save(update_fields=["status", "finished_at"])
+    chunk_ids = [c.pk for c in chunks]
+    transaction.on_commit(lambda: [rescore_chunk.delay(chunk_id=i) for i in chunk_ids])
+    return job
+
+
+def start_decay_rescore() -> RescoreJob | None:
+    """Rescores only the leads whose engagement can still change: those with an
+    activity inside the live model's longest look-back window (plus a day, so
+    an activity that just left the window is scored out)."""
+    model = live_model()
+    if model is None:
+        return None
+    window = compiled_model(model).max_window_days
+    if not window:
+        return None
+    return start_rescore(model=model, reason=RescoreJob.Reason.DECAY,
+                         engaged_since=timezone.now() - timedelta(days=window + 1))
+
+
+def run_rescore_chunk(*, chunk_id: int) -> bool:
+    """Scores one chunk if it is still pending. Returns whether it did."""
+    with transaction.atomic():
+        chunk = (RescoreChunk.objects.select_for_update(skip_locked=True)
+                 .select_related("job__model")
+                 .filter(pk=chunk_id, status=RescoreChunk.Status.PENDING).first())
+        if chunk is None:
+            return False  # done already, or another worker holds it right now
+        job = chunk.job
+        if job.status != JobStatus.RUNNING:
+            return False
+        result = rescore_id_range(model=job.model, first_id=chunk.first_lead_id,
+                                  last_id=chunk.last_lead_id, as_of=job.as_of,
+                                  engaged_since=job.engaged_since)
+        chunk.status, chunk.finished_at = RescoreChunk.Status.DONE, timezone.now()
+        chunk.leads_scored = result.scored
+        chunk.save(update_fields=["status", "finished_at", "leads_scored"])
+        RescoreJob.objects.filter(pk=job.pk).update(
+            chunks_done=F("chunks_done") + 1, leads_scored=F("leads_scored") + result.scored,
+            became_mql=F("became_mql") + result.became_mql)
+        # The last chunk to finish closes the job (the condition makes it once).
+        RescoreJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING,
+                                  chunks_done=F("chunks_total")).update(
+            status=JobStatus.DONE, finished_at=timezone.now())
+    return True
+
+
+def sweep_unscored_leads(*, batch: int = 1000, stale_after: timedelta = timedelta(minutes=5),
+                         ) -> dict[str, int]:
+    """Catches up on work whose message was lost (a broker outage, a crash).
+
+    - rescores leads with an event that arrived after their score;
+    - re-enqueues chunks of running jobs that are still pending after
+      ``stale_after``.
+    """
+    from scoring.tasks import rescore_chunk
+
+    # Events of the last day that arrived after their lead was last scored;
+    # the last half-minute is left to the rescore each event enqueued itself.
+    now = timezone.now()
+    behind = (Activity.objects.filter(received_at__gte=now - timedelta(days=1),
+                                      received_at__lt=now - timedelta(seconds=30))
+              .filter(Q(lead__score__isnull=True)
+                      | Q(received_at__gt=F("lead__score__scored_at")))
+              .values_list("lead_id", flat=True).distinct()[:batch])
+    lead_ids = list(behind)
+    if lead_ids:
+        rescore_leads(lead_ids=lead_ids)
+    stale = list(RescoreChunk.objects.filter(
+        status=RescoreChunk.Status.PENDING, job__status=JobStatus.RUNNING,
+        job__created_at__lt=timezone.now() - stale_after).values_list("pk", flat=True)[:batch])
+    for chunk_id in stale:
+        rescore_chunk.delay(chunk_id=chunk_id)
+    if lead_ids or stale:
+        logger.info("Sweep rescored %d leads and re-enqueued %d chunks", len(lead_ids),
+                    len(stale))
+    return {"leads": len(lead_ids), "chunks": len(stale)}
+
+

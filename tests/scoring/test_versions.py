@@ -1,0 +1,178 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from handoff.errors import DomainError
+from handoff.models import AuditEntry
+from leads.models import Stage
+from leads.services import change_stage
+from scoring import services
+from scoring.models import JobStatus, LeadScore, ModelStatus, RescoreChunk, ScoringModel
+from scoring.selectors import live_model
+from tests import factories
+
+
+@pytest.fixture
+def draft(marketing_ops):
+    return services.clone_model(source=live_model(), by=marketing_ops, name="Stricter")
+
+
+@pytest.fixture
+def approved(draft, marketing_ops, manager):
+    services.submit_model(model=draft, by=marketing_ops)
+    return services.approve_model(model=draft, by=manager)
+
+
+@pytest.fixture
+def no_broker(monkeypatch):
+    """Chunk messages are recorded instead of sent: the tests run chunks themselves."""
+    sent: list[int] = []
+    monkeypatch.setattr("scoring.tasks.rescore_chunk.delay",
+                        lambda *, chunk_id: sent.append(chunk_id))
+    return sent
+
+
+def test_cloning_the_live_version_makes_a_draft_with_the_same_rules(draft):
+    live = live_model()
+
+    assert draft.status == ModelStatus.DRAFT
+    assert draft.version == live.version + 1
+    assert draft.based_on == live
+    assert sorted(draft.rules.values_list("name", "points")) == sorted(
+        live.rules.values_list("name", "points"))
+    assert set(draft.eligible_sources.all()) == set(live.eligible_sources.all())
+
+
+def test_the_definition_is_joint_a_manager_approves_what_marketing_submitted(
+        draft, marketing_ops, manager):
+    services.submit_model(model=draft, by=marketing_ops)
+
+    with pytest.raises(DomainError, match="Only a sales manager can approve"):
+        services.approve_model(model=draft, by=marketing_ops)
+    approved = services.approve_model(model=draft, by=manager)
+
+    assert approved.status == ModelStatus.APPROVED
+    assert approved.approved_by == manager
+
+
+def test_a_draft_cannot_be_published_before_approval(draft, marketing_ops):
+    with pytest.raises(DomainError, match="only a version that is approved can be published"):
+        services.publish_model(model=draft, by=marketing_ops)
+
+
+def test_publishing_archives_the_previous_version_and_rescores_every_lead(
+        approved, marketing_ops, no_broker, django_capture_on_commit_callbacks):
+    previous = live_model()
+    leads = [factories.make_lead() for _ in range(3)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.publish_model(model=approved, by=marketing_ops)
+    for chunk_id in no_broker:
+        services.run_rescore_chunk(chunk_id=chunk_id)
+
+    previous.refresh_from_db()
+    job.refresh_from_db()
+    assert previous.status == ModelStatus.ARCHIVED
+    assert live_model() == approved
+    assert job.status == JobStatus.DONE
+    assert (job.leads_total, job.leads_scored, job.chunks_done) == (3, 3, job.chunks_total)
+    assert set(LeadScore.objects.values_list("lead_id", "model_id")) == {
+        (lead.pk, approved.pk) for lead in leads}
+    assert list(AuditEntry.objects.filter(object_id=str(approved.pk))
+                .order_by("id").values_list("action", flat=True)) == [
+        "created", "submitted", "approved", "published"]
+
+
+def test_a_chunk_delivered_twice_is_scored_once(approved, marketing_ops, no_broker, settings,
+                                                django_capture_on_commit_callbacks):
+    settings.RESCORE_CHUNK_SIZE = 2
+    for _ in range(5):
+        factories.make_lead()
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.publish_model(model=approved, by=marketing_ops)
+
+    first = [services.run_rescore_chunk(chunk_id=c) for c in no_broker]
+    again = [services.run_rescore_chunk(chunk_id=c) for c in no_broker]
+
+    job.refresh_from_db()
+    assert job.chunks_total == 3
+    assert (first, again) == ([True] * 3, [False] * 3)
+    assert (job.leads_scored, job.chunks_done, job.status) == (5, 3, JobStatus.DONE)
+
+
+def test_publishing_again_cancels_the_old_rescore(approved, marketing_ops, manager, no_broker,
+                                                  django_capture_on_commit_callbacks):
+    factories.make_lead()
+    with django_capture_on_commit_callbacks(execute=True):
+        old_job = services.publish_model(model=approved, by=marketing_ops)
+    newer = services.clone_model(source=approved, by=marketing_ops)
+    services.submit_model(model=newer, by=marketing_ops)
+    services.approve_model(model=newer, by=manager)
+    services.publish_model(model=newer, by=marketing_ops)
+
+    assert services.run_rescore_chunk(chunk_id=no_broker[0]) is False
+    old_job.refresh_from_db()
+    assert old_job.status == JobStatus.CANCELLED
+    assert ScoringModel.objects.filter(status=ModelStatus.PUBLISHED).get() == newer
+
+
+def test_the_sweep_rescores_leads_whose_events_arrived_after_their_score(db):
+    lead = factories.make_lead()
+    services.score_lead(lead_id=lead.pk, as_of=timezone.now() - timedelta(hours=2))
+    # An event stored while the broker was down: no task ever scored it.
+    activity = factories.make_activity(lead, "demo_request")
+    activity.__class__.objects.filter(pk=activity.pk).update(
+        received_at=timezone.now() - timedelta(minutes=10))
+
+    swept = services.sweep_unscored_leads()
+
+    score = LeadScore.objects.get(lead=lead)
+    assert swept["leads"] == 1
+    assert score.engagement == 30
+    assert services.sweep_unscored_leads()["leads"] == 0
+
+
+def test_the_sweep_re_enqueues_chunks_left_pending(approved, marketing_ops, no_broker,
+                                                   django_capture_on_commit_callbacks):
+    factories.make_lead()
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.publish_model(model=approved, by=marketing_ops)
+    job.__class__.objects.filter(pk=job.pk).update(
+        created_at=timezone.now() - timedelta(minutes=10))
+    no_broker.clear()
+
+    services.sweep_unscored_leads()
+
+    assert no_broker == list(RescoreChunk.objects.filter(job=job).values_list("pk", flat=True))
+
+
+def test_decay_rescores_only_leads_with_recent_activity(db, no_broker,
+                                                        django_capture_on_commit_callbacks):
+    active = factories.make_lead()
+    factories.make_activity(active, "content_download",
+                            occurred_at=timezone.now() - timedelta(days=20))
+    idle = factories.make_lead()
+    factories.make_activity(idle, "content_download",
+                            occurred_at=timezone.now() - timedelta(days=200))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.start_decay_rescore()
+    for chunk_id in no_broker:
+        services.run_rescore_chunk(chunk_id=chunk_id)
+
+    job.refresh_from_db()
+    assert job.leads_total == 1
+    assert list(LeadScore.objects.values_list("lead_id", flat=True)) == [active.pk]
+    # 5 points, 20 days old, half-life 30 days: 5 x 0.5^(20/30) = 3.15
+    assert LeadScore.objects.get().engagement == Decimal("3.15")
+
+
+def test_an_mql_stays_an_mql_when_a_new_version_scores_it_lower(db):
+    lead = factories.make_lead()
+    change_stage(lead=lead, to_stage=Stage.MQL)
+    services.score_lead(lead_id=lead.pk)
+
+    lead.refresh_from_db()
+    assert lead.stage == Stage.MQL
