@@ -1,0 +1,64 @@
+"""A real Celery worker, in its own process, on the real broker (Redis) and
+the test database."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from handoff.celery import app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.integration
+
+
+def _test_database_url() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_process(reference_data_kept, tmp_path):
+    """Starts `celery worker` against the test database; stops it afterwards.
+
+    Yields the process; its log is at ``process.log_path``.
+    """
+    # Messages left by earlier tests name rows that are gone: start clean.
+    app.control.purge()
+    log_path = tmp_path / "worker.log"
+    env = {**os.environ, "DATABASE_URL": _test_database_url(),
+           "CELERY_BROKER_URL": settings.CELERY_BROKER_URL}
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "handoff", "worker", "--loglevel=INFO",
+             "--concurrency=1", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    process.log_path = log_path
+    deadline = time.monotonic() + 30
+    while "ready." not in log_path.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"The Celery worker did not start:\n{log_path.read_text()}")
+        time.sleep(0.1)
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def wait_for(condition, *, timeout: float = 20, what: str = "the worker") -> None:
+    """Polls until condition() is true; fails with a clear message otherwise."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"Timed out after {timeout}s waiting for {what}.")
+        time.sleep(0.1)
