@@ -23,15 +23,8 @@ def _test_database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
-@pytest.fixture
-def celery_worker_process(reference_data_kept, tmp_path):
-    """Starts `celery worker` against the test database; stops it afterwards.
-
-    Yields the process; its log is at ``process.log_path``.
-    """
-    # Messages left by earlier tests name rows that are gone: start clean.
-    app.control.purge()
-    log_path = tmp_path / "worker.log"
+def start_worker(log_path: Path) -> subprocess.Popen:
+    """Starts `celery worker` against the test database and waits until it is ready."""
     env = {**os.environ, "DATABASE_URL": _test_database_url(),
            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL}
     with open(log_path, "w") as log:
@@ -39,6 +32,7 @@ def celery_worker_process(reference_data_kept, tmp_path):
             [sys.executable, "-m", "celery", "-A", "handoff", "worker", "--loglevel=INFO",
              "--concurrency=1", "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so it can be killed whole
         )
     process.log_path = log_path
     deadline = time.monotonic() + 30
@@ -47,12 +41,40 @@ def celery_worker_process(reference_data_kept, tmp_path):
             process.kill()
             pytest.fail(f"The Celery worker did not start:\n{log_path.read_text()}")
         time.sleep(0.1)
-    yield process
+    return process
+
+
+def stop_worker(process: subprocess.Popen) -> None:
     process.terminate()
     try:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def worker_starter(reference_data_kept, tmp_path):
+    """Starts workers on demand (``start()``); stops whichever are left at the end."""
+    # Messages left by earlier tests name rows that are gone: start clean.
+    app.control.purge()
+    started: list[subprocess.Popen] = []
+
+    def start() -> subprocess.Popen:
+        process = start_worker(tmp_path / f"worker-{len(started)}.log")
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            stop_worker(process)
+
+
+@pytest.fixture
+def celery_worker_process(worker_starter):
+    """One running worker for the test."""
+    return worker_starter()
 
 
 def wait_for(condition, *, timeout: float = 20, what: str = "the worker") -> None:
