@@ -17,12 +17,16 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 ## make run: set up, load demo data, start web + Celery worker + beat (Ctrl-C stops all)
+# honcho runs the Procfile's commands through the shell with the caller's PATH:
+# the venv goes first so that `python` and `celery` there are the project's.
+# `-p` is the $PORT honcho hands to the first Procfile entry, web.
 run: venv
 	@mkdir -p var
 	DEBUG=true $(PY) manage.py migrate --noinput
-	DEBUG=true $(PY) manage.py seed_demo
-	@echo "Starting Handoff on http://127.0.0.1:$(PORT)/ (web, worker, beat). Ctrl-C stops all."
-	DEBUG=true PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+	DEBUG=true $(PY) manage.py seed_demo --url http://127.0.0.1:$(PORT)/
+	@echo "Starting Handoff on http://127.0.0.1:$(PORT)/ (web, worker, beat)."
+	@echo "Logins are printed above. Ctrl-C stops all."
+	DEBUG=true PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile -p $(PORT)
 
 ## make test: throwaway PostgreSQL and Redis on loopback, then lint and the whole suite
 test: venv
