@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any, BinaryIO
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from handoff.errors import ConflictError
@@ -130,12 +133,19 @@ def run_import_job(*, job_id: int) -> bool:
     """Run a queued job once; False when it is gone or already claimed.
 
     The job is claimed with a conditional UPDATE (queued -> running), so a task
-    delivered twice imports once. The outcome (done, refused or failed) and its
-    counts and errors are recorded on the job; nothing is raised.
+    delivered twice imports once. A job left running by a worker that died is
+    claimed again once it has run longer than any task may: its write was one
+    transaction, rolled back with the worker, so running it again is safe. The
+    outcome (done, refused or failed) and its counts and errors are recorded on
+    the job; nothing is raised.
     """
-    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.RUNNING
-    )
+    now = timezone.now()
+    abandoned = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    claimed = ImportJob.objects.filter(
+        Q(status=ImportJob.Status.QUEUED)
+        | Q(status=ImportJob.Status.RUNNING, started_at__lt=abandoned),
+        pk=job_id,
+    ).update(status=ImportJob.Status.RUNNING, started_at=now)
     if claimed != 1:
         return False
     job = ImportJob.objects.get(pk=job_id)

@@ -1,8 +1,10 @@
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from leads import importing, tasks
 from leads.models import ImportJob, Lead
@@ -84,6 +86,22 @@ def test_a_job_runs_once_however_often_it_is_delivered(db):
 
     job.refresh_from_db()
     assert (job.status, job.created, job.updated) == (ImportJob.Status.DONE, 1, 0)
+
+
+def test_a_job_left_running_by_a_dead_worker_is_run_again_when_redelivered(db, settings):
+    job = make_job(HEADER + "ada@acme.io,Ada,,,,,,\r\n")
+    started = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 1)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING,
+                                               started_at=started)
+    running_now = make_job(HEADER + "bob@acme.io,Bob,,,,,,\r\n")
+    ImportJob.objects.filter(pk=running_now.pk).update(status=ImportJob.Status.RUNNING,
+                                                       started_at=timezone.now())
+
+    assert importing.run_import_job(job_id=job.pk) is True
+    assert importing.run_import_job(job_id=running_now.pk) is False
+
+    job.refresh_from_db()
+    assert (job.status, job.created) == (ImportJob.Status.DONE, 1)
 
 
 def test_the_task_returns_quietly_when_the_job_is_gone(db):
