@@ -194,9 +194,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 15 * 60)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 16 * 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A message taken by a worker that died is handed out again after this many
-# seconds (Redis): longer than any task may run, so no live task is duplicated.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A message taken by a worker that died is handed out again after this many
+    # seconds: longer than any task may run, so no live task is duplicated.
+    # (Redis only: the SQLite broker hands these options to SQLAlchemy, which
+    # refuses them.)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
@@ -207,6 +210,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-unscored-leads": {
         "task": "scoring.sweep_unscored_leads",
         "schedule": env_int("SCORE_SWEEP_INTERVAL_SECONDS", 60),
+    },
+    "watch-sla-clocks": {
+        "task": "routing.watch_sla_clocks",
+        "schedule": env_int("SLA_WATCH_INTERVAL_SECONDS", 60),
     },
 }
 
@@ -220,4 +227,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Django's own logger has a console handler too: print its lines once.
+    "loggers": {"django": {"handlers": ["console"], "propagate": False}},
 }

@@ -23,10 +23,17 @@ def _test_database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
-def start_worker(log_path: Path) -> subprocess.Popen:
-    """Starts `celery worker` against the test database and waits until it is ready."""
+def start_worker(log_path: Path, **env_overrides: str | None) -> subprocess.Popen:
+    """Starts `celery worker` against the test database and waits until it is
+    ready. An override of None removes that variable from the worker's
+    environment (so the worker falls back to its default)."""
     env = {**os.environ, "DATABASE_URL": _test_database_url(),
            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL}
+    for name, value in env_overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "handoff", "worker", "--loglevel=INFO",
@@ -60,8 +67,8 @@ def worker_starter(reference_data_kept, tmp_path):
     app.control.purge()
     started: list[subprocess.Popen] = []
 
-    def start() -> subprocess.Popen:
-        process = start_worker(tmp_path / f"worker-{len(started)}.log")
+    def start(**env_overrides: str | None) -> subprocess.Popen:
+        process = start_worker(tmp_path / f"worker-{len(started)}.log", **env_overrides)
         started.append(process)
         return process
 

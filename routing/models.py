@@ -1,0 +1,249 @@
+"""Queues, SDR memberships, SLA policies and calendars, assignments."""
+
+from datetime import time
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from leads.models import Lead, LeadSource
+from routing.calendar import WorkingTime
+
+
+class BusinessCalendar(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    time_zone = models.CharField(max_length=64, default="UTC",
+                                 help_text="IANA name, e.g. Europe/Berlin.")
+    working_days = models.JSONField(default=list,
+                                    help_text="Weekdays worked, Monday = 0: [0, 1, 2, 3, 4].")
+    day_start = models.TimeField(default=time(9))
+    day_end = models.TimeField(default=time(17))
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from zoneinfo import available_timezones
+
+        if self.time_zone not in available_timezones():
+            raise ValidationError({"time_zone": f"Unknown time zone {self.time_zone!r}."})
+        if (not isinstance(self.working_days, list) or not self.working_days
+                or not all(isinstance(d, int) and 0 <= d <= 6 for d in self.working_days)):
+            raise ValidationError({"working_days": "Give weekdays 0 (Monday) to 6, e.g. "
+                                                   "[0, 1, 2, 3, 4]."})
+        if self.day_start >= self.day_end:
+            raise ValidationError({"day_end": "The working day must end after it starts."})
+
+    def working_time(self) -> WorkingTime:
+        return WorkingTime(
+            time_zone=self.time_zone, weekdays=frozenset(self.working_days),
+            day_start=self.day_start, day_end=self.day_end,
+            holidays=frozenset(self.holidays.values_list("date", flat=True)),
+        )
+
+
+class Holiday(models.Model):
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE,
+                                 related_name="holidays")
+    date = models.DateField()
+    name = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["calendar", "date"],
+                                               name="one_holiday_per_calendar_day")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class SLAPolicy(models.Model):
+    """How fast the first touch must come, and what happens when it does not."""
+
+    name = models.CharField(max_length=100, unique=True)
+    first_touch_minutes = models.PositiveIntegerField(
+        help_text="Time to first touch, e.g. 120 for two hours.")
+    calendar = models.ForeignKey(
+        BusinessCalendar, null=True, blank=True, on_delete=models.PROTECT,
+        help_text="Count only business hours of this calendar (empty: plain hours).")
+    remind_at_percent = models.PositiveSmallIntegerField(
+        default=75, help_text="Remind the SDR when this share of the time has passed.")
+    reassign_after_minutes = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="After a breach, reassign once this grace period has passed (empty: never).")
+    escalate_to_manager = models.BooleanField(
+        default=True, help_text="Tell the queue's manager about each breach.")
+
+    class Meta:
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+
+    def __str__(self) -> str:
+        unit = "business minutes" if self.calendar_id else "minutes"
+        return f"{self.name} ({self.first_touch_minutes} {unit})"
+
+
+class Strategy(models.TextChoices):
+    ROUND_ROBIN = "round_robin", "Round robin"
+    WEIGHTED = "weighted", "Weighted round robin"
+    LEAST_LOADED = "least_loaded", "Least loaded"
+    ACCOUNT_OWNER_FIRST = "account_owner_first", "Account owner first, then round robin"
+
+
+class Queue(models.Model):
+    """Where MQLs wait for an SDR. The first queue (by priority) whose every
+    criterion matches takes the lead; empty criteria match everything."""
+
+    name = models.CharField(max_length=100, unique=True)
+    priority = models.PositiveIntegerField(default=100, help_text="Lower is tried first.")
+    is_active = models.BooleanField(default=True)
+    sources = models.ManyToManyField(LeadSource, blank=True, related_name="+",
+                                     help_text="Only leads from these sources.")
+    activity_kinds = models.JSONField(
+        default=list, blank=True,
+        help_text='Only leads with one of these activities in the last 30 days, e.g. '
+                  '["demo_request"].')
+    countries = models.JSONField(default=list, blank=True,
+                                 help_text='Only leads from these countries, e.g. ["US", "CA"].')
+    min_employees = models.PositiveIntegerField(null=True, blank=True)
+    max_employees = models.PositiveIntegerField(null=True, blank=True)
+    named_accounts_only = models.BooleanField(default=False,
+                                              help_text="Only leads of named/target accounts.")
+    fallback = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+",
+                                 help_text="Where a lead goes when nobody here can take it.")
+    sla_policy = models.ForeignKey(SLAPolicy, on_delete=models.PROTECT, related_name="queues")
+    strategy = models.CharField(max_length=30, choices=Strategy.choices,
+                                default=Strategy.ROUND_ROBIN)
+    manager = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="managed_queues")
+
+    class Meta:
+        ordering = ["priority", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """An SDR working a queue."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="memberships")
+    sdr = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                            related_name="queue_memberships")
+    capacity = models.PositiveIntegerField(default=25, help_text="Most open MQLs at once.")
+    weight = models.PositiveIntegerField(default=1, help_text="Share for weighted routing.")
+    away_until = models.DateTimeField(null=True, blank=True,
+                                      help_text="Away (skipped) until this moment.")
+    is_active = models.BooleanField(default=True)
+    # Never reset: round robin stays fair as members come and go.
+    assigned_count = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["queue", "sdr__username"]
+        constraints = [models.UniqueConstraint(fields=["queue", "sdr"],
+                                               name="one_membership_per_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.sdr} in {self.queue}"
+
+
+class AssignmentStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting for an SDR"
+    OPEN = "open", "Open"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+    RECYCLED = "recycled", "Recycled"
+    REASSIGNED = "reassigned", "Reassigned"
+
+
+OPEN_STATUSES = (AssignmentStatus.WAITING, AssignmentStatus.OPEN)
+
+
+class Assignment(models.Model):
+    """An MQL handed to a queue and (once someone can take it) to an SDR."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="assignments")
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="assignments")
+    sdr = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                            on_delete=models.PROTECT, related_name="assignments")
+    status = models.CharField(max_length=20, choices=AssignmentStatus.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    remind_at = models.DateTimeField(null=True, blank=True)
+    first_touch_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    breached_at = models.DateTimeField(null=True, blank=True)
+    reassigned_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="+")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    why = models.JSONField(default=dict, help_text="Why this queue and this SDR.")
+    waiting_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead"], condition=models.Q(status__in=OPEN_STATUSES),
+                name="one_open_assignment_per_lead",
+                violation_error_message="This lead already has an open assignment.",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["sdr", "status", "due_at"]),
+            models.Index(fields=["queue", "status"]),
+            models.Index(fields=["status", "due_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead} to {self.sdr or self.queue}"
+
+
+class Touch(models.Model):
+    """Something an SDR did with an assignment: each one counts as a touch."""
+
+    class Kind(models.TextChoices):
+        ACCEPT = "accept", "Accepted"
+        REJECT = "reject", "Rejected"
+        RECYCLE = "recycle", "Recycled"
+        CALL = "call", "Call"
+        EMAIL = "email", "Email"
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="touches")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=40, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "touches"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.assignment_id}"
+
+
+class Notice(models.Model):
+    """An in-app notice (reminders, breaches, escalations)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="notices")
+    assignment = models.ForeignKey(Assignment, null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="notices")
+    kind = models.CharField(max_length=20)
+    text = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # Each reminder or breach notice goes once to each person.
+            models.UniqueConstraint(fields=["user", "assignment", "kind"],
+                                    name="one_notice_per_event")
+        ]
+
+    def __str__(self) -> str:
+        return self.text

@@ -1,0 +1,253 @@
+"""Routing an MQL to a queue and an SDR.
+
+Safe under concurrency: an assignment locks the memberships of its queue (in
+id order, so two routings never deadlock) and counts open assignments inside
+that lock, so two MQLs arriving at once cannot push an SDR over capacity; and a
+partial unique index allows one open assignment per lead.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Count, F, Min
+from django.utils import timezone
+
+from handoff import audit
+from leads.models import Activity, Lead, Stage
+from routing.calendar import add_working_minutes
+from routing.models import (
+    OPEN_STATUSES,
+    Assignment,
+    AssignmentStatus,
+    Membership,
+    Queue,
+    SLAPolicy,
+    Strategy,
+)
+
+logger = logging.getLogger(__name__)
+RECENT_ACTIVITY_DAYS = 30
+
+
+def match_queue(lead: Lead) -> tuple[Queue | None, str]:
+    """The first active queue, by priority, whose criteria the lead meets, and why."""
+    recent_kinds = set(
+        Activity.objects.filter(
+            lead=lead, occurred_at__gte=timezone.now() - timedelta(days=RECENT_ACTIVITY_DAYS)
+        ).values_list("kind", flat=True).distinct()
+    )
+    account = lead.account
+    for queue in Queue.objects.filter(is_active=True).prefetch_related("sources"):
+        reasons = []
+        source_ids = {s.pk for s in queue.sources.all()}
+        if source_ids:
+            if lead.source_id not in source_ids:
+                continue
+            reasons.append(f"source is {lead.source.name}")
+        if queue.activity_kinds:
+            matched = sorted(recent_kinds & set(queue.activity_kinds))
+            if not matched:
+                continue
+            reasons.append(f"recent {', '.join(matched)}")
+        if queue.countries:
+            if lead.country.lower() not in {c.lower() for c in queue.countries}:
+                continue
+            reasons.append(f"country is {lead.country}")
+        employees = account.employee_count if account else None
+        if queue.min_employees is not None or queue.max_employees is not None:
+            if employees is None:
+                continue
+            if queue.min_employees is not None and employees < queue.min_employees:
+                continue
+            if queue.max_employees is not None and employees > queue.max_employees:
+                continue
+            reasons.append(f"company of {employees} employees")
+        if queue.named_accounts_only:
+            if not (account and account.is_target_account):
+                continue
+            reasons.append("named account")
+        return queue, "; ".join(reasons) or "catch-all queue"
+    return None, ""
+
+
+def sla_times(policy: SLAPolicy, start: datetime) -> tuple[datetime, datetime]:
+    """(due, remind) for a clock started at ``start``."""
+    minutes = policy.first_touch_minutes
+    remind_minutes = minutes * policy.remind_at_percent / 100
+    if policy.calendar_id:
+        calendar = policy.calendar.working_time()
+        return (add_working_minutes(start, minutes, calendar),
+                add_working_minutes(start, remind_minutes, calendar))
+    return start + timedelta(minutes=minutes), start + timedelta(minutes=remind_minutes)
+
+
+@dataclass
+class Pick:
+    membership: Membership | None
+    why: str
+    skipped: list[dict[str, Any]]
+
+
+def pick_sdr(queue: Queue, lead: Lead, *, exclude: set[int] | None = None) -> Pick:
+    """Chooses who in the queue gets the lead. Locks the queue's memberships
+    until the caller's transaction ends."""
+    now = timezone.now()
+    members = list(Membership.objects.select_for_update().filter(queue=queue, is_active=True)
+                   .select_related("sdr").order_by("pk"))
+    load = dict(Assignment.objects.filter(queue=queue, status=AssignmentStatus.OPEN,
+                                          sdr__in=[m.sdr_id for m in members])
+                .values_list("sdr").annotate(n=Count("id")))
+    skipped, available = [], []
+    for m in members:
+        name = m.sdr.get_full_name() or m.sdr.username
+        if exclude and m.sdr_id in exclude:
+            skipped.append({"sdr": name, "reason": "had it before"})
+        elif m.away_until and m.away_until > now:
+            until = timezone.localtime(m.away_until)
+            skipped.append({"sdr": name, "reason": f"away until {until:%Y-%m-%d %H:%M}"})
+        elif load.get(m.sdr_id, 0) >= m.capacity:
+            skipped.append({"sdr": name, "reason": f"full ({load.get(m.sdr_id, 0)}/{m.capacity})"})
+        else:
+            available.append(m)
+    if not available:
+        return Pick(None, "", skipped)
+
+    strategy = queue.strategy
+    if strategy == Strategy.ACCOUNT_OWNER_FIRST and lead.account and lead.account.owner_id:
+        owner = next((m for m in available if m.sdr_id == lead.account.owner_id), None)
+        if owner is not None:
+            return Pick(owner, "account owner", skipped)
+    if strategy == Strategy.LEAST_LOADED:
+        key, why = (lambda m: load.get(m.sdr_id, 0)), "fewest open MQLs"
+    elif strategy == Strategy.WEIGHTED:
+        key, why = (lambda m: m.assigned_count / m.weight), "weighted round robin"
+    else:
+        key, why = (lambda m: m.assigned_count), "round robin"
+    lowest = min(key(m) for m in available)
+    # Ties are broken at random, never by who joined first.
+    chosen = random.choice([m for m in available if key(m) == lowest])
+    return Pick(chosen, why, skipped)
+
+
+def _place(lead: Lead, queue: Queue, why: dict[str, Any], *, exclude: set[int] | None = None,
+           visited: set[int] | None = None, reassigned_from: Assignment | None = None,
+           ) -> Assignment:
+    visited = (visited or set()) | {queue.pk}
+    pick = pick_sdr(queue, lead, exclude=exclude)
+    why = {**why, "strategy": queue.get_strategy_display(), "skipped": [
+        *why.get("skipped", []), *[{**s, "queue": queue.name} for s in pick.skipped]]}
+    if pick.membership is None and queue.fallback_id and queue.fallback_id not in visited:
+        why["overflowed_from"] = [*why.get("overflowed_from", []), queue.name]
+        return _place(lead, queue.fallback, why, exclude=exclude, visited=visited,
+                      reassigned_from=reassigned_from)
+    now = timezone.now()
+    if pick.membership is None:
+        reasons = ", ".join(f"{s['sdr']} {s['reason']}" for s in pick.skipped) or "no members"
+        return Assignment.objects.create(
+            lead=lead, queue=queue, status=AssignmentStatus.WAITING, why=why,
+            waiting_reason=f"Nobody in {queue.name} can take it: {reasons}.",
+            reassigned_from=reassigned_from,
+        )
+    membership = pick.membership
+    Membership.objects.filter(pk=membership.pk).update(assigned_count=F("assigned_count") + 1)
+    due, remind = sla_times(queue.sla_policy, now)
+    why["sdr"] = membership.sdr.get_full_name() or membership.sdr.username
+    why["chosen_because"] = pick.why
+    return Assignment.objects.create(
+        lead=lead, queue=queue, sdr=membership.sdr, status=AssignmentStatus.OPEN,
+        assigned_at=now, due_at=due, remind_at=remind, why=why, reassigned_from=reassigned_from,
+    )
+
+
+@transaction.atomic
+def route_mql(*, lead_id: int) -> Assignment | None:
+    """Hands an MQL to the first matching queue and, if someone can take it, an
+    SDR, with the SLA clock started. Idempotent: a lead that already has an open
+    assignment keeps it. Returns None when the lead is not an MQL or no queue fits."""
+    lead = (Lead.objects.select_for_update(of=("self",)).select_related("account", "source")
+            .filter(pk=lead_id).first())
+    if lead is None or lead.stage != Stage.MQL:
+        return None
+    existing = Assignment.objects.filter(lead=lead, status__in=OPEN_STATUSES).first()
+    if existing is not None:
+        return existing
+    queue, criterion = match_queue(lead)
+    if queue is None:
+        logger.warning("No active queue takes MQL %s", lead_id)
+        return None
+    assignment = _place(lead, queue, {"queue": queue.name, "matched_on": criterion})
+    audit.record(actor=None, action="assigned", obj=assignment,
+                 changes={"sdr": [None, assignment.sdr_id], "queue": [None, queue.name]})
+    return assignment
+
+
+@transaction.atomic
+def reassign(*, assignment: Assignment, reason: str, by: AbstractBaseUser | None = None,
+             ) -> Assignment:
+    """Closes an open assignment and places the lead again, with someone else."""
+    old = Assignment.objects.select_for_update().get(pk=assignment.pk)
+    Assignment.objects.filter(pk=old.pk).update(status=AssignmentStatus.REASSIGNED,
+                                                closed_at=timezone.now())
+    lead = Lead.objects.select_related("account", "source").get(pk=old.lead_id)
+    new = _place(lead, old.queue, {"queue": old.queue.name, "matched_on": reason},
+                 exclude={old.sdr_id} if old.sdr_id else None, reassigned_from=old)
+    audit.record(actor=by, action="reassigned", obj=new,
+                 changes={"sdr": [old.sdr_id, new.sdr_id]}, note=reason)
+    return new
+
+
+@transaction.atomic
+def assign_waiting(*, queue_id: int) -> int:
+    """Gives waiting leads of a queue to SDRs who can now take them, oldest
+    first. Returns how many were assigned."""
+    assigned = 0
+    queue = Queue.objects.select_related("sla_policy__calendar").get(pk=queue_id)
+    for waiting in (Assignment.objects.select_for_update(skip_locked=True, of=("self",))
+                    .filter(queue=queue, status=AssignmentStatus.WAITING)
+                    .select_related("lead__account", "lead__source").order_by("created_at")):
+        pick = pick_sdr(queue, waiting.lead)
+        if pick.membership is None:
+            break
+        now = timezone.now()
+        due, remind = sla_times(queue.sla_policy, now)
+        Membership.objects.filter(pk=pick.membership.pk).update(
+            assigned_count=F("assigned_count") + 1)
+        sdr = pick.membership.sdr
+        waiting.why = {**waiting.why, "sdr": sdr.get_full_name() or sdr.username,
+                       "chosen_because": pick.why, "waited_since": waiting.created_at.isoformat()}
+        waiting.sdr, waiting.status, waiting.assigned_at = sdr, AssignmentStatus.OPEN, now
+        waiting.due_at, waiting.remind_at, waiting.waiting_reason = due, remind, ""
+        waiting.save(update_fields=["sdr", "status", "assigned_at", "due_at", "remind_at",
+                                    "why", "waiting_reason"])
+        audit.record(actor=None, action="assigned", obj=waiting,
+                     changes={"sdr": [None, sdr.pk]}, note="was waiting")
+        assigned += 1
+    return assigned
+
+
+@transaction.atomic
+def join_queue(*, queue: Queue, sdr: AbstractBaseUser, capacity: int = 25, weight: int = 1,
+               ) -> Membership:
+    """Adds an SDR to a queue. A newcomer starts level with the least-served
+    member, so round robin does not hand them every lead until they catch up."""
+    level = Membership.objects.filter(queue=queue).aggregate(m=Min("assigned_count"))["m"] or 0
+    membership, _ = Membership.objects.update_or_create(
+        queue=queue, sdr=sdr,
+        defaults={"capacity": capacity, "weight": weight, "is_active": True,
+                  "assigned_count": level},
+    )
+    transaction.on_commit(lambda: _enqueue_assign_waiting(queue.pk))
+    return membership
+
+
+def _enqueue_assign_waiting(queue_id: int) -> None:
+    from routing.tasks import assign_waiting_leads
+
+    assign_waiting_leads.delay(queue_id=queue_id)

@@ -1,0 +1,128 @@
+"""What an SDR does with an MQL. Each action is a touch (it stops the SLA
+clock's first-touch wait), is recorded, and moves the lead's stage through the
+lifecycle service."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import models, transaction
+from django.utils import timezone
+
+from handoff import audit
+from handoff.errors import ConflictError, DomainError
+from leads.models import Stage
+from leads.services import change_stage
+from routing.models import Assignment, AssignmentStatus, Touch
+
+
+class RejectReason(models.TextChoices):
+    NOT_A_FIT = "not_a_fit", "Not a fit"
+    NO_BUDGET = "no_budget", "No budget"
+    BAD_TIMING = "bad_timing", "Bad timing"
+    WRONG_CONTACT = "wrong_contact", "Wrong contact"
+    DUPLICATE = "duplicate", "Duplicate"
+    STUDENT_OR_JOB_SEEKER = "student_or_job_seeker", "Student or job seeker"
+    COMPETITOR = "competitor", "Competitor"
+    NO_RESPONSE = "no_response", "No response"
+    OTHER = "other", "Other"
+
+
+# Reasons that say the person will never buy; the others may buy later.
+DISQUALIFYING_REASONS = frozenset({
+    RejectReason.NOT_A_FIT, RejectReason.DUPLICATE, RejectReason.STUDENT_OR_JOB_SEEKER,
+    RejectReason.COMPETITOR,
+})
+
+
+def _claim_open(assignment: Assignment, by: AbstractBaseUser) -> Assignment:
+    """Locks the assignment; refuses it when it is not this SDR's open MQL any more.
+
+    Two sessions acting at once are serialised by the lock: the second finds
+    the assignment closed and gets a clear message.
+    """
+    current = Assignment.objects.select_for_update().select_related("lead").get(pk=assignment.pk)
+    if current.sdr_id != by.pk:
+        raise DomainError("This MQL is not assigned to you.")
+    if current.status != AssignmentStatus.OPEN:
+        raise ConflictError(f"This MQL was already {current.get_status_display().lower()}; "
+                            "nothing was changed.")
+    return current
+
+
+def _touch(assignment: Assignment, *, kind: str, by: AbstractBaseUser, reason: str = "",
+           note: str = "") -> Touch:
+    now = timezone.now()
+    Assignment.objects.filter(pk=assignment.pk, first_touch_at__isnull=True).update(
+        first_touch_at=now)
+    return Touch.objects.create(assignment=assignment, kind=kind, by=by, reason=reason,
+                                note=note)
+
+
+def _close(assignment: Assignment, status: str) -> None:
+    Assignment.objects.filter(pk=assignment.pk).update(status=status, closed_at=timezone.now())
+    transaction.on_commit(lambda: _enqueue_assign_waiting(assignment.queue_id))
+
+
+def _enqueue_assign_waiting(queue_id: int) -> None:
+    from routing.tasks import assign_waiting_leads
+
+    assign_waiting_leads.delay(queue_id=queue_id)
+
+
+@transaction.atomic
+def accept_mql(*, assignment: Assignment, by: AbstractBaseUser, note: str = "") -> Touch:
+    """The SDR takes the lead: it becomes a SAL."""
+    current = _claim_open(assignment, by)
+    touch = _touch(current, kind=Touch.Kind.ACCEPT, by=by, note=note)
+    change_stage(lead=current.lead, to_stage=Stage.SAL, by=by, reason="Accepted by SDR",
+                 expected_from=Stage.MQL)
+    _close(current, AssignmentStatus.ACCEPTED)
+    audit.record(actor=by, action="accepted", obj=current,
+                 changes={"status": [AssignmentStatus.OPEN, AssignmentStatus.ACCEPTED]})
+    return touch
+
+
+@transaction.atomic
+def reject_mql(*, assignment: Assignment, by: AbstractBaseUser, reason: str,
+               note: str = "") -> Touch:
+    """The SDR turns the lead down with a structured reason. Reasons that say
+    the person will never buy disqualify the lead; the others send it to nurture."""
+    if reason not in RejectReason.values:
+        raise DomainError("Choose a reason for rejecting this MQL.", field="reason")
+    if reason == RejectReason.OTHER and not note.strip():
+        raise DomainError("Say why in the note when the reason is 'Other'.", field="note")
+    current = _claim_open(assignment, by)
+    touch = _touch(current, kind=Touch.Kind.REJECT, by=by, reason=reason, note=note)
+    to_stage = Stage.DISQUALIFIED if reason in DISQUALIFYING_REASONS else Stage.NURTURE
+    change_stage(lead=current.lead, to_stage=to_stage, by=by,
+                 reason=f"Rejected: {RejectReason(reason).label}" + (f" ({note})" if note else ""),
+                 expected_from=Stage.MQL)
+    _close(current, AssignmentStatus.REJECTED)
+    audit.record(actor=by, action="rejected", obj=current, note=reason,
+                 changes={"status": [AssignmentStatus.OPEN, AssignmentStatus.REJECTED]})
+    return touch
+
+
+@transaction.atomic
+def recycle_mql(*, assignment: Assignment, by: AbstractBaseUser, note: str = "") -> Touch:
+    """Back to marketing: the lead is recycled and becomes an MQL again only
+    on new engagement after this moment."""
+    current = _claim_open(assignment, by)
+    touch = _touch(current, kind=Touch.Kind.RECYCLE, by=by, note=note)
+    change_stage(lead=current.lead, to_stage=Stage.RECYCLED, by=by,
+                 reason="Recycled to nurture" + (f": {note}" if note else ""),
+                 expected_from=Stage.MQL)
+    _close(current, AssignmentStatus.RECYCLED)
+    audit.record(actor=by, action="recycled", obj=current,
+                 changes={"status": [AssignmentStatus.OPEN, AssignmentStatus.RECYCLED]})
+    return touch
+
+
+@transaction.atomic
+def log_touch(*, assignment: Assignment, by: AbstractBaseUser, kind: str,
+              note: str = "") -> Touch:
+    """A call or an email to the lead: it counts as the first touch."""
+    if kind not in (Touch.Kind.CALL, Touch.Kind.EMAIL):
+        raise DomainError("Log a call or an email.", field="kind")
+    current = _claim_open(assignment, by)
+    return _touch(current, kind=kind, by=by, note=note)

@@ -1,0 +1,20 @@
+"""Routing tasks: thin, named, ids as keyword arguments, idempotent."""
+
+from celery import shared_task
+
+from routing import services
+
+
+@shared_task(name="routing.route_mql")
+def route_mql(*, lead_id: int) -> None:
+    services.route_mql(lead_id=lead_id)
+
+
+@shared_task(name="routing.assign_waiting_leads")
+def assign_waiting_leads(*, queue_id: int) -> None:
+    services.assign_waiting(queue_id=queue_id)
+
+
+@shared_task(name="routing.watch_sla_clocks")
+def watch_sla_clocks() -> None:
+    services.watch_sla_clocks()
