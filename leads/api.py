@@ -1,5 +1,10 @@
 """REST API for leads, accounts and activity events."""
 
+import re
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -135,6 +140,110 @@ class ActivityInSerializer(serializers.Serializer):
             )
         return attrs
 
+    # --- The quick path for plainly valid batches -----------------------------
+    # A serializer per item costs about 60 µs, most of an ingested event's cost.
+    # validate_plain_batch accepts only what the fields above accept, returns what
+    # they return, and gives up (None) on anything else, so that the serializer,
+    # and its error messages, decide every doubtful case.
+
+    _surrogates = re.compile("[\ud800-\udfff]")
+    _email_validator = EmailValidator()
+    _url_validator = URLValidator()
+
+    @classmethod
+    def _plain_text(cls, value: Any, max_length: int | None) -> str | None:
+        """The value as CharField takes it (stripped) when it is a string that
+        CharField accepts: not blank, not too long, no NUL or surrogate."""
+        if type(value) is not str:
+            return None
+        value = value.strip()
+        if (
+            not value
+            or (max_length is not None and len(value) > max_length)
+            or "\x00" in value
+            or cls._surrogates.search(value)
+        ):
+            return None
+        return value
+
+    @classmethod
+    def validate_plain_batch(cls, items: list[Any]) -> list[dict[str, Any]] | None:
+        """Each item's validated_data, as ``ActivityInSerializer(many=True)`` would
+        give it, when every item is a JSON object of plainly valid values; None as
+        soon as one is not (the caller then runs the serializer on the batch)."""
+        fields = cls._declared_fields
+        max_length = {name: getattr(fields[name], "max_length", None) for name in fields}
+        parse_datetime = fields["occurred_at"].to_internal_value
+        valid_emails: set[str] = set()
+        valid_urls: set[str] = set()
+        rows = []
+        for item in items:
+            if type(item) is not dict:
+                return None
+            row: dict[str, Any] = {}
+            if "lead" in item:
+                lead = item["lead"]
+                if type(lead) is not int or lead < 1:
+                    return None
+                row["lead"] = lead
+            for name in ("lead_email", "lead_external_id"):
+                if name in item:
+                    value = cls._plain_text(item[name], max_length[name])
+                    if value is None:
+                        return None
+                    row[name] = value
+            if len(row) != 1:
+                return None
+            email = row.get("lead_email")
+            if email is not None and email not in valid_emails:
+                if not cls._passes(cls._email_validator, email):
+                    return None
+                valid_emails.add(email)
+            kind = cls._plain_text(item.get("kind"), max_length["kind"])
+            if kind is None or not cls._passes(activity_kind_validator, kind):
+                return None
+            row["kind"] = kind
+            if "url" in item:
+                url = cls._plain_text(item["url"], max_length["url"])
+                if url is None:
+                    return None
+                if url not in valid_urls:
+                    if not cls._passes(cls._url_validator, url):
+                        return None
+                    valid_urls.add(url)
+                row["url"] = url
+            else:
+                row["url"] = ""
+            if "properties" in item:
+                properties = item["properties"]
+                if type(properties) is not dict:
+                    return None
+                row["properties"] = {str(k): v for k, v in properties.items()}
+            else:
+                row["properties"] = {}
+            occurred_at = item.get("occurred_at")
+            if type(occurred_at) is not str:
+                return None
+            try:
+                row["occurred_at"] = parse_datetime(occurred_at)
+            except serializers.ValidationError:
+                return None
+            for name in ("source_system", "external_id"):
+                value = cls._plain_text(item.get(name), max_length[name])
+                if value is None:
+                    return None
+                row[name] = value
+            rows.append(row)
+        return rows
+
+    @staticmethod
+    def _passes(validator, value: str) -> bool:
+        try:
+            validator(value)
+        except DjangoValidationError:
+            return False
+        return True
+
 
 IngestResultSerializer = inline_serializer(
     "IngestResult",
@@ -158,6 +267,10 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     serializer_class = ActivitySerializer
 
     def get_queryset(self):
+        if self.action == "create":
+            # Creating reads no activity: the permission check only wants the model,
+            # and working out what this user may see would cost a query per event.
+            return Activity.objects.none()
         return activities_visible_to(self.request.user)
 
     @extend_schema(
@@ -173,11 +286,13 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             raise serializers.ValidationError(
                 {"detail": f"At most {MAX_ACTIVITY_BATCH} events per request (got {len(items)})."}
             )
-        serializer = ActivityInSerializer(data=items, many=True)
-        if not serializer.is_valid():
-            # DRF reports a list's errors as {index: errors}, bad items only.
-            raise BatchError(dict(serializer.errors))
-        rows = serializer.validated_data
+        rows = ActivityInSerializer.validate_plain_batch(items)
+        if rows is None:
+            serializer = ActivityInSerializer(data=items, many=True)
+            if not serializer.is_valid():
+                # DRF reports a list's errors as {index: errors}, bad items only.
+                raise BatchError(dict(serializer.errors))
+            rows = serializer.validated_data
         with transaction.atomic():
             lead_ids = services.resolve_lead_refs(
                 [
