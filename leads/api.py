@@ -1,5 +1,6 @@
 """REST API for leads, accounts and activity events."""
 
+import copy
 import re
 from typing import Any
 
@@ -9,6 +10,7 @@ from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from handoff.errors import BatchError
 from leads import services
@@ -161,7 +163,7 @@ class ActivityInSerializer(serializers.Serializer):
             not value
             or (max_length is not None and len(value) > max_length)
             or "\x00" in value
-            or cls._surrogates.search(value)
+            or (not value.isascii() and cls._surrogates.search(value))
         ):
             return None
         return value
@@ -173,9 +175,24 @@ class ActivityInSerializer(serializers.Serializer):
         soon as one is not (the caller then runs the serializer on the batch)."""
         fields = cls._declared_fields
         max_length = {name: getattr(fields[name], "max_length", None) for name in fields}
-        parse_datetime = fields["occurred_at"].to_internal_value
-        valid_emails: set[str] = set()
-        valid_urls: set[str] = set()
+        # The declared field's own parsing, with what it would look up for every
+        # event (the current time zone, the input formats) looked up once.
+        occurred_at_field = copy.copy(fields["occurred_at"])
+        occurred_at_field.timezone = occurred_at_field.default_timezone()
+        occurred_at_field.input_formats = api_settings.DATETIME_INPUT_FORMATS
+        parse_datetime = occurred_at_field.to_internal_value
+        passed: set[tuple[int, str]] = set()
+
+        def passes(validator, value: str) -> bool:
+            # Kinds, URLs and emails repeat within a batch: each is checked once.
+            if (id(validator), value) not in passed:
+                try:
+                    validator(value)
+                except DjangoValidationError:
+                    return False
+                passed.add((id(validator), value))
+            return True
+
         rows = []
         for item in items:
             if type(item) is not dict:
@@ -194,23 +211,16 @@ class ActivityInSerializer(serializers.Serializer):
                     row[name] = value
             if len(row) != 1:
                 return None
-            email = row.get("lead_email")
-            if email is not None and email not in valid_emails:
-                if not cls._passes(cls._email_validator, email):
-                    return None
-                valid_emails.add(email)
+            if "lead_email" in row and not passes(cls._email_validator, row["lead_email"]):
+                return None
             kind = cls._plain_text(item.get("kind"), max_length["kind"])
-            if kind is None or not cls._passes(activity_kind_validator, kind):
+            if kind is None or not passes(activity_kind_validator, kind):
                 return None
             row["kind"] = kind
             if "url" in item:
                 url = cls._plain_text(item["url"], max_length["url"])
-                if url is None:
+                if url is None or not passes(cls._url_validator, url):
                     return None
-                if url not in valid_urls:
-                    if not cls._passes(cls._url_validator, url):
-                        return None
-                    valid_urls.add(url)
                 row["url"] = url
             else:
                 row["url"] = ""
@@ -235,14 +245,6 @@ class ActivityInSerializer(serializers.Serializer):
                 row[name] = value
             rows.append(row)
         return rows
-
-    @staticmethod
-    def _passes(validator, value: str) -> bool:
-        try:
-            validator(value)
-        except DjangoValidationError:
-            return False
-        return True
 
 
 IngestResultSerializer = inline_serializer(
