@@ -274,6 +274,57 @@ def post_concurrently(
     return LoadResult(time.perf_counter() - start, outcomes, timed_out.is_set())
 
 
+def post_at_rate(
+    base_url: str, token: str, bodies: list[bytes], *, rate: float, senders: int = 32,
+    time_limit: float = 60.0,
+) -> LoadResult:
+    """POST the bodies at a steady ``rate`` per second, whatever the answers' pace
+    (an open loop, as independent integrations send). Each latency runs from the
+    moment the request was due, so a server that falls behind shows it. Requests
+    still unsent after ``time_limit`` seconds are not sent (stopped_by_time)."""
+    parsed = urlsplit(base_url)
+    headers = auth_headers(token)
+    start = time.perf_counter() + 0.2
+    due: queue.SimpleQueue[tuple[float, bytes]] = queue.SimpleQueue()
+    for n, body in enumerate(bodies):
+        due.put((start + n / rate, body))
+    outcomes: list[Outcome] = []
+    lock = threading.Lock()
+    deadline = start + time_limit
+    timed_out = threading.Event()
+
+    def sender() -> None:
+        mine: list[Outcome] = []
+        while True:
+            if time.perf_counter() >= deadline:
+                timed_out.set()
+                break
+            try:
+                at, body = due.get_nowait()
+            except queue.Empty:
+                break
+            time.sleep(max(0.0, at - time.perf_counter()))
+            conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=120)
+            try:
+                conn.request("POST", "/api/activities/", body=body, headers=headers)
+                response = conn.getresponse()
+                status, data = response.status, response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                status, data = 0, repr(exc).encode()
+            finally:
+                conn.close()
+            mine.append(Outcome(time.perf_counter() - at, status, data if status != 201 else None))
+        with lock:
+            outcomes.extend(mine)
+
+    threads = [threading.Thread(target=sender, daemon=True) for _ in range(senders)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return LoadResult(time.perf_counter() - start, outcomes, timed_out.is_set())
+
+
 def percentile(values: list[float], p: float) -> float:
     """The p-th percentile (nearest rank), NaN for no values."""
     if not values:
