@@ -6,11 +6,14 @@ from rest_framework.routers import DefaultRouter
 
 from handoff import views
 from leads.api import AccountViewSet, ActivityViewSet, LeadViewSet
+from scoring.api import AccountScoreViewSet, LeadScoreViewSet
 
 router = DefaultRouter()
 router.register("leads", LeadViewSet, basename="lead")
 router.register("accounts", AccountViewSet, basename="account")
 router.register("activities", ActivityViewSet, basename="activity")
+router.register("scores", LeadScoreViewSet, basename="score")
+router.register("account-scores", AccountScoreViewSet, basename="account-score")
 
 urlpatterns = [
     path("", views.home, name="home"),

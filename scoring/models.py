@@ -6,9 +6,10 @@ SQL) compute every term in integer hundredths, so they agree to the last digit.
 """
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 
-from leads.models import Lead, LeadSource
+from leads.models import Account, Lead, LeadSource
 
 
 class ModelStatus(models.TextChoices):
@@ -50,6 +51,32 @@ class ScoringModel(models.Model):
     engagement_ceiling = models.IntegerField(default=100)
     total_floor = models.IntegerField(default=-100)
     total_ceiling = models.IntegerField(default=200)
+
+    # Account (ABM) scoring: when an account is a marketing qualified account (MQA).
+    account_contact_cap = models.PositiveIntegerField(
+        "most engagement one contact adds to its account", default=40,
+        help_text="So that one very busy contact cannot qualify an account alone.",
+    )
+    account_engaged_at = models.IntegerField(
+        "contact counts as engaged from", default=10,
+        help_text="A contact is engaged when its engagement score reaches this.",
+    )
+    account_min_fit = models.IntegerField(
+        "MQA: minimum account fit", default=0,
+        help_text="The firmographic points of the account itself.",
+    )
+    account_min_engagement = models.IntegerField(
+        "MQA: minimum account engagement", default=60,
+        help_text="The sum of its contacts' engagement, each capped.",
+    )
+    account_min_engaged_contacts = models.PositiveIntegerField(
+        "MQA: minimum engaged contacts", default=2,
+    )
+    account_min_coverage = models.PositiveSmallIntegerField(
+        "MQA: minimum buying-committee coverage (%)", default=50,
+        validators=[MaxValueValidator(100)],
+        help_text="The share of committee roles that engaged contacts fill.",
+    )
 
     eligible_sources = models.ManyToManyField(
         LeadSource, blank=True, related_name="+",
@@ -291,3 +318,82 @@ class RescoreChunk(models.Model):
 
     def __str__(self) -> str:
         return f"leads {self.first_lead_id} to {self.last_lead_id}"
+
+
+# --- Account (ABM) scores -------------------------------------------------------------
+
+
+class CommitteeRole(models.Model):
+    """One role of a version's buying committee (decision maker, champion…).
+
+    An engaged contact fills the role when its title matches ``title_pattern``
+    (and its department ``department_pattern``, when one is given). Patterns
+    are case-insensitive and must mean the same in Python and PostgreSQL.
+    """
+
+    model = models.ForeignKey(ScoringModel, on_delete=models.CASCADE,
+                              related_name="committee_roles")
+    name = models.CharField(max_length=100)
+    title_pattern = models.CharField(
+        max_length=300,
+        help_text="A regular expression the job title must match, e.g. "
+        "(^|[^a-z])(cfo|finance)([^a-z]|$). Use [^a-z] rather than \\b.",
+    )
+    department_pattern = models.CharField(
+        max_length=300, blank=True,
+        help_text="Optional: a regular expression the department must match as well.",
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["model", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "name"], name="committee_role_unique_name",
+                                    violation_error_message="This version already has a role "
+                                                            "of that name."),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from scoring.validation import check_regex
+
+        check_regex(self.title_pattern, "title_pattern")
+        if self.department_pattern:
+            check_regex(self.department_pattern, "department_pattern")
+
+
+class AccountScore(models.Model):
+    """An account's current score under the version that gave it, computed
+    from its own firmographics and its contacts' stored lead scores.
+
+    Written only by scoring.services.accounts.score_accounts.
+    """
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, primary_key=True,
+                                   related_name="score")
+    model = models.ForeignKey(ScoringModel, on_delete=models.CASCADE, related_name="+")
+    fit = models.DecimalField(max_digits=9, decimal_places=2,
+                              help_text="Firmographic points of the account's own fields.")
+    engagement = models.DecimalField(
+        max_digits=11, decimal_places=2,
+        help_text="Sum of its contacts' engagement, each capped at the version's contact cap.",
+    )
+    total = models.DecimalField(max_digits=11, decimal_places=2, help_text="Fit + engagement.")
+    engaged_contacts = models.PositiveIntegerField()
+    coverage = models.PositiveSmallIntegerField(
+        "committee coverage (%)",
+        help_text="Share of the committee roles filled by engaged contacts, rounded down.",
+    )
+    roles_filled = models.JSONField(default=list, blank=True)
+    disqualified = models.BooleanField(help_text="A disqualifier on the account's fields holds.")
+    qualified = models.BooleanField("MQA", help_text="Meets the account (MQA) thresholds now.")
+    explanation = models.JSONField()
+    scored_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-qualified", "-total", "account"]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.total}{' (MQA)' if self.qualified else ''}"

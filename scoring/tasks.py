@@ -23,3 +23,8 @@ def apply_decay() -> None:
 @shared_task(name="scoring.sweep_unscored_leads")
 def sweep_unscored_leads() -> None:
     services.sweep_unscored_leads()
+
+
+@shared_task(name="scoring.score_accounts")
+def score_accounts(*, account_ids: list[int]) -> None:
+    services.score_accounts(account_ids=account_ids)

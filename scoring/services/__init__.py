@@ -2,9 +2,11 @@
 
 - scores: scoring leads (one, a set, an id range) and MQL crossings;
 - versions: the life of a model version (clone, submit, approve, publish);
-- jobs: rescoring many leads in chunks, decay and the catch-up sweep.
+- jobs: rescoring many leads in chunks, decay and the catch-up sweep;
+- accounts: account (ABM) scores and MQA crossings.
 """
 
+from scoring.services.accounts import score_accounts
 from scoring.services.jobs import (
     run_rescore_chunk,
     start_decay_rescore,
@@ -28,6 +30,6 @@ from scoring.services.versions import (
 
 __all__ = [
     "approve_model", "clone_model", "publish_model", "qualify_leads", "rescore_id_range",
-    "rescore_leads", "return_to_draft", "run_rescore_chunk", "score_lead", "score_one",
-    "start_decay_rescore", "start_rescore", "submit_model", "sweep_unscored_leads",
+    "rescore_leads", "return_to_draft", "run_rescore_chunk", "score_accounts", "score_lead",
+    "score_one", "start_decay_rescore", "start_rescore", "submit_model", "sweep_unscored_leads",
 ]

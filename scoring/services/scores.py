@@ -17,6 +17,7 @@ from scoring import bulk, engine
 from scoring.fields import lead_values
 from scoring.models import LeadScore, MQLSnapshot, ScoringModel
 from scoring.selectors import compiled_model, live_model
+from scoring.services.accounts import account_ids_of_leads, score_accounts_on_commit
 from scoring.signals import lead_became_mql
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ def score_lead(*, lead_id: int, as_of: datetime | None = None) -> LeadScore | No
     )
     if result.qualifies:
         qualify_leads(lead_ids=[lead.pk], model=model)
+    score_accounts_on_commit(account_ids=[lead.account_id])  # ABM: its account's score
     return score
 
 
@@ -98,10 +100,11 @@ def _rescore_where(model: ScoringModel, lead_filter: bulk.Sql, *, as_of: datetim
             rows = cursor.fetchall()
         scored = len(rows)
         qualifying = [lead_id for lead_id, qualifies in rows if qualifies]
+        scored_ids = [lead_id for lead_id, _ in rows]
     else:
         # The embedded SQLite default has no set-wise path; the Python engine
         # gives the same numbers, one lead at a time.
-        scored, qualifying = 0, []
+        scored, qualifying, scored_ids = 0, [], []
         for lead in Lead.objects.select_related("account", "source").filter(pk__in=python_ids):
             result = score_one(model, lead, as_of=as_of)
             LeadScore.objects.update_or_create(lead=lead, defaults={
@@ -111,9 +114,12 @@ def _rescore_where(model: ScoringModel, lead_filter: bulk.Sql, *, as_of: datetim
                 "explanation": result.explanation, "scored_at": as_of,
             })
             scored += 1
+            scored_ids.append(lead.pk)
             if result.qualifies:
                 qualifying.append(lead.pk)
     became = qualify_leads(lead_ids=qualifying, model=model) if qualifying else 0
+    # ABM: the accounts of these leads are scored again from the new lead scores.
+    score_accounts_on_commit(account_ids=account_ids_of_leads(lead_ids=scored_ids))
     return RescoreResult(scored=scored, became_mql=became)
 
 

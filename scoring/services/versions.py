@@ -11,12 +11,20 @@ from django.utils import timezone
 
 from handoff import audit
 from handoff.errors import DomainError
-from scoring.models import JobStatus, ModelStatus, RescoreJob, Rule, ScoringModel
+from scoring.models import (
+    CommitteeRole,
+    JobStatus,
+    ModelStatus,
+    RescoreJob,
+    Rule,
+    ScoringModel,
+)
 
 COPIED_SETTINGS = [
     "threshold", "min_fit", "min_engagement", "grade_a_min", "grade_b_min", "grade_c_min",
     "fit_floor", "fit_ceiling", "engagement_floor", "engagement_ceiling", "total_floor",
-    "total_ceiling",
+    "total_ceiling", "account_contact_cap", "account_engaged_at", "account_min_fit",
+    "account_min_engagement", "account_min_engaged_contacts", "account_min_coverage",
 ]
 COPIED_RULE_FIELDS = [
     "layer", "name", "position", "field", "operator", "value", "points", "activity_kinds",
@@ -50,6 +58,11 @@ def clone_model(*, source: ScoringModel, by: AbstractBaseUser | None,
     Rule.objects.bulk_create(
         Rule(model=draft, **{f: getattr(rule, f) for f in COPIED_RULE_FIELDS})
         for rule in source.rules.all()
+    )
+    CommitteeRole.objects.bulk_create(
+        CommitteeRole(model=draft, name=role.name, title_pattern=role.title_pattern,
+                      department_pattern=role.department_pattern, position=role.position)
+        for role in source.committee_roles.all()
     )
     audit.record(actor=by, action="created", obj=draft, note=f"cloned from v{source.version}")
     return draft
