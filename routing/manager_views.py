@@ -1,0 +1,88 @@
+"""The sales manager's SLA page and its CSV export of breaches."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from handoff import roles
+from handoff.csv_safety import safe_row
+from routing.manager_filters import SLAFilterForm
+from routing.manager_selectors import BreachLine, any_assignments, breach_lines, sla_report
+
+TEMPLATE = "routing/manager_sla.html"
+CSV_HEADER = ("lead_id", "lead_email", "lead_name", "queue", "sdr", "assigned_at", "due_at",
+              "first_touch_at", "breached_at", "minutes_overdue")
+
+
+def manager_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Sales managers and superusers; anyone else signed in gets 403, and
+    anonymous visitors go to the login page."""
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not roles.has_role(request.user, roles.SALES_MANAGER):
+            raise PermissionDenied("Only sales managers see the SLA report.")
+        return view(request, *args, **kwargs)
+
+    return login_required(checked)
+
+
+@manager_required
+def sla(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    form = SLAFilterForm(request.GET, today=timezone.localdate(now))
+    if not form.is_valid():
+        return render(request, TEMPLATE, {"form": form}, status=400)
+    if not any_assignments():
+        return render(request, TEMPLATE, {"form": form, "no_assignments": True})
+    filters = form.filters()
+    return render(request, TEMPLATE, {
+        "form": form, "filters": filters, "report": sla_report(filters, now=now),
+        "query": request.GET.urlencode(),
+    })
+
+
+class _Echo:
+    """A file-like object whose write() hands the line back, for streaming."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _when(value: datetime | None) -> str:
+    return timezone.localtime(value).isoformat(timespec="seconds") if value else ""
+
+
+def _csv_lines(lines: Iterable[BreachLine]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_HEADER)
+    for line in lines:
+        yield writer.writerow(safe_row([
+            line.lead_id, line.lead_email, line.lead_name, line.queue, line.sdr,
+            _when(line.assigned_at), _when(line.due_at), _when(line.first_touch_at),
+            _when(line.breached_at), line.minutes_overdue,
+        ]))
+
+
+@manager_required
+def sla_breaches_csv(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    form = SLAFilterForm(request.GET, today=timezone.localdate(now))
+    if not form.is_valid():
+        return HttpResponseBadRequest(form.errors.as_text(), content_type="text/plain")
+    filters = form.filters()
+    response = StreamingHttpResponse(_csv_lines(breach_lines(filters, now=now)),
+                                     content_type="text/csv; charset=utf-8")
+    period = f"{filters.start:%Y-%m-%d}-{filters.end:%Y-%m-%d}" if filters.end else (
+        f"from-{filters.start:%Y-%m-%d}")
+    response["Content-Disposition"] = f'attachment; filename="sla-breaches-{period}.csv"'
+    return response
