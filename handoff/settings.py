@@ -129,7 +129,6 @@ USE_TZ = True
 # --- Static files ---------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATICFILES_DIRS = [BASE_DIR / "handoff" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -214,6 +213,11 @@ CELERY_BEAT_SCHEDULE = {
     "watch-sla-clocks": {
         "task": "routing.watch_sla_clocks",
         "schedule": env_int("SLA_WATCH_INTERVAL_SECONDS", 60),
+    },
+    # Learns from what SDRs decided; it only ever proposes a draft.
+    "recalibrate-from-handoffs": {
+        "task": "feedback.scheduled_recalibration",
+        "schedule": env_int("RECALIBRATION_INTERVAL_SECONDS", 7 * 24 * 3600),
     },
 }
 

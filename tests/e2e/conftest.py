@@ -15,6 +15,15 @@ def _browser_tests_keep_reference_data(reference_data_kept, live_server):
     """Every browser test runs against the live server on committed data."""
 
 
+@pytest.fixture(autouse=True)
+def _static_files_by_their_own_names(settings):
+    """The live server serves static files through the finders, which know
+    them by their own names, not the manifest's hashed ones: without this,
+    scripts and the stylesheet would answer 404 when DEBUG is off."""
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+
+
 @pytest.fixture
 def log_in(page, live_server):
     """Log in through the real login page, as a person would."""

@@ -26,15 +26,6 @@ CHART_TOTAL = """() => {
 }"""
 
 
-@pytest.fixture(autouse=True)
-def _static_files_by_their_own_names(settings):
-    """The live server serves static files through the finders, which know
-    them by their own names, not the manifest's hashed ones: without this,
-    Chart.js and the stylesheet would answer 404 when DEBUG is off."""
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
-
-
 def test_a_manager_sees_a_breach_appear_once_the_deadline_has_passed(
         page, live_server, log_in, manager, sdr, screenshot):
     inbound = Queue.objects.get(name="Inbound MQLs")  # a plain 24-hour first-touch SLA
