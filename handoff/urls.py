@@ -19,6 +19,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("scoring.urls")),
     path("manager/sla/", include("routing.manager_urls")),
     path("admin/", admin.site.urls),
     path("api/", include(router.urls)),

@@ -13,6 +13,12 @@ from scoring.services.jobs import (
     start_rescore,
     sweep_unscored_leads,
 )
+from scoring.services.rules import (
+    delete_rule,
+    discard_draft,
+    save_rule,
+    update_model_settings,
+)
 from scoring.services.scores import (
     qualify_leads,
     rescore_id_range,
@@ -29,7 +35,8 @@ from scoring.services.versions import (
 )
 
 __all__ = [
-    "approve_model", "clone_model", "publish_model", "qualify_leads", "rescore_id_range",
-    "rescore_leads", "return_to_draft", "run_rescore_chunk", "score_accounts", "score_lead",
-    "score_one", "start_decay_rescore", "start_rescore", "submit_model", "sweep_unscored_leads",
+    "approve_model", "clone_model", "delete_rule", "discard_draft", "publish_model",
+    "qualify_leads", "rescore_id_range", "rescore_leads", "return_to_draft", "run_rescore_chunk",
+    "save_rule", "score_accounts", "score_lead", "score_one", "start_decay_rescore",
+    "start_rescore", "submit_model", "sweep_unscored_leads", "update_model_settings",
 ]
