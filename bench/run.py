@@ -23,6 +23,8 @@ from bench.report import Report, table
 BENCHMARKS = {
     "ingest": "bench.ingest",
     "single_events": "bench.single_events",
+    "recalibration": "bench.recalibration",
+    "recalibration_1m": "bench.recalibration_1m",
 }
 
 
