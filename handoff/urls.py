@@ -6,12 +6,16 @@ from rest_framework.routers import DefaultRouter
 
 from handoff import views
 from leads.api import AccountViewSet, ActivityViewSet, LeadViewSet
+from routing.api import AssignmentViewSet, MembershipViewSet, QueueViewSet
 from scoring.api import AccountScoreViewSet, LeadScoreViewSet
 
 router = DefaultRouter()
 router.register("leads", LeadViewSet, basename="lead")
 router.register("accounts", AccountViewSet, basename="account")
 router.register("activities", ActivityViewSet, basename="activity")
+router.register("queues", QueueViewSet, basename="queue")
+router.register("memberships", MembershipViewSet, basename="membership")
+router.register("assignments", AssignmentViewSet, basename="assignment")
 router.register("scores", LeadScoreViewSet, basename="score")
 router.register("account-scores", AccountScoreViewSet, basename="account-score")
 
@@ -19,6 +23,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("queue/", include("routing.urls")),
     path("", include("scoring.urls")),
     path("manager/sla/", include("routing.manager_urls")),
     path("admin/", admin.site.urls),

@@ -1,0 +1,141 @@
+"""Reads of routing that are more than one line.
+
+Each selector returns a queryset with the joins its pages and endpoints need,
+so templates and serializers never load a related row lazily.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import QuerySet
+
+from handoff.roles import SALES_MANAGER, has_role, sees_every_lead
+from leads.models import Activity, Lead, StageChange
+from routing.models import Assignment, AssignmentStatus, Membership, Notice, Queue, Touch
+from scoring import models as scoring_models
+from scoring.models import LeadScore, MQLSnapshot
+
+TIMELINE_LENGTH = 50
+OTHER_CONTACTS_SHOWN = 20
+
+# Account (ABM) scores arrived after routing; read them only where they exist.
+AccountScore = getattr(scoring_models, "AccountScore", None)
+
+
+def _with_lead(queryset: QuerySet[Assignment]) -> QuerySet[Assignment]:
+    # lead__score is the reverse one-to-one LeadScore: one LEFT JOIN, no query per row.
+    return queryset.select_related("lead__source", "lead__account", "lead__score", "queue")
+
+
+def assignments_for_sdr(user: AbstractBaseUser) -> QuerySet[Assignment]:
+    """The SDR's open MQLs, most urgent first: the earliest due (so the
+    overdue ones) on top, then by id so equal due times keep one order."""
+    return _with_lead(
+        Assignment.objects.filter(sdr=user, status=AssignmentStatus.OPEN)
+    ).order_by("due_at", "id")
+
+
+def assignments_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Assignment]:
+    """Every assignment for marketing ops, managers and integrations; an SDR's
+    own otherwise (any status, so a decided MQL can still be looked up)."""
+    queryset = _with_lead(Assignment.objects.select_related("sdr")).order_by("due_at", "id")
+    if user.is_superuser or sees_every_lead(user):
+        return queryset
+    if not user.is_authenticated:
+        return queryset.none()
+    return queryset.filter(sdr=user)
+
+
+def assignments_viewable_on_pages(user: AbstractBaseUser) -> QuerySet[Assignment]:
+    """Whose lead pages ``user`` may open: an SDR their own assignments, a
+    sales manager anyone's (read-only: only the assigned SDR may act)."""
+    queryset = _with_lead(Assignment.objects.select_related("sdr", "reassigned_from__sdr"))
+    if user.is_superuser or has_role(user, SALES_MANAGER):
+        return queryset
+    return queryset.filter(sdr=user)
+
+
+def queues_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Queue]:
+    return Queue.objects.select_related("sla_policy__calendar", "fallback", "manager"
+                                        ).prefetch_related("sources")
+
+
+def memberships_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Membership]:
+    """Every membership for managers and marketing ops; an SDR's own otherwise."""
+    queryset = Membership.objects.select_related("queue", "sdr")
+    if user.is_superuser or sees_every_lead(user):
+        return queryset
+    if not user.is_authenticated:
+        return queryset.none()
+    return queryset.filter(sdr=user)
+
+
+def unread_notices(user: AbstractBaseUser) -> QuerySet[Notice]:
+    """The user's unread in-app notices, newest first."""
+    return Notice.objects.filter(user=user, read_at__isnull=True).order_by("-created_at", "-id")
+
+
+def lead_score(lead: Lead) -> LeadScore | None:
+    """The lead's current score, or None (read from a select_related join)."""
+    try:
+        return lead.score
+    except ObjectDoesNotExist:
+        return None
+
+
+@dataclass(frozen=True)
+class LeadFile:
+    """Everything the lead page shows beside the assignment itself."""
+
+    score: Any  # the MQLSnapshot at hand-off, else the current LeadScore, else None
+    score_is_snapshot: bool
+    activities: list[Activity]
+    activity_count: int
+    other_contacts: list[Lead]
+    other_contact_count: int
+    account_score: Any  # scoring.models.AccountScore when scoring has it, else None
+
+
+def lead_file(assignment: Assignment) -> LeadFile:
+    """The score at hand-off, the activity timeline, the account's other
+    contacts and its MQA status, in a fixed number of queries."""
+    lead = assignment.lead
+    # What sales saw at hand-off: the last snapshot taken up to this assignment
+    # (a lead recycled and qualified again has one per crossing).
+    snapshot = (MQLSnapshot.objects.filter(lead=lead, created_at__lte=assignment.created_at)
+                .order_by("-created_at", "-id").first())
+    activities = Activity.objects.filter(lead=lead).order_by("-occurred_at", "-id")
+    contacts, contact_count, account_score = [], 0, None
+    if lead.account_id:
+        others = Lead.objects.filter(account_id=lead.account_id).exclude(pk=lead.pk)
+        contacts = list(others.order_by("last_name", "first_name", "id")[:OTHER_CONTACTS_SHOWN])
+        contact_count = (len(contacts) if len(contacts) < OTHER_CONTACTS_SHOWN
+                         else others.count())
+        if AccountScore is not None:
+            account_score = AccountScore.objects.filter(account_id=lead.account_id).first()
+    timeline = list(activities[:TIMELINE_LENGTH])
+    return LeadFile(
+        score=snapshot or lead_score(lead),
+        score_is_snapshot=snapshot is not None,
+        activities=timeline,
+        activity_count=(len(timeline) if len(timeline) < TIMELINE_LENGTH
+                        else activities.count()),
+        other_contacts=contacts,
+        other_contact_count=contact_count,
+        account_score=account_score,
+    )
+
+
+def stage_history(lead: Lead) -> QuerySet[StageChange]:
+    return StageChange.objects.filter(lead=lead).select_related("changed_by").order_by(
+        "-changed_at", "-id")
+
+
+def touches_of(assignment: Assignment) -> QuerySet[Touch]:
+    return Touch.objects.filter(assignment=assignment).select_related("by").order_by(
+        "-at", "-id")
+
