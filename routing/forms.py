@@ -2,7 +2,7 @@
 
 The business rules (a reason is required, "other" needs a note, only the
 assigned SDR may act) live in routing.services; their errors are put on these
-forms by routing.views.show_domain_error.
+forms by handoff.views_helpers.show_domain_error.
 """
 
 from django import forms

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from handoff.errors import DomainError
 from handoff.roles import SALES_MANAGER, SDR, has_role
+from handoff.views_helpers import show_domain_error
 from routing import services
 from routing.filters import AssignmentFilter
 from routing.forms import AcceptForm, MarkNoticesReadForm, RecycleForm, RejectForm, TouchForm
@@ -95,12 +96,6 @@ def _row(assignment: Assignment, now: datetime) -> QueueRow:
     text, overdue = time_left(assignment.due_at, now)
     return QueueRow(assignment=assignment, score=score, time_left=text, overdue=overdue,
                     reasons=top_reasons(score.explanation if score else None))
-
-
-def show_domain_error(form: forms.Form, error: DomainError) -> None:
-    """The one place where a service's refusal becomes a message on a page:
-    on the field it names when the form has it, else above the form."""
-    form.add_error(error.field if error.field in form.fields else None, error.message)
 
 
 def _notices(user) -> dict[str, Any]:
