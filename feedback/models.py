@@ -3,7 +3,8 @@
 from django.conf import settings
 from django.db import models
 
-from leads.models import Lead
+from leads.models import Lead, LeadSource
+from routing.models import Queue
 from scoring.models import ScoringModel
 
 
@@ -104,3 +105,80 @@ class Recalibration(models.Model):
 
     def __str__(self) -> str:
         return f"Recalibration #{self.pk} ({self.get_status_display()})"
+
+
+# --- The weekly rollup the manager's dashboard reads -----------------------------------
+
+
+class Measure(models.TextChoices):
+    """What a WeeklyCount counts. feedback.rollup says exactly how each is counted."""
+
+    MQL = "mql", "MQL crossings"
+    ACCEPTED = "accepted", "Hand-offs accepted"
+    REJECTED = "rejected", "Hand-offs rejected"
+    RECYCLED = "recycled", "Hand-offs recycled"
+    SQL = "sql", "SQL qualifications"
+    OPPORTUNITY = "opportunity", "Leads entering the opportunity stage"
+    WON = "won", "Leads won"
+    LOST = "lost", "Leads lost"
+    OPPORTUNITIES_CREATED = "opportunities_created", "Opportunities created"
+    PIPELINE = "pipeline", "Pipeline created (sum of opportunity amounts)"
+    REJECT_REASON = "reject_reason", "Rejections, by reason (key)"
+    FIRST_TOUCH = "first_touch", "First touches, by minutes after assignment (key)"
+    SCORE_ACCEPTED = "score_accepted", "Accepted hand-offs, by score bucket (key)"
+    SCORE_REJECTED = "score_rejected", "Rejected hand-offs, by score bucket (key)"
+    RULE_FIRED_DECIDED = "rule_fired_decided", "Decided hand-offs firing a rule (key)"
+    RULE_FIRED_ACCEPTED = "rule_fired_accepted", "Accepted hand-offs firing a rule (key)"
+
+
+class WeeklyCount(models.Model):
+    """One number of one week: a measure (and its key, such as a reject reason),
+    for one combination of lead source, queue, SDR and model version.
+
+    Written only by feedback.rollup, which recomputes whole weeks from the raw
+    rows; the dashboard reads these few rows instead of millions of raw ones.
+    A dimension a measure does not have is empty (NULL).
+    """
+
+    week = models.DateField(help_text="The Monday the week starts on, in the site's time zone.")
+    measure = models.CharField(max_length=30, choices=Measure.choices)
+    key = models.CharField(max_length=60, blank=True)
+    # No index of their own: every read narrows by (measure, week) first, and
+    # the table is small; fewer indexes keep the rewrite of a week cheap.
+    source = models.ForeignKey(LeadSource, null=True, on_delete=models.CASCADE,
+                               related_name="+", db_index=False)
+    queue = models.ForeignKey(Queue, null=True, on_delete=models.CASCADE, related_name="+",
+                              db_index=False)
+    sdr = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE,
+                            related_name="+", db_index=False)
+    model = models.ForeignKey(ScoringModel, null=True, on_delete=models.CASCADE,
+                              related_name="+", db_index=False)
+    value = models.DecimalField(max_digits=18, decimal_places=2)
+
+    class Meta:
+        indexes = [models.Index(fields=["measure", "week"], name="weeklycount_measure_week")]
+
+    def __str__(self) -> str:
+        return f"{self.week} {self.measure} {self.key}: {self.value}"
+
+
+class RollupState(models.Model):
+    """The one row that says when the rollup was last computed. Refreshes lock
+    it, so two of them never rewrite the same weeks at once."""
+
+    refreshed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last refresh started (its data is as of then).")
+
+    def __str__(self) -> str:
+        return f"Rollup as of {self.refreshed_at}"
+
+
+class ChangedWeek(models.Model):
+    """A past week whose numbers changed after the fact (an opportunity created
+    on an earlier date, say), so the next refresh recomputes it."""
+
+    week = models.DateField(unique=True)
+    changed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.week} changed at {self.changed_at}"

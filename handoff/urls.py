@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from feedback.api import OpportunityViewSet
 from handoff import views
 from leads.api import AccountViewSet, ActivityViewSet, LeadViewSet
 from routing.api import AssignmentViewSet, MembershipViewSet, QueueViewSet
@@ -18,6 +19,7 @@ router.register("memberships", MembershipViewSet, basename="membership")
 router.register("assignments", AssignmentViewSet, basename="assignment")
 router.register("scores", LeadScoreViewSet, basename="score")
 router.register("account-scores", AccountScoreViewSet, basename="account-score")
+router.register("opportunities", OpportunityViewSet, basename="opportunity")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -26,6 +28,7 @@ urlpatterns = [
     path("queue/", include("routing.urls")),
     path("", include("scoring.urls")),
     path("manager/sla/", include("routing.manager_urls")),
+    path("", include("feedback.urls")),
     path("admin/", admin.site.urls),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -26,7 +26,10 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     Stage.LEAD: frozenset({Stage.NURTURE, Stage.MQL, Stage.DISQUALIFIED}),
     Stage.NURTURE: frozenset({Stage.MQL, Stage.DISQUALIFIED}),
     Stage.MQL: frozenset({Stage.SAL, Stage.NURTURE, Stage.RECYCLED, Stage.DISQUALIFIED}),
-    Stage.SAL: frozenset({Stage.SQL, Stage.NURTURE, Stage.RECYCLED, Stage.DISQUALIFIED}),
+    # SAL -> OPPORTUNITY: the CRM can open an opportunity straight from a SAL,
+    # before the SDR has recorded the SQL qualification.
+    Stage.SAL: frozenset({Stage.SQL, Stage.OPPORTUNITY, Stage.NURTURE, Stage.RECYCLED,
+                          Stage.DISQUALIFIED}),
     Stage.SQL: frozenset({Stage.OPPORTUNITY, Stage.LOST, Stage.RECYCLED, Stage.DISQUALIFIED}),
     Stage.OPPORTUNITY: frozenset({Stage.WON, Stage.LOST}),
     Stage.WON: frozenset(),

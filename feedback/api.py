@@ -1,0 +1,102 @@
+"""REST API of outcomes: the CRM pushes opportunities (created, updated, won,
+lost); integrations, marketing ops and managers read them.
+
+POST is an upsert keyed by the CRM's id, through ``record_opportunity``: 201
+when the opportunity is new, 200 when it existed (changed or not). The lead
+is named by exactly one of ``lead`` (id), ``lead_email`` or ``lead_external_id``.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.response import Response
+
+from feedback import services
+from feedback.filters import OpportunityFilter
+from feedback.models import Opportunity
+from handoff.errors import BatchError
+from handoff.roles import sees_every_lead
+from leads.models import Lead
+from leads.services import LeadRef, resolve_lead_refs
+
+LEAD_REFERENCES = ("lead", "lead_email", "lead_external_id")
+
+
+def opportunities_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Opportunity]:
+    """Every opportunity for those who see every lead; those of one's own leads otherwise."""
+    queryset = Opportunity.objects.select_related("lead")
+    if user.is_superuser or sees_every_lead(user):
+        return queryset
+    if not user.is_authenticated:
+        return queryset.none()
+    return queryset.filter(lead__owner=user)
+
+
+class OpportunitySerializer(serializers.ModelSerializer):
+    lead_email = serializers.EmailField(source="lead.email", read_only=True)
+    lead_external_id = serializers.CharField(source="lead.external_id", read_only=True)
+
+    class Meta:
+        model = Opportunity
+        fields = ["id", "crm_id", "lead", "lead_email", "lead_external_id", "name", "amount",
+                  "currency", "status", "created_on", "closed_on", "updated_at"]
+        read_only_fields = fields
+
+
+class OpportunityInSerializer(serializers.Serializer):
+    """One opportunity as the CRM sends it. Shape only: the rules (close
+    dates, which stage the lead may be in) are the service's."""
+
+    crm_id = serializers.CharField(max_length=100)
+    lead = serializers.IntegerField(required=False, min_value=1)
+    lead_email = serializers.EmailField(required=False)
+    lead_external_id = serializers.CharField(required=False, max_length=100)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    currency = serializers.CharField(min_length=3, max_length=3, required=False,
+                                     default="USD")
+    status = serializers.ChoiceField(choices=Opportunity.Status.choices, required=False,
+                                     default=Opportunity.Status.OPEN)
+    created_on = serializers.DateField()
+    closed_on = serializers.DateField(required=False, allow_null=True, default=None)
+
+    def validate(self, attrs):
+        given = [name for name in LEAD_REFERENCES if attrs.get(name)]
+        if len(given) != 1:
+            raise serializers.ValidationError(
+                {"lead": ["Name the lead with exactly one of lead, lead_email, "
+                          "lead_external_id."]})
+        return attrs
+
+    def lead_ref(self) -> LeadRef:
+        data = self.validated_data
+        return LeadRef(lead_id=data.get("lead"), email=data.get("lead_email"),
+                       external_id=data.get("lead_external_id"))
+
+
+class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                         viewsets.GenericViewSet):
+    """Opportunities from the CRM, newest first. POST creates one, or updates
+    the one with the same ``crm_id``; the lead's stage follows."""
+
+    serializer_class = OpportunitySerializer
+    filterset_class = OpportunityFilter
+
+    def get_queryset(self):
+        return opportunities_visible_to(self.request.user)
+
+    @extend_schema(request=OpportunityInSerializer,
+                   responses={201: OpportunitySerializer, 200: OpportunitySerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = OpportunityInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            [lead_id] = resolve_lead_refs([serializer.lead_ref()])
+        except BatchError as error:
+            raise serializers.ValidationError(error.errors[0]) from error
+        data = {k: v for k, v in serializer.validated_data.items() if k not in LEAD_REFERENCES}
+        result = services.record_opportunity(lead=Lead.objects.get(pk=lead_id), by=request.user,
+                                              **data)
+        return Response(OpportunitySerializer(result.opportunity).data,
+                        status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
