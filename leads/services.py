@@ -138,7 +138,8 @@ def update_lead(*, lead: Lead, attributes: dict[str, Any] | None = None, **profi
 def _find_lead_for_update(*, email: str | None, external_id: str | None) -> Lead | None:
     queryset = Lead.objects.select_for_update()
     if email:
-        lead = queryset.filter(email__iexact=email).first()
+        # Through the lead_email_unique_ci index on LOWER(email) (iexact cannot use it).
+        lead = queryset.annotate(email_key=Lower("email")).filter(email_key=email).first()
         if lead is not None:
             return lead
     if external_id:
