@@ -11,6 +11,7 @@ from feedback import (
 )
 from feedback.models import Opportunity, SQLQualification
 from handoff.errors import DomainError
+from handoff.views_helpers import show_domain_error
 
 SERVICE_FIELDS = ("crm_id", "lead", "amount", "status", "created_on", "closed_on", "currency")
 
@@ -32,7 +33,7 @@ class OpportunityAdminForm(forms.ModelForm):
         try:
             services.check_opportunity(**values)
         except DomainError as error:
-            self.add_error(error.field if error.field in self.fields else None, error.message)
+            show_domain_error(self, error)
         return cleaned
 
 

@@ -8,7 +8,7 @@ is named by exactly one of ``lead`` (id), ``lead_email`` or ``lead_external_id``
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
@@ -33,7 +33,18 @@ def opportunities_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet
     return queryset.filter(lead__owner=user)
 
 
+@extend_schema_field({"type": "string", "enum": Opportunity.Status.values},
+                     component_name="OpportunityStatusEnum")
+class OpportunityStatusField(serializers.ChoiceField):
+    """open, won or lost. A schema component of its own, named here: other
+    parts of the API have choice sets called "status" too."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=Opportunity.Status.choices, **kwargs)
+
+
 class OpportunitySerializer(serializers.ModelSerializer):
+    status = OpportunityStatusField(read_only=True)
     lead_email = serializers.EmailField(source="lead.email", read_only=True)
     lead_external_id = serializers.CharField(source="lead.external_id", read_only=True)
 
@@ -56,8 +67,7 @@ class OpportunityInSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
     currency = serializers.CharField(min_length=3, max_length=3, required=False,
                                      default="USD")
-    status = serializers.ChoiceField(choices=Opportunity.Status.choices, required=False,
-                                     default=Opportunity.Status.OPEN)
+    status = OpportunityStatusField(required=False, default=Opportunity.Status.OPEN)
     created_on = serializers.DateField()
     closed_on = serializers.DateField(required=False, allow_null=True, default=None)
 

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -26,15 +25,11 @@ from feedback.metrics import HEALTHY_BAND, dashboard_report
 from feedback.models import SQLQualification
 from handoff import roles
 from handoff.errors import DomainError
+from handoff.views_helpers import show_domain_error
 from leads.models import Lead, Stage
 
 SQL_TEMPLATE = "feedback/qualify_sql.html"
 DASHBOARD_TEMPLATE = "feedback/dashboard.html"
-
-
-def show_domain_error(form: forms.Form, error: DomainError) -> None:
-    """A service's refusal on the field it names when the form has it, else above the form."""
-    form.add_error(error.field if error.field in form.fields else None, error.message)
 
 
 # --- SQL qualification ---------------------------------------------------------------------
