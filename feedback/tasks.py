@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from feedback import recalibration
+from feedback import recalibration, rollup
 
 
 @shared_task(name="feedback.recalibrate")
@@ -14,3 +14,15 @@ def recalibrate(*, run_id: int) -> None:
 def scheduled_recalibration() -> None:
     """The periodic run: learns from what SDRs accepted since the last one."""
     recalibration.start_recalibration(source="handoffs", outcome="accepted")
+
+
+@shared_task(name="feedback.refresh_weekly_counts")
+def refresh_weekly_counts() -> None:
+    """Keeps the manager dashboard's weekly rollup current."""
+    rollup.refresh_weekly_counts()
+
+
+@shared_task(name="feedback.rebuild_weekly_counts")
+def rebuild_weekly_counts() -> None:
+    """Nightly: recomputes every week, so rewritten history (a merge) is corrected."""
+    rollup.refresh_weekly_counts(full=True)

@@ -217,6 +217,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "routing.watch_sla_clocks",
         "schedule": env_int("SLA_WATCH_INTERVAL_SECONDS", 60),
     },
+    "refresh-dashboard-rollup": {
+        "task": "feedback.refresh_weekly_counts",
+        "schedule": env_int("DASHBOARD_ROLLUP_INTERVAL_SECONDS", 300),
+    },
+    "rebuild-dashboard-rollup": {
+        "task": "feedback.rebuild_weekly_counts",
+        "schedule": env_int("DASHBOARD_REBUILD_INTERVAL_SECONDS", 24 * 3600),
+    },
     # Learns from what SDRs decided; it only ever proposes a draft.
     "recalibrate-from-handoffs": {
         "task": "feedback.scheduled_recalibration",

@@ -180,3 +180,16 @@ def test_actions_are_posts(client_as, sdr, assignment):
 
 def test_an_unknown_action_is_not_found(client_as, sdr, assignment):
     assert client_as(sdr).post(f"/queue/{assignment.pk}/escalate/", {}).status_code == 404
+
+
+def test_after_accepting_the_sdr_is_offered_to_record_the_sql(client_as, sdr, other_sdr,
+                                                             demo_queue):
+    seat([sdr], [demo_queue])
+    assignment = mql_for(sdr)
+    client = client_as(sdr)
+    page = f"/queue/{assignment.pk}/"
+    assert "Qualify as SQL" not in client.get(page).text
+
+    client.post(f"/queue/{assignment.pk}/accept/", {"note": ""})
+
+    assert f'href="/feedback/leads/{assignment.lead_id}/sql/"' in client.get(page).text
