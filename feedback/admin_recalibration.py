@@ -30,8 +30,10 @@ class RecalibrationAdmin(admin.ModelAdmin):
                     "requested_by", "created_at"]
     list_filter = ["status", "source"]
     list_select_related = ["proposal", "requested_by"]
-    fields = ["source", "outcome", "target_acceptance", "status", "step", "message", "based_on",
-              "proposal", "requested_by", "created_at", "finished_at"]
+    # Only what never changes: status, progress and the proposal are in the
+    # panel below, which polls while the run is under way.
+    fields = ["source", "outcome", "target_acceptance", "based_on", "requested_by",
+              "created_at"]
     readonly_fields = fields
 
     def get_queryset(self, request):
