@@ -25,6 +25,7 @@ BENCHMARKS = {
     "single_events": "bench.single_events",
     "recalibration": "bench.recalibration",
     "recalibration_1m": "bench.recalibration_1m",
+    "dashboard": "bench.dashboard",
 }
 
 
