@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 
+from handoff.admin import ReadOnlyAdmin
 from handoff.errors import DomainError
 from leads import importing, services
 from leads.importing.forms import ImportLeadsForm
@@ -123,36 +124,17 @@ class ActivityAdmin(admin.ModelAdmin):
 
 
 @admin.register(StageChange)
-class StageChangeAdmin(admin.ModelAdmin):
+class StageChangeAdmin(ReadOnlyAdmin):
     list_display = ["changed_at", "lead", "from_stage", "to_stage", "changed_by", "reason"]
     list_filter = ["to_stage", "from_stage"]
     list_select_related = ["lead", "changed_by"]
 
-    # History is append-only: nobody edits or deletes it through the application.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(LeadMerge)
-class LeadMergeAdmin(admin.ModelAdmin):
+class LeadMergeAdmin(ReadOnlyAdmin):
     list_display = ["merged_at", "survivor", "merged_lead_id", "merged_email",
                     "activities_moved", "merged_by"]
     list_select_related = ["survivor", "merged_by"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ImportJob)

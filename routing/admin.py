@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 from django.utils.html import format_html, format_html_join
 
+from handoff.admin import ReadOnlyAdmin
 from handoff.roles import SDR
 from routing import services
 from routing.models import (
@@ -99,19 +100,6 @@ class QueueAdmin(admin.ModelAdmin):
                 membership.save()
         formset.save_m2m()
         return None
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by the routing services only."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def why_html(why: dict) -> str:
