@@ -54,16 +54,19 @@ def score_lead(*, lead_id: int, as_of: datetime | None = None) -> LeadScore | No
         return None
     as_of = as_of or timezone.now()
     result = score_one(model, lead, as_of=as_of)
-    score, _ = LeadScore.objects.update_or_create(
-        lead=lead,
-        defaults={
-            "model": model, "fit": result.fit, "engagement": result.engagement,
-            "total": result.total, "grade": result.grade, "disqualified": result.disqualified,
-            "qualifies": result.qualifies, "explanation": result.explanation,
-            "scored_at": as_of,
-        },
+    score = LeadScore(
+        lead=lead, model=model, fit=result.fit, engagement=result.engagement,
+        total=result.total, grade=result.grade, disqualified=result.disqualified,
+        qualifies=result.qualifies, explanation=result.explanation, scored_at=as_of,
     )
-    if result.qualifies:
+    # One INSERT … ON CONFLICT instead of a SELECT then an UPDATE: this runs
+    # on every new event.
+    LeadScore.objects.bulk_create(
+        [score], update_conflicts=True, unique_fields=["lead"],
+        update_fields=["model", "fit", "engagement", "total", "grade", "disqualified",
+                       "qualifies", "explanation", "scored_at"],
+    )
+    if result.qualifies and lead.stage in STAGES_THAT_CAN_QUALIFY:
         qualify_leads(lead_ids=[lead.pk], model=model)
     score_accounts_on_commit(account_ids=[lead.account_id])  # ABM: its account's score
     return score
