@@ -128,6 +128,13 @@ def _bound_entry_sql(raw: str, clamped: str, label: str, layer: str,
     return f"CASE WHEN {raw} <> {clamped} THEN {entry} END"
 
 
+def _once(entry: str, rule: CompiledRule) -> str:
+    """A condition rule's line is the same for every lead it fires for: as a
+    scalar subquery, PostgreSQL builds it once per statement (an InitPlan)
+    rather than once per lead. A line that counts activities stays as is."""
+    return f"({entry})" if rule.condition is None else f"(SELECT {entry})"
+
+
 def scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql) -> Sql:
     """A SELECT of (lead_id, fit, engagement, total in hundredths, grade,
     disqualified, qualifies, explanation) for the leads ``lead_filter`` keeps.
@@ -145,10 +152,12 @@ def scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql) -> Sq
     entry_params: list[Any] = []
 
     # Activity aggregates (one scan of the chunk's recent activities).
+    matches: list[Sql] = []
     for i, rule in enumerate(model.rules):
         if not rule.matches_activities:
             continue
         match = _activity_match_sql(rule, as_of)
+        matches.append(match)
         if rule.layer == Layer.DISQUALIFIER:
             eng_columns.append(f"COUNT(*) FILTER (WHERE {match.text}) AS n_{i}")
             params += match.params
@@ -162,12 +171,16 @@ def scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql) -> Sq
     eng_sql = ""
     if eng_columns:
         eng_filter = lead_filter.text.format(lead_id="act.lead_id")
+        # Only the activities some rule matches are aggregated (most match
+        # none: page views, email opens…). A lead whose activities all match
+        # nothing has no row here, which counts as zero, as a row of zeros did.
         eng_sql = (
             "WITH eng AS (SELECT act.lead_id, " + ", ".join(eng_columns)
             + f" FROM leads_activity act WHERE {eng_filter} AND act.occurred_at >= %s"
-            " GROUP BY act.lead_id) "
+            " AND (" + " OR ".join(m.text for m in matches) + ") GROUP BY act.lead_id) "
         )
         params += [*lead_filter.params, as_of - timedelta(days=model.max_window_days)]
+        params += [p for m in matches for p in m.params]
 
     # Per-lead columns: fit-rule hits and activity aggregates.
     for i, rule in enumerate(model.rules):
@@ -188,16 +201,15 @@ def scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql) -> Sq
             hit = f"h_{i}" if rule.condition is not None else f"n_{i} > 0"
             count = "1" if rule.condition is not None else f"n_{i}"
             dq_terms.append(hit)
-            entries.append(f"CASE WHEN {hit} THEN "
-                           + _entry_sql("%s::bigint", name_sql, rule.layer, count, "0", "0", "0",
-                                        "true") + " END")
+            entry = _entry_sql("%s::bigint", name_sql, rule.layer, count, "0", "0", "0", "true")
+            entries.append(f"CASE WHEN {hit} THEN {_once(entry, rule)} END")
             entry_params += [rule.id, rule.name]
         elif rule.condition is not None:
             cents = rule.points * 100
             fit_terms.append(f"CASE WHEN h_{i} THEN {cents} ELSE 0 END")
-            entries.append(f"CASE WHEN h_{i} THEN "
-                           + _entry_sql("%s::bigint", name_sql, rule.layer, "1", str(cents),
-                                        str(cents), str(cents), "false") + " END")
+            entry = _entry_sql("%s::bigint", name_sql, rule.layer, "1", str(cents), str(cents),
+                               str(cents), "false")
+            entries.append(f"CASE WHEN h_{i} THEN {_once(entry, rule)} END")
             entry_params += [rule.id, rule.name]
         else:
             if rule.cap is None:
@@ -223,20 +235,28 @@ def scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql) -> Sq
     lead_where = lead_filter.text.format(lead_id="l.id")
     base_select = ", ".join(["l.id AS lead_id", "l.source_id", *base_columns])
     join_eng = "LEFT JOIN eng e ON e.lead_id = l.id" if eng_sql else ""
+    # Each step ends in OFFSET 0, which keeps PostgreSQL from folding it into
+    # the next: folded, every reference to a column (h_i, fit, total…) became
+    # a copy of its whole expression, so a rule's regular expression ran once
+    # per place its outcome is used, instead of once per lead. The numbers
+    # are the same either way; a chunk is scored in about half the time.
     text = (
         eng_sql
         + ", base AS (" if eng_sql else "WITH base AS ("
     ) + (
         f"SELECT {base_select} FROM leads_lead l "
         "JOIN leads_leadsource src ON src.id = l.source_id "
-        f"LEFT JOIN leads_account a ON a.id = l.account_id {join_eng} WHERE {lead_where}), "
+        f"LEFT JOIN leads_account a ON a.id = l.account_id {join_eng} WHERE {lead_where} "
+        "OFFSET 0), "
         f"parts AS (SELECT base.*, ({' + '.join(fit_terms)})::bigint AS fit_raw, "
         f"({' + '.join(eng_terms)})::bigint AS eng_raw, "
-        f"({' OR '.join(dq_terms)}) AS disqualified FROM base), "
+        f"({' OR '.join(dq_terms)}) AS disqualified FROM base OFFSET 0), "
         f"clamped AS (SELECT parts.*, LEAST(GREATEST(fit_raw, {fb[0] * 100}), {fb[1] * 100}) "
-        f"AS fit, LEAST(GREATEST(eng_raw, {eb[0] * 100}), {eb[1] * 100}) AS eng FROM parts), "
+        f"AS fit, LEAST(GREATEST(eng_raw, {eb[0] * 100}), {eb[1] * 100}) AS eng FROM parts "
+        "OFFSET 0), "
         "totals AS (SELECT clamped.*, fit + eng AS total_raw, "
-        f"LEAST(GREATEST(fit + eng, {tb[0] * 100}), {tb[1] * 100}) AS total FROM clamped) "
+        f"LEAST(GREATEST(fit + eng, {tb[0] * 100}), {tb[1] * 100}) AS total FROM clamped "
+        "OFFSET 0) "
         "SELECT lead_id, fit, eng, total, "
         f"CASE WHEN fit >= {a} THEN 'A' WHEN fit >= {b} THEN 'B' WHEN fit >= {c} THEN 'C' "
         "ELSE 'D' END AS grade, disqualified, "

@@ -76,7 +76,11 @@ def start_decay_rescore() -> RescoreJob | None:
 def run_rescore_chunk(*, chunk_id: int) -> bool:
     """Scores one chunk if it is still pending. Returns whether it did."""
     with transaction.atomic():
-        chunk = (RescoreChunk.objects.select_for_update(skip_locked=True)
+        # Only the chunk's row is locked (of=self). Locking the rows joined by
+        # select_related too (the job and its model) made every other worker's
+        # SKIP LOCKED find nothing while one chunk ran: chunks ran one at a
+        # time, and the others' messages were dropped until the sweep.
+        chunk = (RescoreChunk.objects.select_for_update(skip_locked=True, of=("self",))
                  .select_related("job__model")
                  .filter(pk=chunk_id, status=RescoreChunk.Status.PENDING).first())
         if chunk is None:
@@ -90,9 +94,16 @@ def run_rescore_chunk(*, chunk_id: int) -> bool:
         chunk.status, chunk.finished_at = RescoreChunk.Status.DONE, timezone.now()
         chunk.leads_scored = result.scored
         chunk.save(update_fields=["status", "finished_at", "leads_scored"])
-        RescoreJob.objects.filter(pk=job.pk).update(
+        # Counted only while the job still runs. This UPDATE and a publish's
+        # cancel of the job lock the job's row in turn: a chunk counted first
+        # commits before the cancel does; a chunk of a job cancelled meanwhile
+        # is rolled back whole, so no score of the old version lands after it.
+        counted = RescoreJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
             chunks_done=F("chunks_done") + 1, leads_scored=F("leads_scored") + result.scored,
             became_mql=F("became_mql") + result.became_mql)
+        if not counted:
+            transaction.set_rollback(True)
+            return False
         # The last chunk to finish closes the job (the condition makes it once).
         RescoreJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING,
                                   chunks_done=F("chunks_total")).update(

@@ -30,15 +30,29 @@ STAGES_THAT_CAN_QUALIFY = (Stage.LEAD, Stage.NURTURE, Stage.RECYCLED)
 def score_one(model: ScoringModel, lead: Lead, *, as_of: datetime) -> engine.ScoreResult:
     """A lead's score under a version, in Python, without writing anything."""
     compiled = compiled_model(model)
-    since = as_of - timedelta(days=compiled.max_window_days)
-    activities = [
-        engine.ActivityFacts(kind=a.kind, url=a.url, properties=a.properties,
-                             occurred_at=a.occurred_at)
-        for a in Activity.objects.filter(lead_id=lead.pk, occurred_at__gte=since).only(
-            "kind", "url", "properties", "occurred_at")
-    ] if compiled.max_window_days else []
+    activities = _activity_facts(compiled, lead.pk, as_of) if compiled.max_window_days else []
     return engine.score(compiled, values=lead_values(lead), attributes=lead.attributes,
                         source_id=lead.source_id, activities=activities, as_of=as_of)
+
+
+def _activity_facts(compiled: engine.CompiledModel, lead_id: int, as_of: datetime,
+                    ) -> list[engine.ActivityFacts]:
+    """The lead's activities that some rule of the version may count: those
+    inside the longest look-back window and, when every activity rule names
+    its kinds, of one of those kinds (no other can match). Read as tuples,
+    not model instances, and without their properties when no rule tests one:
+    for a lead with 200 events, building them cost more than scoring them."""
+    rules = [r for r in compiled.rules if r.matches_activities]
+    activities = Activity.objects.filter(
+        lead_id=lead_id, occurred_at__gte=as_of - timedelta(days=compiled.max_window_days))
+    if all(r.activity_kinds for r in rules):
+        activities = activities.filter(kind__in={k for r in rules for k in r.activity_kinds})
+    if any(r.property_conditions for r in rules):
+        return [engine.ActivityFacts(kind=kind, url=url, properties=properties, occurred_at=at)
+                for kind, url, properties, at in activities.order_by().values_list(
+                    "kind", "url", "properties", "occurred_at")]
+    return [engine.ActivityFacts(kind=kind, url=url, properties={}, occurred_at=at)
+            for kind, url, at in activities.order_by().values_list("kind", "url", "occurred_at")]
 
 
 @transaction.atomic
@@ -78,7 +92,11 @@ class RescoreResult:
     became_mql: int
 
 
+# Returns each scored lead with its account, so the accounts to score again
+# come with the scores (a separate query over thousands of ids cost a tenth of
+# a chunk).
 _UPSERT_SCORES = """
+WITH upserted AS (
 INSERT INTO scoring_leadscore (lead_id, model_id, fit, engagement, total, grade,
                                disqualified, qualifies, explanation, scored_at)
 SELECT s.lead_id, %s, s.fit / 100.0, s.eng / 100.0, s.total / 100.0, s.grade,
@@ -90,6 +108,9 @@ ON CONFLICT (lead_id) DO UPDATE SET
     qualifies = EXCLUDED.qualifies, explanation = EXCLUDED.explanation,
     scored_at = EXCLUDED.scored_at
 RETURNING lead_id, qualifies
+)
+SELECT u.lead_id, u.qualifies, l.account_id
+FROM upserted u JOIN leads_lead l ON l.id = u.lead_id
 """
 
 
@@ -102,8 +123,8 @@ def _rescore_where(model: ScoringModel, lead_filter: bulk.Sql, *, as_of: datetim
                            [model.pk, as_of, *scores.params])
             rows = cursor.fetchall()
         scored = len(rows)
-        qualifying = [lead_id for lead_id, qualifies in rows if qualifies]
-        scored_ids = [lead_id for lead_id, _ in rows]
+        qualifying = [lead_id for lead_id, qualifies, _ in rows if qualifies]
+        account_ids = sorted({account_id for _, _, account_id in rows if account_id is not None})
     else:
         # The embedded SQLite default has no set-wise path; the Python engine
         # gives the same numbers, one lead at a time.
@@ -120,9 +141,10 @@ def _rescore_where(model: ScoringModel, lead_filter: bulk.Sql, *, as_of: datetim
             scored_ids.append(lead.pk)
             if result.qualifies:
                 qualifying.append(lead.pk)
+        account_ids = account_ids_of_leads(lead_ids=scored_ids)
     became = qualify_leads(lead_ids=qualifying, model=model) if qualifying else 0
     # ABM: the accounts of these leads are scored again from the new lead scores.
-    score_accounts_on_commit(account_ids=account_ids_of_leads(lead_ids=scored_ids))
+    score_accounts_on_commit(account_ids=account_ids)
     return RescoreResult(scored=scored, became_mql=became)
 
 
@@ -151,6 +173,13 @@ def rescore_id_range(*, model: ScoringModel, first_id: int, last_id: int, as_of:
         params.append(engaged_since)
         leads = leads.filter(activities__occurred_at__gte=engaged_since).distinct()
     python_ids = leads.values_list("pk", flat=True) if connection.vendor != "postgresql" else ()
+    if connection.vendor == "postgresql":
+        # For this transaction only: chunks run side by side on the workers, so
+        # parallel query inside one only takes cores from the others; and JIT
+        # compiling this long statement costs more than it saves on a chunk.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('max_parallel_workers_per_gather', '0', true), "
+                           "set_config('jit', 'off', true)")
     return _rescore_where(model, bulk.Sql(where, params), as_of=as_of, python_ids=python_ids)
 
 
