@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -31,9 +31,15 @@ def _chunk_bounds(*, size: int, engaged_since=None) -> list[tuple[int, int, int]
     if engaged_since is not None:
         leads = leads.filter(pk__in=Activity.objects.filter(occurred_at__gte=engaged_since)
                              .values("lead_id"))
-    ids = list(leads.order_by("pk").values_list("pk", flat=True))
-    return [(chunk[0], chunk[-1], len(chunk))
-            for chunk in (ids[i:i + size] for i in range(0, len(ids), size))]
+    # Numbered and grouped by the database: reading every id into Python took
+    # seconds and a gigabyte of memory at ten million leads.
+    query, params = leads.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT MIN(pk), MAX(pk), COUNT(*) FROM (SELECT pk, (ROW_NUMBER() OVER "
+            f"(ORDER BY pk) - 1) / %s AS n FROM ({query}) l) numbered GROUP BY n ORDER BY n",
+            [size, *params])
+        return [tuple(row) for row in cursor.fetchall()]
 
 
 @transaction.atomic
