@@ -33,6 +33,7 @@ from scoring import services
 from scoring.admin_accounts import CommitteeRoleInline
 from scoring.fields import FIELDS
 from scoring.models import (
+    CommitteeRole,
     JobStatus,
     Layer,
     LeadScore,
@@ -349,15 +350,23 @@ class ScoringModelAdmin(admin.ModelAdmin):
             self.save_formset(request, form, formset, change=change)
 
     def save_formset(self, request, form, formset, change):
-        if formset.model is not Rule:
+        # Rules and committee roles are written by their services (guarded,
+        # audited); formset.save(commit=False) only sorts the forms out.
+        if formset.model is Rule:
+            changed = formset.save(commit=False)
+            for rule in formset.deleted_objects:
+                services.delete_rule(rule=rule, by=request.user)
+            for rule in changed:
+                services.save_rule(rule=rule, by=request.user)
+        elif formset.model is CommitteeRole:
+            changed = formset.save(commit=False)
+            for role in formset.deleted_objects:
+                services.delete_committee_role(role=role, by=request.user)
+            for role in changed:
+                services.save_committee_role(role=role, by=request.user)
+        else:
             # Another app's inline on this page answers for its own rows.
             super().save_formset(request, form, formset, change)
-            return
-        changed = formset.save(commit=False)  # sorts the forms out; writes nothing
-        for rule in formset.deleted_objects:
-            services.delete_rule(rule=rule, by=request.user)
-        for rule in changed:
-            services.save_rule(rule=rule, by=request.user)
 
     def delete_model(self, request, obj):
         services.discard_draft(model=obj, by=request.user)

@@ -14,8 +14,10 @@ from scoring.services.jobs import (
     sweep_unscored_leads,
 )
 from scoring.services.rules import (
+    delete_committee_role,
     delete_rule,
     discard_draft,
+    save_committee_role,
     save_rule,
     update_model_settings,
 )
@@ -35,8 +37,9 @@ from scoring.services.versions import (
 )
 
 __all__ = [
-    "approve_model", "clone_model", "delete_rule", "discard_draft", "publish_model",
-    "qualify_leads", "rescore_id_range", "rescore_leads", "return_to_draft", "run_rescore_chunk",
-    "save_rule", "score_accounts", "score_lead", "score_one", "start_decay_rescore",
-    "start_rescore", "submit_model", "sweep_unscored_leads", "update_model_settings",
+    "approve_model", "clone_model", "delete_committee_role", "delete_rule", "discard_draft",
+    "publish_model", "qualify_leads", "rescore_id_range", "rescore_leads", "return_to_draft",
+    "run_rescore_chunk", "save_committee_role", "save_rule", "score_accounts", "score_lead",
+    "score_one", "start_decay_rescore", "start_rescore", "submit_model", "sweep_unscored_leads",
+    "update_model_settings",
 ]

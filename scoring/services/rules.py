@@ -18,12 +18,13 @@ from django.db import transaction
 from handoff import audit
 from handoff.errors import ConflictError, DomainError
 from leads.models import LeadSource
-from scoring.models import ModelStatus, Rule, ScoringModel
+from scoring.models import CommitteeRole, ModelStatus, Rule, ScoringModel
 from scoring.services.versions import COPIED_RULE_FIELDS, COPIED_SETTINGS
 
 MODEL_SETTINGS = ["name", "notes", *COPIED_SETTINGS]
 SOURCES = "eligible_sources"
 RULE_FIELDS = COPIED_RULE_FIELDS
+COMMITTEE_ROLE_FIELDS = ["name", "title_pattern", "department_pattern", "position"]
 # (low, high) pairs that must not cross, with the field that gets the message.
 BOUNDS = [("fit_floor", "fit_ceiling"), ("engagement_floor", "engagement_ceiling"),
           ("total_floor", "total_ceiling")]
@@ -156,6 +157,58 @@ def delete_rule(*, rule: Rule, by: AbstractBaseUser | None) -> None:
     note = _rule_note(stored)
     stored.delete()
     audit.record(actor=by, action="rule deleted", obj=model,
+                 changes=audit.diff(before, dict.fromkeys(before)), note=note)
+
+
+def _committee_role_note(role: CommitteeRole) -> str:
+    return f"committee role #{role.pk} “{role.name}”"
+
+
+@transaction.atomic
+def save_committee_role(*, role: CommitteeRole, by: AbstractBaseUser | None) -> CommitteeRole:
+    """Adds a buying-committee role to a draft, or stores changes to one, with
+    the same guards and audit entry as a rule: the committee decides which
+    accounts qualify, so it is part of what gets reviewed and approved."""
+    adding = role._state.adding
+    _require_permission(by, "scoring.add_committeerole" if adding
+                        else "scoring.change_committeerole",
+                        "Only marketing ops can change a version's buying committee.")
+    model = _locked(role.model)
+    refuse_unless_draft(model)
+    before: dict[str, Any] = {}
+    if not adding:
+        stored = CommitteeRole.objects.filter(pk=role.pk).first()
+        if stored is None:
+            raise ConflictError(f"Committee role “{role.name}” was deleted meanwhile; "
+                                "nothing was saved.")
+        if stored.model_id != model.pk:
+            raise DomainError("A committee role stays in its version.")
+        before = audit.snapshot(stored, COMMITTEE_ROLE_FIELDS)
+    role.full_clean()
+    role.save()
+    changes = audit.diff(before, audit.snapshot(role, COMMITTEE_ROLE_FIELDS))
+    if adding or changes:
+        audit.record(actor=by,
+                     action="committee role added" if adding else "committee role changed",
+                     obj=model, changes=changes, note=_committee_role_note(role))
+    return role
+
+
+@transaction.atomic
+def delete_committee_role(*, role: CommitteeRole, by: AbstractBaseUser | None) -> None:
+    """Deletes a draft's committee role, recording what it was. Deleting one
+    that is already gone does nothing."""
+    _require_permission(by, "scoring.delete_committeerole",
+                        "Only marketing ops can change a version's buying committee.")
+    model = _locked(role.model)
+    refuse_unless_draft(model)
+    stored = CommitteeRole.objects.filter(pk=role.pk, model=model).first()
+    if stored is None:
+        return
+    before = audit.snapshot(stored, COMMITTEE_ROLE_FIELDS)
+    note = _committee_role_note(stored)
+    stored.delete()
+    audit.record(actor=by, action="committee role deleted", obj=model,
                  changes=audit.diff(before, dict.fromkeys(before)), note=note)
 
 

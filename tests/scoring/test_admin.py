@@ -716,3 +716,57 @@ def test_scores_cannot_be_changed_in_the_admin(client_as, marketing_ops, scored_
         reverse("admin:scoring_leadscore_change", args=[score.pk]), {"total": "999"})
 
     assert response.status_code == 403
+
+
+# --- The buying committee, edited with the rules ------------------------------------------
+
+
+def test_a_committee_role_changed_in_the_admin_is_recorded_on_the_version(
+        client_as, marketing_ops, draft):
+    client = client_as(marketing_ops)
+    page = client.get(change_url(draft))
+    data = change_form_data(page)
+    form = rule_form(page, "Finance")
+    data[form.add_prefix("title_pattern")] = "(^|[^a-z])(cfo|finance)([^a-z]|$)"
+
+    response = client.post(change_url(draft), data)
+
+    assert response.status_code == 302
+    role = draft.committee_roles.get(name="Finance")
+    assert role.title_pattern == "(^|[^a-z])(cfo|finance)([^a-z]|$)"
+    action, note, changes = trail(draft)[-1]
+    assert (action, note) == ("committee role changed", f"committee role #{role.pk} “Finance”")
+    assert changes["title_pattern"][1] == "(^|[^a-z])(cfo|finance)([^a-z]|$)"
+
+
+def test_a_committee_role_deleted_in_the_admin_is_gone_and_recorded(
+        client_as, marketing_ops, draft):
+    client = client_as(marketing_ops)
+    page = client.get(change_url(draft))
+    data = change_form_data(page)
+    data[rule_form(page, "Champion").add_prefix("DELETE")] = "on"
+
+    client.post(change_url(draft), data)
+
+    assert not draft.committee_roles.filter(name="Champion").exists()
+    action, _, changes = trail(draft)[-1]
+    assert action == "committee role deleted"
+    assert changes["name"] == ["Champion", None]
+
+
+def test_a_published_versions_committee_is_refused_even_through_the_service(marketing_ops):
+    role = live_model().committee_roles.get(name="Finance")
+    role.title_pattern = "cfo"
+
+    with pytest.raises(DomainError, match="clone it into a new draft"):
+        services.save_committee_role(role=role, by=marketing_ops)
+    with pytest.raises(DomainError, match="clone it into a new draft"):
+        services.delete_committee_role(role=role, by=marketing_ops)
+
+
+def test_a_manager_cannot_change_the_committee_through_the_service(draft, manager):
+    role = draft.committee_roles.get(name="Finance")
+
+    with pytest.raises(DomainError, match="Only marketing ops"):
+        services.delete_committee_role(role=role, by=manager)
+    assert draft.committee_roles.filter(name="Finance").exists()
