@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from leads.services import change_stage
 from scoring import bulk, engine
 from scoring.fields import lead_values
 from scoring.models import LeadScore, MQLSnapshot, ScoringModel
-from scoring.selectors import compiled_model, live_model
+from scoring.selectors import compiled_model, live_compiled_model, live_model
 from scoring.services.accounts import account_ids_of_leads, score_accounts_on_commit
 from scoring.signals import lead_became_mql
 
@@ -29,7 +30,11 @@ STAGES_THAT_CAN_QUALIFY = (Stage.LEAD, Stage.NURTURE, Stage.RECYCLED)
 
 def score_one(model: ScoringModel, lead: Lead, *, as_of: datetime) -> engine.ScoreResult:
     """A lead's score under a version, in Python, without writing anything."""
-    compiled = compiled_model(model)
+    return _score_compiled(compiled_model(model), lead, as_of=as_of)
+
+
+def _score_compiled(compiled: engine.CompiledModel, lead: Lead, *, as_of: datetime,
+                    ) -> engine.ScoreResult:
     activities = _activity_facts(compiled, lead.pk, as_of) if compiled.max_window_days else []
     return engine.score(compiled, values=lead_values(lead), attributes=lead.attributes,
                         source_id=lead.source_id, activities=activities, as_of=as_of)
@@ -55,35 +60,77 @@ def _activity_facts(compiled: engine.CompiledModel, lead_id: int, as_of: datetim
             for kind, url, at in activities.order_by().values_list("kind", "url", "occurred_at")]
 
 
+# One statement: the upsert, and the score it replaced as it was before (the
+# CTE reads the snapshot the statement started from), so that deciding whether
+# the account needs scoring again costs no query of its own.
+_UPSERT_ONE_SCORE = """
+WITH previous AS (
+    SELECT model_id, engagement, disqualified FROM scoring_leadscore WHERE lead_id = %s
+), upserted AS (
+    INSERT INTO scoring_leadscore (lead_id, model_id, fit, engagement, total, grade,
+                                   disqualified, qualifies, explanation, scored_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)
+    ON CONFLICT (lead_id) DO UPDATE SET
+        model_id = EXCLUDED.model_id, fit = EXCLUDED.fit, engagement = EXCLUDED.engagement,
+        total = EXCLUDED.total, grade = EXCLUDED.grade, disqualified = EXCLUDED.disqualified,
+        qualifies = EXCLUDED.qualifies, explanation = EXCLUDED.explanation,
+        scored_at = EXCLUDED.scored_at
+    RETURNING lead_id
+)
+SELECT p.model_id, p.engagement, p.disqualified FROM upserted LEFT JOIN previous p ON true
+"""
+
+
 @transaction.atomic
 def score_lead(*, lead_id: int, as_of: datetime | None = None) -> LeadScore | None:
     """Scores one lead under the live version, stores the score and its
-    explanation, and makes the lead an MQL if it now qualifies.
+    explanation, and makes the lead an MQL if it now qualifies. Its account
+    is scored again after commit when the lead's part in it changed (its
+    engagement, its disqualification, or the version that scored it).
 
     Returns None when there is no live version or no such lead.
     """
-    model = live_model()
-    lead = Lead.objects.select_related("account", "source").filter(pk=lead_id).first()
-    if model is None or lead is None:
+    compiled = live_compiled_model()
+    lead = (Lead.objects.select_related("account", "source").filter(pk=lead_id)
+            .order_by().first())
+    if compiled is None or lead is None:
         return None
     as_of = as_of or timezone.now()
-    result = score_one(model, lead, as_of=as_of)
+    result = _score_compiled(compiled, lead, as_of=as_of)
     score = LeadScore(
-        lead=lead, model=model, fit=result.fit, engagement=result.engagement,
+        lead=lead, model_id=compiled.id, fit=result.fit, engagement=result.engagement,
         total=result.total, grade=result.grade, disqualified=result.disqualified,
         qualifies=result.qualifies, explanation=result.explanation, scored_at=as_of,
     )
-    # One INSERT … ON CONFLICT instead of a SELECT then an UPDATE: this runs
-    # on every new event.
-    LeadScore.objects.bulk_create(
-        [score], update_conflicts=True, unique_fields=["lead"],
-        update_fields=["model", "fit", "engagement", "total", "grade", "disqualified",
-                       "qualifies", "explanation", "scored_at"],
-    )
+    previous = _upsert_one(score)
     if result.qualifies and lead.stage in STAGES_THAT_CAN_QUALIFY:
-        qualify_leads(lead_ids=[lead.pk], model=model)
-    score_accounts_on_commit(account_ids=[lead.account_id])  # ABM: its account's score
+        qualify_leads(lead_ids=[lead.pk], model=ScoringModel.objects.get(pk=compiled.id))
+    # ABM: an account is scored from its contacts' stored engagement and
+    # disqualification. Enqueueing its rescore on every event cost about a
+    # millisecond here; when neither moved, the account's score would not
+    # either. (Changes to the lead itself, such as its title or its account,
+    # come through rescore_leads, which always scores the accounts.)
+    if lead.account_id is not None and previous != (
+            compiled.id, result.engagement, result.disqualified):
+        score_accounts_on_commit(account_ids=[lead.account_id])
     return score
+
+
+def _upsert_one(score: LeadScore) -> tuple[int, Decimal, bool] | None:
+    """Stores one score (insert or replace); returns the model, engagement
+    and disqualification of the score it replaced, None if it had none."""
+    if connection.vendor != "postgresql":
+        previous = (LeadScore.objects.filter(lead_id=score.lead_id)
+                    .values_list("model_id", "engagement", "disqualified").first())
+        score.save(force_insert=previous is None)
+        return previous
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT_ONE_SCORE, [
+            score.lead_id, score.lead_id, score.model_id, score.fit, score.engagement,
+            score.total, score.grade, score.disqualified, score.qualifies,
+            json.dumps(score.explanation), score.scored_at])
+        model_id, engagement, disqualified = cursor.fetchone()
+    return None if model_id is None else (model_id, engagement, disqualified)
 
 
 @dataclass(frozen=True)

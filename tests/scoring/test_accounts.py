@@ -309,6 +309,33 @@ def test_scoring_one_lead_scores_its_account_after_commit(
     assert account_messages == [[acme.pk]]
 
 
+def test_scoring_one_lead_again_scores_its_account_only_when_its_part_in_it_moved(
+    db, account_messages, django_capture_on_commit_callbacks
+):
+    """The account counts a contact's engagement and disqualification: scoring
+    the lead again with neither changed leaves the account alone."""
+    acme = company()
+    lead = factories.make_lead(account=acme)
+    now = timezone.now()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.score_lead(lead_id=lead.pk, as_of=now)  # its first score
+        services.score_lead(lead_id=lead.pk, as_of=now)  # nothing moved
+    assert account_messages == [[acme.pk]]
+
+    factories.make_activity(lead, "page_view", url="https://www.acme.example/careers/",
+                            occurred_at=now)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.score_lead(lead_id=lead.pk, as_of=now)  # a job seeker: disqualified
+    factories.make_activity(lead, "demo_request", occurred_at=now)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.score_lead(lead_id=lead.pk, as_of=now)  # 30 more engagement
+        services.score_lead(lead_id=lead.pk, as_of=now)  # nothing moved
+
+    assert account_messages == [[acme.pk], [acme.pk], [acme.pk]]
+    assert LeadScore.objects.get(lead=lead).disqualified is True
+
+
 def test_account_scores_follow_the_engine_from_events(db):
     """From activity to account: the CEO requested a demo (30), the head of IT
     saw pricing twice (20, capped at 20) and requested a demo (30): 30 + 40."""
