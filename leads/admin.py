@@ -26,6 +26,11 @@ class AccountAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     autocomplete_fields = ["owner"]
 
+    def save_model(self, request, obj: Account, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and form.has_changed():
+            services.announce_account_change(account=obj)
+
 
 class ActivityInline(admin.TabularInline):
     model = Activity

@@ -61,13 +61,27 @@ def account_for_email(*, email: str, company_name: str = "") -> Account | None:
     return account
 
 
+@transaction.atomic
 def upsert_account(*, domain: str, **fields: Any) -> tuple[Account, bool]:
-    """Create or update the account of a company domain (normalised)."""
+    """Create or update the account of a company domain (normalised). When an
+    existing account's data changes, its leads are announced as changed."""
     domain = normalise_domain(domain)
     if is_personal_domain(domain):
         raise DomainError(f"{domain} is a free-mail or disposable domain.", field="domain")
+    before = Account.objects.filter(domain=domain).values(*fields).first()
     account, created = Account.objects.update_or_create(domain=domain, defaults=fields)
+    if not created and before != {name: getattr(account, name) for name in fields}:
+        announce_account_change(account=account)
     return account, created
+
+
+def announce_account_change(*, account: Account) -> None:
+    """Announces the account's leads on ``leads_changed``: scoring rules test
+    a lead's account (its size, industry, target list…), so their scores may
+    move with it. Call inside the transaction that changed the account."""
+    lead_ids = set(account.leads.values_list("pk", flat=True))
+    if lead_ids:
+        leads_changed.send(sender=Account, lead_ids=lead_ids)
 
 
 # --- Leads ------------------------------------------------------------------

@@ -11,5 +11,6 @@ from django.dispatch import Signal
 activities_recorded = Signal()
 
 # ``leads_changed`` is sent after leads were created or their data changed
-# (upsert, import, merge), with ``lead_ids``. Scoring rescores them on commit.
+# (upsert, import, merge) or their account's data changed, with ``lead_ids``.
+# Scoring rescores them on commit.
 leads_changed = Signal()

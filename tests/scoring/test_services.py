@@ -1,10 +1,13 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
 from django.utils import timezone
 
 from leads import services as lead_services
 from leads.models import Stage
+from leads.signals import leads_changed
 from scoring.models import LeadScore, MQLSnapshot
 from scoring.services import rescore_leads, score_lead
 from scoring.signals import lead_became_mql
@@ -81,3 +84,56 @@ def test_rescoring_a_set_gives_the_same_scores_as_one_by_one(hot_lead):
     assert result.scored == 2
     assert result.became_mql == 1
     assert bulk_scores == single_scores
+
+
+# --- a lead's account changes ------------------------------------------------------
+
+
+@pytest.fixture
+def announced(db):
+    """The lead ids announced on leads_changed (what scoring rescores on commit)."""
+    sent: list[list[int]] = []
+
+    def record(sender, lead_ids, **kwargs):
+        sent.append(sorted(lead_ids))
+
+    leads_changed.connect(record, weak=False, dispatch_uid="test-announced")
+    yield sent
+    leads_changed.disconnect(dispatch_uid="test-announced")
+
+
+def test_a_lead_is_rescored_when_its_account_grows(announced):
+    """Fit counts the account's size (10 points from 200 employees): an account
+    update announces its leads, and their new score has the points."""
+    lead_services.upsert_account(domain="growing.io", name="Growing", employee_count=50)
+    lead, _ = lead_services.upsert_lead(email="ana@growing.io", source=factories.source(),
+                                        title="Analyst")
+    bystander = factories.make_lead("bo@elsewhere.io")
+    score_lead(lead_id=lead.pk)
+    assert LeadScore.objects.get(lead=lead).fit == 0
+    announced.clear()
+
+    lead_services.upsert_account(domain="growing.io", employee_count=50)  # nothing new
+    assert announced == []
+    lead_services.upsert_account(domain="growing.io", employee_count=500)
+    assert announced == [[lead.pk]]
+
+    rescore_leads(lead_ids=announced[0])
+    assert LeadScore.objects.get(lead=lead).fit == 10
+    assert not LeadScore.objects.filter(lead=bystander).exists()
+
+
+def test_an_account_edited_in_the_admin_announces_its_leads(announced, client):
+    account, _ = lead_services.upsert_account(domain="growing.io", name="Growing",
+                                              employee_count=50)
+    lead, _ = lead_services.upsert_lead(email="ana@growing.io", source=factories.source())
+    announced.clear()
+    client.force_login(User.objects.create_superuser("admin", "admin@example.com", "x"))
+    form = {"name": "Growing", "domain": "growing.io", "industry": "", "employee_count": "50",
+            "annual_revenue": "", "country": "", "last_funding_date": "", "owner": ""}
+    url = reverse("admin:leads_account_change", args=[account.pk])
+
+    assert client.post(url, form).status_code == 302  # saved unchanged
+    assert announced == []
+    assert client.post(url, {**form, "employee_count": "500"}).status_code == 302
+    assert announced == [[lead.pk]]
