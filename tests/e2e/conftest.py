@@ -24,6 +24,30 @@ def _static_files_by_their_own_names(settings):
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 
 
+# Every document the browser opens reports each content security policy
+# violation to the console, where csp_violations collects it.
+WATCH_CSP = """document.addEventListener("securitypolicyviolation", (e) => console.error(
+  `CSP violation on ${location.pathname}: ${e.effectiveDirective} refused `
+  + `${e.blockedURI || "inline code"} (${e.sourceFile || "the page"}:${e.lineNumber})`));"""
+
+
+@pytest.fixture(autouse=True)
+def csp_violations(request):
+    """Every browser test fails if a page breaks the content security policy:
+    a blocked script or style is a page that silently does not work."""
+    if "page" not in request.fixturenames:
+        yield []
+        return
+    page = request.getfixturevalue("page")
+    found: list[str] = []
+    page.add_init_script(WATCH_CSP)
+    page.on("console", lambda message: found.append(message.text) if message.type == "error" and (
+        message.text.startswith("CSP violation") or "Content Security Policy" in message.text
+    ) else None)
+    yield found
+    assert found == [], "The content security policy was violated:\n" + "\n".join(found)
+
+
 @pytest.fixture
 def log_in(page, live_server):
     """Log in through the real login page, as a person would."""
