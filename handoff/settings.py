@@ -238,6 +238,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "scoring.sweep_unscored_leads",
         "schedule": env_int("SCORE_SWEEP_INTERVAL_SECONDS", 60),
     },
+    "sweep-account-scores": {
+        "task": "scoring.sweep_account_scores",
+        "schedule": env_int("SCORE_SWEEP_INTERVAL_SECONDS", 60),
+    },
     "watch-sla-clocks": {
         "task": "routing.watch_sla_clocks",
         "schedule": env_int("SLA_WATCH_INTERVAL_SECONDS", 60),

@@ -28,3 +28,8 @@ def sweep_unscored_leads() -> None:
 @shared_task(name="scoring.score_accounts")
 def score_accounts(*, account_ids: list[int]) -> None:
     services.score_accounts(account_ids=account_ids)
+
+
+@shared_task(name="scoring.sweep_account_scores")
+def sweep_account_scores() -> None:
+    services.sweep_stale_account_scores()

@@ -6,7 +6,7 @@
 - accounts: account (ABM) scores and MQA crossings.
 """
 
-from scoring.services.accounts import score_accounts
+from scoring.services.accounts import score_accounts, sweep_stale_account_scores
 from scoring.services.jobs import (
     run_rescore_chunk,
     start_decay_rescore,
@@ -40,6 +40,6 @@ __all__ = [
     "approve_model", "clone_model", "delete_committee_role", "delete_rule", "discard_draft",
     "publish_model", "qualify_leads", "rescore_id_range", "rescore_leads", "return_to_draft",
     "run_rescore_chunk", "save_committee_role", "save_rule", "score_accounts", "score_lead",
-    "score_one", "start_decay_rescore", "start_rescore", "submit_model", "sweep_unscored_leads",
-    "update_model_settings",
+    "score_one", "start_decay_rescore", "start_rescore", "submit_model",
+    "sweep_stale_account_scores", "sweep_unscored_leads", "update_model_settings",
 ]

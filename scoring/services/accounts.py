@@ -30,15 +30,16 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from handoff import audit
-from leads.models import Account, Lead
+from leads.models import Account, Activity, Lead
 from scoring.bulk import condition_sql
 from scoring.engine import CompiledRule, condition_holds
 from scoring.models import AccountScore, Layer, ScoringModel
@@ -414,3 +415,24 @@ def account_ids_of_leads(*, lead_ids: Iterable[int]) -> list[int]:
         return []
     return sorted(set(Lead.objects.filter(pk__in=ids, account__isnull=False)
                       .values_list("account_id", flat=True)))
+
+
+def sweep_stale_account_scores(*, batch: int = BATCH_SIZE,
+                               settle: timedelta = timedelta(seconds=30)) -> int:
+    """Scores again the accounts left behind their contacts: a lead with an
+    event of the last day whose score is newer than its account's (or whose
+    account has none). That is a lost message (a broker outage, a crash), or
+    one score_lead did not send because the lead's engagement and
+    disqualification did not move. Lead scores of the last ``settle`` are
+    left to the messages in flight. Returns how many accounts it scored."""
+    now = timezone.now()
+    behind = (Activity.objects
+              .filter(received_at__gte=now - timedelta(days=1), lead__account__isnull=False,
+                      lead__score__scored_at__lt=now - settle)
+              .filter(Q(lead__account__score__isnull=True)
+                      | Q(lead__account__score__scored_at__lt=F("lead__score__scored_at")))
+              .order_by().values_list("lead__account_id", flat=True).distinct()[:batch])
+    account_ids = list(behind)
+    if not account_ids:
+        return 0
+    return score_accounts(account_ids=account_ids).scored

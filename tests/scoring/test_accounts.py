@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handoff.models import AuditEntry
-from leads.models import Account, Lead, LeadSource
+from leads.models import Account, Activity, Lead, LeadSource
 from scoring import services
 from scoring.models import AccountScore, CommitteeRole, LeadScore, Rule, ScoringModel
 from scoring.selectors import live_model
@@ -334,6 +334,31 @@ def test_scoring_one_lead_again_scores_its_account_only_when_its_part_in_it_move
 
     assert account_messages == [[acme.pk], [acme.pk], [acme.pk]]
     assert LeadScore.objects.get(lead=lead).disqualified is True
+
+
+def test_the_sweep_scores_accounts_left_behind_their_contacts(db):
+    """A lead scored with an event of the last day, its account's message
+    lost: the sweep scores the account, once; a lead scored within the
+    settling time is left to its own message."""
+    acme, quiet = company(), company("quiet.com")
+    lead = factories.make_lead(account=acme)
+    factories.make_lead(account=quiet)  # no event: left alone
+    now = timezone.now()
+    ten_minutes_ago = now - timedelta(minutes=10)
+    activity = factories.make_activity(lead, "demo_request", occurred_at=ten_minutes_ago)
+    Activity.objects.filter(pk=activity.pk).update(received_at=ten_minutes_ago)
+    # Inside the test's transaction, the on-commit message is never sent: lost.
+    services.score_lead(lead_id=lead.pk, as_of=now - timedelta(minutes=5))
+    assert not AccountScore.objects.exists()
+
+    assert services.sweep_stale_account_scores() == 1
+    assert list(AccountScore.objects.values_list("account_id", "engaged_contacts")) == [
+        (acme.pk, 1)]
+    assert services.sweep_stale_account_scores() == 0  # caught up
+
+    services.score_lead(lead_id=lead.pk)  # just now
+    assert services.sweep_stale_account_scores() == 0
+    assert services.sweep_stale_account_scores(settle=timedelta(0)) == 1
 
 
 def test_account_scores_follow_the_engine_from_events(db):
