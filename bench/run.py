@@ -26,6 +26,7 @@ BENCHMARKS = {
     "recalibration": "bench.recalibration",
     "recalibration_1m": "bench.recalibration_1m",
     "dashboard": "bench.dashboard",
+    "load": "bench.load",  # ten minutes of mixed traffic
     # Scoring and routing at a million leads (bench.data generates them once per
     # run); the ten-million-lead rescore is the longest, so it comes last.
     "routing": "bench.routing",
