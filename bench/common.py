@@ -26,10 +26,10 @@ from urllib.parse import urlsplit
 import httpx
 from django.contrib.auth.models import Group, User
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from bench.report import Report
-from handoff import roles
+from handoff import roles, tokens
+from handoff.models import ApiTokenScope
 from leads.models import Lead, LeadSource
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -93,11 +93,12 @@ def lead_ref(n: int, lead_number: int, lead_ids: list[int]) -> dict[str, Any]:
 
 
 def integration_token() -> str:
-    """The token of a user in the Integration group, as an integration would hold."""
+    """A new API key (every scope) of a user in the Integration group, as an
+    integration would hold it; ready for ``auth_headers``."""
     user, _ = User.objects.get_or_create(username=BENCH_USER)
     user.groups.add(Group.objects.get(name=roles.INTEGRATION))
-    token, _ = Token.objects.get_or_create(user=user)
-    return token.key
+    return tokens.issue_token(name="Benchmark", scopes=ApiTokenScope.values, user=user,
+                              by=None).key
 
 
 def truncate_activities() -> None:
@@ -187,7 +188,7 @@ def warm_up(base_url: str, token: str, lead_id: int, *, workers: int) -> None:
 
 
 def auth_headers(token: str) -> dict[str, str]:
-    return {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
 
 # --- Load ---------------------------------------------------------------------

@@ -1,6 +1,14 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.utils import timezone
 
-from handoff.models import AuditEntry
+from handoff import roles, tokens
+from handoff.errors import DomainError
+from handoff.models import ApiToken, ApiTokenScope, AuditEntry
+from handoff.views_helpers import show_domain_error
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -24,3 +32,90 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     search_fields = ["object_repr", "object_id", "note"]
     list_select_related = ["actor", "content_type"]
     date_hierarchy = "at"
+
+
+class IssueTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text='Which integration: "Web forms", '
+                                                     '"Web tracking", "CRM"…')
+    scopes = forms.MultipleChoiceField(
+        choices=ApiTokenScope.choices, widget=forms.CheckboxSelectMultiple,
+        help_text="Only what the integration needs: web tracking sends activity events only.")
+    user = forms.ModelChoiceField(
+        queryset=User.objects.filter(groups__name=roles.INTEGRATION).order_by("username"),
+        required=False, label="Integration account",
+        help_text="Leave empty to make a new integration account named after the token.")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Issue tokens (the key is shown once), list them, revoke them. Keys are
+    never edited; a token is revoked rather than deleted, so the audit trail
+    keeps what it refers to."""
+
+    list_display = ["name", "key", "user", "scope_list", "created_by", "created_at",
+                    "last_used_at", "status"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix", "user__username"]
+    list_select_related = ["user", "created_by", "revoked_by"]
+    fields = ["name", "key", "user", "scope_list", "created_by", "created_at", "last_used_at",
+              "status"]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    @admin.display(description="key")
+    def key(self, token: ApiToken) -> str:
+        return f"{token.prefix}…"
+
+    @admin.display(description="scopes")
+    def scope_list(self, token: ApiToken) -> str:
+        return ", ".join(token.scopes)
+
+    @admin.display(description="status")
+    def status(self, token: ApiToken) -> str:
+        if token.revoked_at is None:
+            return "active"
+        when = timezone.localtime(token.revoked_at).strftime("%Y-%m-%d %H:%M")
+        return f"revoked {when} by {token.revoked_by or 'the system'}"
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.has_perm("handoff.revoke_apitoken")
+
+    @admin.action(description="Revoke the selected tokens", permissions=["revoke"])
+    def revoke(self, request, queryset):
+        revoked = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            try:
+                tokens.revoke_token(token=token, by=request.user)
+            except DomainError:
+                continue  # revoked by someone else meanwhile
+            revoked += 1
+        self.message_user(request, f"{revoked} token(s) revoked: their next request gets 401."
+                          if revoked else "The selected tokens were already revoked.",
+                          messages.SUCCESS if revoked else messages.WARNING)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = IssueTokenForm(request.POST or None)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta,
+                   "title": "Issue an API token", "form": form}
+        if request.method == "POST" and form.is_valid():
+            try:
+                issued = tokens.issue_token(by=request.user, **form.cleaned_data)
+            except DomainError as error:
+                show_domain_error(form, error)
+            else:
+                # The only time the key exists outside the integration: this page,
+                # which no cache may keep.
+                response = render(request, "admin/handoff/apitoken/issued.html",
+                                  {**context, "title": "API token issued", "token": issued.token,
+                                   "key": issued.key})
+                response["Cache-Control"] = "no-store"
+                return response
+        return render(request, "admin/handoff/apitoken/issue.html", context)

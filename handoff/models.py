@@ -28,3 +28,51 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_repr}"
+
+
+class ApiTokenScope(models.TextChoices):
+    """What an integration's token may do. Each API endpoint names the scope it
+    needs for reading and for writing (handoff.api.scopes); a token without it
+    gets 403, whatever its user's role allows."""
+
+    LEADS_WRITE = "leads:write", "Create and update leads and accounts"
+    ACTIVITIES_WRITE = "activities:write", "Send activity events"
+    OUTCOMES_WRITE = "outcomes:write", "Send opportunities and their outcomes (won, lost)"
+    LEADS_READ = "leads:read", "Read leads, accounts, activities, assignments and opportunities"
+    SCORES_READ = "scores:read", "Read lead and account scores"
+
+
+class ApiToken(models.Model):
+    """A key an integration (web forms, web tracking, the CRM) sends as
+    ``Authorization: Bearer <key>``. Only a hash of the key is stored; issued
+    and revoked through handoff.tokens, which audits both."""
+
+    name = models.CharField(max_length=100, help_text='Which integration, e.g. "Web forms".')
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_tokens",
+        help_text="The integration account the token acts as (its role applies too).",
+    )
+    scopes = models.JSONField(default=list, help_text="What the token may do.")
+    prefix = models.CharField(max_length=12, help_text="The key's first characters, to tell "
+                                                        "keys apart; the rest is not kept.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    last_used_at = models.DateTimeField(null=True, blank=True,
+                                        help_text="To the minute: not written on every request.")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API token"
+        permissions = [("revoke_apitoken", "Can revoke API tokens")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -36,7 +36,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -167,6 +166,21 @@ STORAGES = {
 MEDIA_ROOT = VAR_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 
+# --- Cache -----------------------------------------------------------------
+# Shared by every web process, so API throttling counts each token once
+# however many gunicorn workers serve it: Redis when CACHE_URL names one (use
+# a database of its own, not the Celery broker's), else files under var/,
+# which the processes of one machine share.
+CACHE_URL = env_str("CACHE_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": CACHE_URL}}
+elif not CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(VAR_DIR / "cache")}}
+else:
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// URL or empty (got {CACHE_URL!r}).")
+
 # --- Email ----------------------------------------------------------------
 # Notices go to the console until SMTP is configured.
 if env_str("SMTP_HOST", ""):
@@ -187,18 +201,39 @@ else:
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "handoff@localhost")
 
 # --- REST API -------------------------------------------------------------
+# Integrations send "Authorization: Bearer <key>" (handoff.tokens); people use
+# their session. The token class goes first: it makes DRF answer 401, with a
+# WWW-Authenticate header, to a request without credentials.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "handoff.api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["handoff.api.permissions.RoleModelPermissions"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "handoff.api.permissions.TokenScopes",
+        "handoff.api.permissions.RoleModelPermissions",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "handoff.api.parsers.JSONParser",
+        "handoff.api.parsers.FormParser",
+        "handoff.api.parsers.MultiPartParser",
+    ],
+    # POSTs to the ingestion endpoints, per token and per endpoint; generous
+    # by default (the benchmarks send ~250 single events a second).
+    "DEFAULT_THROTTLE_CLASSES": ["handoff.api.throttling.IngestionThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "ingest-leads": env_str("THROTTLE_INGEST_LEADS", "60000/min"),
+        "ingest-activities": env_str("THROTTLE_INGEST_ACTIVITIES", "60000/min"),
+        "ingest-opportunities": env_str("THROTTLE_INGEST_OPPORTUNITIES", "60000/min"),
+    },
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "handoff.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "handoff.api.exceptions.domain_exception_handler",
 }
+# Larger API request bodies get 413; a batch of 1,000 events is about 0.3 MB.
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 2 * 1024 * 1024)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Handoff API",
     "DESCRIPTION": "Push leads, activity events and outcomes; read scores and stages.",

@@ -8,10 +8,10 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, User
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from handoff import roles
+from handoff import roles, tokens
+from handoff.models import ApiTokenScope
 from tests import factories
 
 PASSWORD = "correct-horse-battery-staple"
@@ -42,6 +42,7 @@ REFERENCE_DATA = [
     ("leads.migrations.0002_sources_and_roles", "create_sources_and_roles"),
     ("leads.migrations.0004_importjob_permissions", "grant_import_permissions"),
     ("handoff.migrations.0002_audit_roles", "grant_audit_view"),
+    ("handoff.migrations.0004_apitoken_roles", "grant_token_permissions"),
     ("scoring.migrations.0002_default_model_and_roles", "create_default_model"),
     ("routing.migrations.0002_defaults_and_roles", "create_defaults"),
     ("scoring.migrations.0005_committee_roles_and_permissions", "create_committees_and_grant"),
@@ -90,9 +91,11 @@ def api_client():
 
 @pytest.fixture
 def integration_client(integration_user):
+    """An API client with a token of every scope, as the integration account."""
+    issued = tokens.issue_token(name="Test integration", scopes=ApiTokenScope.values,
+                                user=integration_user, by=None)
     client = APIClient()
-    token = Token.objects.create(user=integration_user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.key}")
     return client
 
 

@@ -233,9 +233,10 @@ def test_the_list_runs_the_same_queries_for_one_or_many(integration_client, lead
     for n in range(1, count + 1):
         make_opportunity(lead if n % 2 else make_sal(sdr), n)
 
-    # Token and its user; the user's groups (who sees what); model permissions
-    # (the user's and their groups'); the count; the page with its leads.
-    with django_assert_num_queries(6):
+    # Token and its user; its first use noted (at most once a minute); the user's
+    # groups (who sees what); model permissions (the user's and their groups');
+    # the count; the page with its leads.
+    with django_assert_num_queries(7):
         response = integration_client.get(URL)
 
     assert len(response.json()["results"]) == count

@@ -227,8 +227,11 @@ def test_people_who_see_it_but_are_not_its_sdr_get_403(api_as, request, assignme
     assert assignment.status == AssignmentStatus.OPEN
 
 
-def test_anonymous_callers_are_refused(api_client, assignment):
-    assert api_client.post(f"/api/assignments/{assignment.pk}/accept/").status_code == 403
+def test_anonymous_callers_are_asked_to_authenticate(api_client, assignment):
+    response = api_client.post(f"/api/assignments/{assignment.pk}/accept/")
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
 def test_overdue_is_reported_per_assignment(api_as, sdr, assignment):

@@ -1,0 +1,39 @@
+"""Integrations authenticate with ``Authorization: Bearer <key>``."""
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from handoff.tokens import note_use, token_for_key
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    """An API token of handoff.tokens. Unknown, revoked or malformed keys get
+    401 with a message saying which; no header at all leaves the request to
+    the next authenticator (the session)."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1").split()
+        if not header or header[0].lower() != self.keyword.lower():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(
+                "Malformed Authorization header: send 'Authorization: Bearer <key>'.")
+        token = token_for_key(header[1])
+        if token is None:
+            raise exceptions.AuthenticationFailed("Unknown API token.")
+        if token.is_revoked:
+            revoked = timezone.localtime(token.revoked_at).strftime("%Y-%m-%d %H:%M %Z")
+            raise exceptions.AuthenticationFailed(
+                f"This API token ({token.prefix}…, {token.name}) was revoked on {revoked}; "
+                "ask an administrator for a new one.")
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed(
+                f"The account of this API token ({token.user.get_username()}) is deactivated.")
+        note_use(token)
+        return token.user, token
+
+    def authenticate_header(self, request):
+        # Makes DRF answer 401 (not 403) to requests without credentials.
+        return f'{self.keyword} realm="api"'

@@ -1,0 +1,69 @@
+"""Throttling of the ingestion endpoints (POST leads, activities,
+opportunities), per API token, in the shared cache (settings.CACHES).
+
+A fixed-window counter: one atomic increment per request. DRF's
+SimpleRateThrottle keeps every request's timestamp in one cache entry and
+rewrites it on each request: at the rates ingestion runs (hundreds a second)
+that entry alone would be hundreds of kilobytes per request. The price of the
+fixed window is a burst of up to twice the rate across a window's edge.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from django.core.cache import cache
+from rest_framework import exceptions
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
+
+from handoff.models import ApiToken
+
+# Router basename -> the throttle rate (DEFAULT_THROTTLE_RATES key) of its POST.
+INGESTION = {"lead": "ingest-leads", "activity": "ingest-activities",
+             "opportunity": "ingest-opportunities"}
+PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+clock = time.time  # tests stop it
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """"600/min" -> (600, 60): requests allowed, and per how many seconds."""
+    count, _, period = rate.partition("/")
+    return int(count), PERIODS[period.strip()[:1]]
+
+
+class IngestionThrottle(BaseThrottle):
+    def allow_request(self, request, view):
+        if request.method != "POST":
+            return True
+        scope = INGESTION.get(getattr(view, "basename", None))
+        if scope is None:
+            return True
+        # Read at each request, not at import as DRF's throttles do, so that a
+        # changed setting (a test's override_settings) takes effect.
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope)
+        if not rate:
+            return True
+        limit, seconds = parse_rate(rate)
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        # The key's prefix as well as its id: ids restart in a fresh database,
+        # the shared cache does not.
+        who = f"token:{token.pk}:{token.prefix}" if token else f"user:{request.user.pk}"
+        now = clock()
+        window = int(now // seconds)
+        key = f"throttle:{scope}:{who}:{window}"
+        # add() is a no-op when the key exists; incr() is atomic in Redis.
+        cache.add(key, 0, timeout=seconds + 1)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between the two calls
+            cache.add(key, 1, timeout=seconds + 1)
+            count = 1
+        if count <= limit:
+            return True
+        wait = math.ceil((window + 1) * seconds - now)
+        # DRF adds "Expected available in N seconds." and the Retry-After header.
+        raise exceptions.Throttled(wait=wait, detail=(
+            f"Too many requests: POST {request.path} is limited to {rate} for each "
+            "API token (send events in batches of up to 1,000)."))
