@@ -17,6 +17,7 @@ from handoff import tokens
 from handoff.errors import DomainError
 from handoff.models import ApiToken, ApiTokenScope, AuditEntry
 from tests import factories
+from tests.test_settings import PRODUCTION_ENV, run_manage
 
 ACTIVITIES = "/api/activities/"
 
@@ -231,6 +232,47 @@ def test_ingestion_beyond_the_rate_gets_429_with_retry_after(tracking, integrati
         "Too many requests: POST /api/activities/ is limited to 2/min for each API token "
         "(send events in batches of up to 1,000). Expected available in 40 seconds.")
     assert other_token.status_code == 201  # per token
+
+
+def test_ingestion_goes_on_unthrottled_while_the_cache_is_down(tracking, lead, monkeypatch):
+    class Unreachable:
+        calls = 0
+
+        def add(self, *args, **kwargs):
+            Unreachable.calls += 1
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr("handoff.api.throttling.cache", Unreachable())
+    monkeypatch.setattr("handoff.api.throttling._cache_down_until", 0.0)
+    client = client_with(tracking.key)
+
+    with override_settings(REST_FRAMEWORK=rates(**{"ingest-activities": "1/min"})):
+        answers = [client.post(ACTIVITIES, event(lead, n), format="json").status_code
+                   for n in range(3)]
+
+    assert answers == [201, 201, 201]
+    assert Unreachable.calls == 1  # then left alone for a while, not tried by every request
+
+
+@pytest.mark.parametrize(("cache_url", "backend"), [
+    ("redis://127.0.0.1:6379/1", "django.core.cache.backends.redis.RedisCache"),
+    ("", "django.core.cache.backends.filebased.FileBasedCache"),
+])
+def test_the_cache_is_shared_by_processes(cache_url, backend):
+    """Throttling counts in the cache: it must be one every web process sees."""
+    result = run_manage("shell", "-c", "from django.conf import settings; "
+                        "print(settings.CACHES['default']['BACKEND'])",
+                        env={**PRODUCTION_ENV, "CACHE_URL": cache_url})
+
+    assert result.stdout.strip().splitlines()[-1] == backend, result.stderr
+
+
+def test_a_cache_url_of_another_kind_is_refused():
+    result = run_manage("check", env={**PRODUCTION_ENV, "CACHE_URL": "memcached://x:11211"})
+
+    assert result.returncode != 0
+    assert ("CACHE_URL must be a redis:// URL or empty (got 'memcached://x:11211')."
+            in result.stderr)
 
 
 def test_reads_are_not_throttled(integration_client):

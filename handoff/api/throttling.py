@@ -10,6 +10,7 @@ fixed window is a burst of up to twice the rate across a window's edge.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
@@ -25,12 +26,39 @@ INGESTION = {"lead": "ingest-leads", "activity": "ingest-activities",
              "opportunity": "ingest-opportunities"}
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 clock = time.time  # tests stop it
+# Throttling protects the service; it must not stop it. When the cache is
+# unreachable, requests go through unthrottled, and the cache is tried again
+# only after this many seconds (not by every request, each paying a timeout).
+CACHE_RETRY_SECONDS = 10
+_cache_down_until = 0.0
+
+logger = logging.getLogger(__name__)
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
     """"600/min" -> (600, 60): requests allowed, and per how many seconds."""
     count, _, period = rate.partition("/")
     return int(count), PERIODS[period.strip()[:1]]
+
+
+def _count(key: str, timeout: int, now: float) -> int | None:
+    """Counts one more request in the window ``key``; None when the cache is down."""
+    global _cache_down_until
+    if now < _cache_down_until:
+        return None
+    try:
+        # add() is a no-op when the key exists; incr() is atomic in Redis.
+        cache.add(key, 0, timeout=timeout)
+        try:
+            return cache.incr(key)
+        except ValueError:  # expired between the two calls
+            cache.add(key, 1, timeout=timeout)
+            return 1
+    except Exception as error:  # the backend's own error types: Redis, files
+        _cache_down_until = now + CACHE_RETRY_SECONDS
+        logger.warning("API throttling is off for %s s: the cache is unreachable (%s)",
+                       CACHE_RETRY_SECONDS, error)
+        return None
 
 
 class IngestionThrottle(BaseThrottle):
@@ -53,14 +81,8 @@ class IngestionThrottle(BaseThrottle):
         now = clock()
         window = int(now // seconds)
         key = f"throttle:{scope}:{who}:{window}"
-        # add() is a no-op when the key exists; incr() is atomic in Redis.
-        cache.add(key, 0, timeout=seconds + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between the two calls
-            cache.add(key, 1, timeout=seconds + 1)
-            count = 1
-        if count <= limit:
+        count = _count(key, seconds + 1, now)
+        if count is None or count <= limit:
             return True
         wait = math.ceil((window + 1) * seconds - now)
         # DRF adds "Expected available in N seconds." and the Retry-After header.
