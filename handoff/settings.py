@@ -264,7 +264,15 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # seconds: longer than any task may run, so no live task is duplicated.
     # (Redis only: the SQLite broker hands these options to SQLAlchemy, which
     # refuses them.)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
+    # The socket timeouts bound a publish to a broker that accepts connections
+    # but does not answer (frozen, partitioned); without them it waits forever.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300,
+                                       "socket_timeout": 1, "socket_connect_timeout": 1}
+# A request enqueues its follow-up work after commit: with the broker down it
+# gives up after one quick retry (the periodic sweeps redo what was lost)
+# rather than keep the user waiting.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1, "interval_start": 0.2, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {

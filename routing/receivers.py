@@ -1,8 +1,8 @@
 """Routing's listener on scoring's hand-off point."""
 
-from django.db import transaction
 from django.dispatch import receiver
 
+from handoff.enqueue import enqueue_on_commit
 from scoring.signals import lead_became_mql
 
 
@@ -12,4 +12,4 @@ def route_after_commit(sender, lead_id, **kwargs) -> None:
     the SLA watcher's pass routes MQLs that have no assignment."""
     from routing.tasks import route_mql
 
-    transaction.on_commit(lambda: route_mql.delay(lead_id=lead_id))
+    enqueue_on_commit(route_mql, lead_id=lead_id)

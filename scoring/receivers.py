@@ -1,8 +1,8 @@
 """Scoring's listeners on the leads app's hand-off signals."""
 
-from django.db import transaction
 from django.dispatch import receiver
 
+from handoff.enqueue import enqueue_on_commit
 from leads.signals import activities_recorded, leads_changed
 
 
@@ -13,5 +13,4 @@ def rescore_after_commit(sender, lead_ids, **kwargs) -> None:
     If the broker is down at that moment, the periodic sweep catches up."""
     from scoring.tasks import rescore_leads
 
-    ids = sorted(lead_ids)
-    transaction.on_commit(lambda: rescore_leads.delay(lead_ids=ids))
+    enqueue_on_commit(rescore_leads, lead_ids=sorted(lead_ids))

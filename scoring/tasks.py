@@ -1,5 +1,7 @@
 """Scoring tasks: thin, named, ids as keyword arguments, idempotent."""
 
+from datetime import timedelta
+
 from celery import shared_task
 
 from scoring import services
@@ -21,8 +23,8 @@ def apply_decay() -> None:
 
 
 @shared_task(name="scoring.sweep_unscored_leads")
-def sweep_unscored_leads() -> None:
-    services.sweep_unscored_leads()
+def sweep_unscored_leads(*, settle_seconds: int = 30) -> None:
+    services.sweep_unscored_leads(settle=timedelta(seconds=settle_seconds))
 
 
 @shared_task(name="scoring.score_accounts")

@@ -118,20 +118,20 @@ def run_rescore_chunk(*, chunk_id: int) -> bool:
 
 
 def sweep_unscored_leads(*, batch: int = 1000, stale_after: timedelta = timedelta(minutes=5),
-                         ) -> dict[str, int]:
+                         settle: timedelta = timedelta(seconds=30)) -> dict[str, int]:
     """Catches up on work whose message was lost (a broker outage, a crash).
 
-    - rescores leads with an event that arrived after their score;
+    - rescores leads with an event that arrived after their score, except
+      events of the last ``settle``, left to the rescore each one enqueued;
     - re-enqueues chunks of running jobs that are still pending after
       ``stale_after``.
     """
     from scoring.tasks import rescore_chunk
 
-    # Events of the last day that arrived after their lead was last scored;
-    # the last half-minute is left to the rescore each event enqueued itself.
+    # Events of the last day that arrived after their lead was last scored.
     now = timezone.now()
     behind = (Activity.objects.filter(received_at__gte=now - timedelta(days=1),
-                                      received_at__lt=now - timedelta(seconds=30))
+                                      received_at__lt=now - settle)
               .filter(Q(lead__score__isnull=True)
                       | Q(received_at__gt=F("lead__score__scored_at")))
               .values_list("lead_id", flat=True).distinct()[:batch])
