@@ -138,6 +138,12 @@ class Membership(models.Model):
     is_active = models.BooleanField(default=True)
     # Never reset: round robin stays fair as members come and go.
     assigned_count = models.PositiveIntegerField(default=0, editable=False)
+    # How many of this queue's assignments are open with this SDR now. Kept by
+    # the routing services in the transaction that opens or closes one, under
+    # this row's lock, so routing reads the load in O(1) instead of counting
+    # assignments; the SLA watcher's pass repairs any drift (repair_open_counts).
+    open_count = models.PositiveIntegerField(default=0, editable=False,
+                                             help_text="Open MQLs with this SDR in this queue.")
 
     class Meta:
         ordering = ["queue", "sdr__username"]

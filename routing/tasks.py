@@ -18,3 +18,6 @@ def assign_waiting_leads(*, queue_id: int) -> None:
 @shared_task(name="routing.watch_sla_clocks")
 def watch_sla_clocks() -> None:
     services.watch_sla_clocks()
+    # In a transaction of its own: the repair locks memberships only where
+    # it finds drift, and only for the recount.
+    services.repair_open_counts()

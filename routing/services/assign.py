@@ -1,9 +1,10 @@
 """Routing an MQL to a queue and an SDR.
 
 Safe under concurrency: an assignment locks the memberships of its queue (in
-id order, so two routings never deadlock) and counts open assignments inside
-that lock, so two MQLs arriving at once cannot push an SDR over capacity; and a
-partial unique index allows one open assignment per lead.
+id order, so two routings never deadlock) and reads each member's open count
+(``Membership.open_count``, see ``capacity``) inside that lock, so two MQLs
+arriving at once cannot push an SDR over capacity; and a partial unique index
+allows one open assignment per lead.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Count, F, Min
+from django.db.models import Min
 from django.utils import timezone
 
 from handoff import audit
@@ -31,6 +32,7 @@ from routing.models import (
     SLAPolicy,
     Strategy,
 )
+from routing.services.capacity import count_closed, count_opened
 
 logger = logging.getLogger(__name__)
 RECENT_ACTIVITY_DAYS = 30
@@ -97,13 +99,12 @@ class Pick:
 
 def pick_sdr(queue: Queue, lead: Lead, *, exclude: set[int] | None = None) -> Pick:
     """Chooses who in the queue gets the lead. Locks the queue's memberships
-    until the caller's transaction ends."""
+    until the caller's transaction ends: their open counts, read under that
+    lock, cannot change before the caller's assignment is counted."""
     now = timezone.now()
-    members = list(Membership.objects.select_for_update().filter(queue=queue, is_active=True)
-                   .select_related("sdr").order_by("pk"))
-    load = dict(Assignment.objects.filter(queue=queue, status=AssignmentStatus.OPEN,
-                                          sdr__in=[m.sdr_id for m in members])
-                .values_list("sdr").annotate(n=Count("id")))
+    members = list(Membership.objects.select_for_update(of=("self",))
+                   .filter(queue=queue, is_active=True).select_related("sdr").order_by("pk"))
+    load = {m.sdr_id: m.open_count for m in members}
     skipped, available = [], []
     for m in members:
         name = m.sdr.get_full_name() or m.sdr.username
@@ -136,6 +137,25 @@ def pick_sdr(queue: Queue, lead: Lead, *, exclude: set[int] | None = None) -> Pi
     return Pick(chosen, why, skipped)
 
 
+def waiting_reason(queue: Queue, skipped: list[dict[str, Any]]) -> str:
+    """Why nobody in the queue can take the lead, in the length the column
+    holds: each member by name when that fits, else how many for each reason
+    (a queue of fifty full SDRs once made the text too long, and routing
+    failed). The names stay in the assignment's ``why``."""
+    limit = Assignment._meta.get_field("waiting_reason").max_length
+    prefix = f"Nobody in {queue.name} can take it: "
+    named = ", ".join(f"{s['sdr']} {s['reason']}" for s in skipped) or "no members"
+    if len(prefix) + len(named) + 1 <= limit:
+        return f"{prefix}{named}."
+    kinds: dict[str, int] = {}
+    for s in skipped:
+        kind = s["reason"].split(" (")[0].split(" until ")[0]  # "full (3/3)" -> "full"
+        kinds[kind] = kinds.get(kind, 0) + 1
+    counted = ", ".join(f"{n} {'member' if n == 1 else 'members'} {kind}"
+                        for kind, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
+    return f"{prefix}{counted}."[:limit]
+
+
 def _place(lead: Lead, queue: Queue, why: dict[str, Any], *, exclude: set[int] | None = None,
            visited: set[int] | None = None, reassigned_from: Assignment | None = None,
            ) -> Assignment:
@@ -149,14 +169,13 @@ def _place(lead: Lead, queue: Queue, why: dict[str, Any], *, exclude: set[int] |
                       reassigned_from=reassigned_from)
     now = timezone.now()
     if pick.membership is None:
-        reasons = ", ".join(f"{s['sdr']} {s['reason']}" for s in pick.skipped) or "no members"
         return Assignment.objects.create(
             lead=lead, queue=queue, status=AssignmentStatus.WAITING, why=why,
-            waiting_reason=f"Nobody in {queue.name} can take it: {reasons}.",
+            waiting_reason=waiting_reason(queue, pick.skipped),
             reassigned_from=reassigned_from,
         )
     membership = pick.membership
-    Membership.objects.filter(pk=membership.pk).update(assigned_count=F("assigned_count") + 1)
+    count_opened(membership)
     due, remind = sla_times(queue.sla_policy, now)
     why["sdr"] = membership.sdr.get_full_name() or membership.sdr.username
     why["chosen_because"] = pick.why
@@ -198,6 +217,11 @@ def reassign(*, assignment: Assignment, reason: str, by: AbstractBaseUser | None
     lead = Lead.objects.select_related("account", "source").get(pk=old.lead_id)
     new = _place(lead, old.queue, {"queue": old.queue.name, "matched_on": reason},
                  exclude={old.sdr_id} if old.sdr_id else None, reassigned_from=old)
+    # Counted closed after _place has locked the queue's memberships in id
+    # order: decrementing first would lock one member out of that order, and
+    # two reassignments at once could then deadlock.
+    if old.status == AssignmentStatus.OPEN:
+        count_closed(queue_id=old.queue_id, sdr_id=old.sdr_id)
     audit.record(actor=by, action="reassigned", obj=new,
                  changes={"sdr": [old.sdr_id, new.sdr_id]}, note=reason)
     return new
@@ -217,8 +241,7 @@ def assign_waiting(*, queue_id: int) -> int:
             break
         now = timezone.now()
         due, remind = sla_times(queue.sla_policy, now)
-        Membership.objects.filter(pk=pick.membership.pk).update(
-            assigned_count=F("assigned_count") + 1)
+        count_opened(pick.membership)
         sdr = pick.membership.sdr
         waiting.why = {**waiting.why, "sdr": sdr.get_full_name() or sdr.username,
                        "chosen_because": pick.why, "waited_since": waiting.created_at.isoformat()}
@@ -238,10 +261,15 @@ def join_queue(*, queue: Queue, sdr: AbstractBaseUser, capacity: int = 25, weigh
     """Adds an SDR to a queue. A newcomer starts level with the least-served
     member, so round robin does not hand them every lead until they catch up."""
     level = Membership.objects.filter(queue=queue).aggregate(m=Min("assigned_count"))["m"] or 0
+    # Someone who rejoins may still hold open MQLs of this queue.
+    holding = Assignment.objects.filter(queue=queue, sdr=sdr,
+                                        status=AssignmentStatus.OPEN).count()
     membership, _ = Membership.objects.update_or_create(
         queue=queue, sdr=sdr,
         defaults={"capacity": capacity, "weight": weight, "is_active": True,
                   "assigned_count": level},
+        create_defaults={"capacity": capacity, "weight": weight, "is_active": True,
+                         "assigned_count": level, "open_count": holding},
     )
     transaction.on_commit(lambda: _enqueue_assign_waiting(queue.pk))
     return membership

@@ -13,6 +13,7 @@ from handoff.errors import ConflictError, DomainError
 from leads.models import Stage
 from leads.services import change_stage
 from routing.models import Assignment, AssignmentStatus, Touch
+from routing.services.capacity import count_closed
 
 
 class RejectReason(models.TextChoices):
@@ -60,6 +61,8 @@ def _touch(assignment: Assignment, *, kind: str, by: AbstractBaseUser, reason: s
 
 def _close(assignment: Assignment, status: str) -> None:
     Assignment.objects.filter(pk=assignment.pk).update(status=status, closed_at=timezone.now())
+    # Counted off the SDR's open MQLs in the same transaction (see capacity).
+    count_closed(queue_id=assignment.queue_id, sdr_id=assignment.sdr_id)
     transaction.on_commit(lambda: _enqueue_assign_waiting(assignment.queue_id))
 
 

@@ -79,7 +79,14 @@ def watch_sla_clocks(*, now: datetime | None = None) -> dict[str, int]:
     unrouted = (Lead.objects.filter(stage=Stage.MQL, updated_at__lt=now - timedelta(seconds=30))
                 .exclude(assignments__status__in=OPEN_STATUSES).values_list("pk", flat=True))
     for lead_id in unrouted[:500]:
-        if route_mql(lead_id=lead_id) is not None:
+        # One MQL that cannot be routed (a bug, bad data) must not stop the
+        # pass: its savepoint is rolled back, it is logged, the others go on.
+        try:
+            routed = route_mql(lead_id=lead_id)
+        except Exception:
+            logger.exception("The SLA watcher could not route MQL %s", lead_id)
+            continue
+        if routed is not None:
             counts["routed"] += 1
 
     for queue_id in (Queue.objects.filter(assignments__status=AssignmentStatus.WAITING)
