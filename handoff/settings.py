@@ -5,6 +5,7 @@ app on one machine with no server to install (SQLite and an SQLite-backed
 Celery broker); production sets DATABASE_URL and CELERY_BROKER_URL.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "scoring",
     "routing",
     "feedback",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -58,6 +60,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a login refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "handoff.urls"
@@ -106,9 +110,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Login rate limiting (handoff.login_limits) -------------------------------
+LOGIN_FAILURES_PER_USERNAME = env_int("LOGIN_FAILURES_PER_USERNAME", 5)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 30)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+AXES_HANDLER = "handoff.login_limits.LoginLimitHandler"
+AXES_FAILURE_LIMIT = LOGIN_FAILURES_PER_USERNAME
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # the handler relies on this order
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "handoff.login_limits.locked_out"
+AXES_CLIENT_IP_CALLABLE = "handoff.login_limits.client_address"
+AXES_DISABLE_ACCESS_LOG = True  # failures are what count; no row per successful login
+AXES_VERBOSE = False
 
 # --- HTTPS and cookies ------------------------------------------------------
 # HTTPS defaults to on whenever DEBUG is off; set HTTPS=false only behind a

@@ -1,6 +1,8 @@
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import PASSWORD
+
 pytestmark = pytest.mark.e2e
 
 
@@ -31,4 +33,20 @@ def test_logging_out_returns_to_the_login_page(log_in, sdr):
     page = log_in(sdr)
     page.get_by_role("button", name="Log out").click()
 
+    expect(page.get_by_role("heading", name="Log in to Handoff")).to_be_visible()
+
+
+def test_guessing_passwords_locks_the_account_with_a_message(page, live_server, sdr):
+    page.goto(f"{live_server.url}/login/")
+    for _ in range(5):
+        page.get_by_label("Username").fill(sdr.username)
+        page.get_by_label("Password").fill("not-the-password")
+        page.get_by_role("button", name="Log in").click()
+
+    expect(page.get_by_role("alert")).to_have_text(
+        "Too many failed logins: the account “sam.sdr” is locked for 15 minutes. "
+        "Try again later, or ask an administrator to unlock it.")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_contain_text("is locked for 15 minutes")
     expect(page.get_by_role("heading", name="Log in to Handoff")).to_be_visible()
