@@ -323,6 +323,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "feedback.rebuild_weekly_counts",
         "schedule": env_int("DASHBOARD_REBUILD_INTERVAL_SECONDS", 24 * 3600),
     },
+    # The SLA watcher keeps the SLA page's rollup current; this recounts it
+    # all (assignments deleted with their lead change past days unmarked).
+    "rebuild-sla-rollup": {
+        "task": "routing.rebuild_sla_rollup",
+        "schedule": env_int("SLA_ROLLUP_REBUILD_INTERVAL_SECONDS", 24 * 3600),
+    },
     # Learns from what SDRs decided; it only ever proposes a draft.
     "recalibrate-from-handoffs": {
         "task": "feedback.scheduled_recalibration",

@@ -49,8 +49,9 @@ class SLAPolicyAdmin(admin.ModelAdmin):
 
 class MembershipInline(admin.TabularInline):
     model = Membership
-    fields = ["sdr", "capacity", "weight", "away_until", "is_active", "assigned_count"]
-    readonly_fields = ["assigned_count"]
+    fields = ["sdr", "capacity", "weight", "away_until", "is_active", "open_count",
+              "assigned_count"]
+    readonly_fields = ["open_count", "assigned_count"]
     extra = 1
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):

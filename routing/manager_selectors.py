@@ -20,6 +20,12 @@ Every count and the median are computed by the database, grouped in SQL;
 Python only fills days without breaches into the chart's series and
 looks up the names of the rows' SDRs and queues. Each function runs a fixed
 number of queries whatever the number of rows.
+
+The page (``sla_report``) reads the days that have ended from the daily
+rollup (``routing.services.sla_rollup``) when it holds them, on PostgreSQL,
+and counts only today's and later deadlines from the assignments: the same
+numbers, with the median first touch exact to the minute. The functions
+called on their own count from the assignments.
 """
 
 from __future__ import annotations
@@ -31,13 +37,25 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connections
-from django.db.models import Aggregate, Count, DurationField, F, Q, QuerySet
+from django.db import connection, connections
+from django.db.models import (
+    Aggregate,
+    Case,
+    Count,
+    DurationField,
+    F,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from routing.manager_filters import SLAFilters
 from routing.models import OPEN_STATUSES, Assignment, AssignmentStatus, Queue
+from routing.services.sla_rollup import rollup_state
 
 BREACHED = Q(breached_at__isnull=False) | Q(first_touch_at__gt=F("due_at"))
 TOUCHED_LATE = Q(first_touch_at__gt=F("due_at"))
@@ -57,6 +75,9 @@ AGE_BUCKETS: tuple[tuple[str, timedelta | None, timedelta | None], ...] = (
     ("> 3 d", timedelta(days=3), None),
 )
 WAITING_REASONS_SHOWN = 10
+# Deadlines are never set further ahead than this (an SLA of weeks at most);
+# it only bounds the index range the page reads.
+LONGEST_FUTURE_DAYS = 366
 
 
 class Median(Aggregate):
@@ -237,6 +258,11 @@ def breaches_per_day(filters: SLAFilters, *, now: datetime) -> list[tuple[date, 
         due_in_period(filters, now=now).filter(BREACHED)
         .annotate(day=TruncDate("due_at", tzinfo=timezone.get_current_timezone()))
         .values("day").annotate(n=Count("pk")).order_by("day").values_list("day", "n"))
+    return _fill_days(filters, now, counted)
+
+
+def _fill_days(filters: SLAFilters, now: datetime, counted: dict[date, int],
+               ) -> list[tuple[date, int]]:
     last = filters.end or max([timezone.localdate(now), *counted])
     days = (last - filters.start).days + 1
     return [(day, counted.get(day, 0))
@@ -245,18 +271,17 @@ def breaches_per_day(filters: SLAFilters, *, now: datetime) -> list[tuple[date, 
 
 def open_by_age(filters: SLAFilters, *, now: datetime) -> list[AgeBucket]:
     """Open and waiting MQLs now, by how long ago they were routed. The period
-    does not apply; the queue and SDR do (a waiting MQL has no SDR)."""
-    aggregates = {}
-    for i, (_, oldest, youngest) in enumerate(AGE_BUCKETS):
-        age = Q()
-        if oldest is not None:
-            age &= Q(created_at__lte=now - oldest)
-        if youngest is not None:
-            age &= Q(created_at__gt=now - youngest)
-        aggregates[f"open_{i}"] = Count("pk", filter=age & Q(status=AssignmentStatus.OPEN))
-        aggregates[f"waiting_{i}"] = Count("pk", filter=age & Q(status=AssignmentStatus.WAITING))
-    row = _in_scope(filters).filter(status__in=OPEN_STATUSES).aggregate(**aggregates)
-    return [AgeBucket(label, row[f"open_{i}"], row[f"waiting_{i}"])
+    does not apply; the queue and SDR do (a waiting MQL has no SDR). One
+    count per status and bucket, read from the small partial index of open
+    assignments (assignment_open_by_age) without touching the table."""
+    bucket = Case(*[When(created_at__gt=now - youngest, then=Value(i))
+                    for i, (_, _, youngest) in enumerate(AGE_BUCKETS) if youngest is not None],
+                  default=Value(len(AGE_BUCKETS) - 1), output_field=IntegerField())
+    counted = {(row["status"], row["bucket"]): row["n"] for row in
+               _in_scope(filters).filter(status__in=OPEN_STATUSES).annotate(bucket=bucket)
+               .values("status", "bucket").annotate(n=Count("pk")).order_by()}
+    return [AgeBucket(label, counted.get((AssignmentStatus.OPEN, i), 0),
+                      counted.get((AssignmentStatus.WAITING, i), 0))
             for i, (label, _, _) in enumerate(AGE_BUCKETS)]
 
 
@@ -269,15 +294,169 @@ def waiting_reasons(filters: SLAFilters) -> list[tuple[str, int]]:
 
 
 def sla_report(filters: SLAFilters, *, now: datetime) -> SLAReport:
-    """Everything the SLA page shows, in eight queries."""
+    """Everything the SLA page shows: from the rollup and today's deadlines
+    when the rollup holds the period's past days (six queries), else from the
+    assignments alone (nine)."""
+    split = rollup_split(now=now)
+    if split is None:
+        return SLAReport(
+            summary=sla_summary(filters, now=now),
+            by_sdr=breaches_by_sdr(filters, now=now),
+            by_queue=breaches_by_queue(filters, now=now),
+            breaches_per_day=breaches_per_day(filters, now=now),
+            open_by_age=open_by_age(filters, now=now),
+            waiting_reasons=waiting_reasons(filters),
+        )
+    rolled = rolled_up(filters, now=now, split=split)
+    users = get_user_model().objects.filter(pk__in=list(rolled.by_sdr))
+    sdr_names = {user.pk: user.get_full_name() or user.username
+                 for user in users.only("username", "first_name", "last_name")}
+    queue_names = dict(Queue.objects.filter(pk__in=list(rolled.by_queue))
+                       .values_list("pk", "name"))
     return SLAReport(
-        summary=sla_summary(filters, now=now),
-        by_sdr=breaches_by_sdr(filters, now=now),
-        by_queue=breaches_by_queue(filters, now=now),
-        breaches_per_day=breaches_per_day(filters, now=now),
+        summary=_stats(rolled.summary, "All"),
+        by_sdr=_worst_first([_stats(row, sdr_names[pk]) for pk, row in rolled.by_sdr.items()]),
+        by_queue=_worst_first([_stats(row, queue_names[pk])
+                               for pk, row in rolled.by_queue.items()]),
+        breaches_per_day=_fill_days(filters, now, rolled.breaches_per_day),
         open_by_age=open_by_age(filters, now=now),
         waiting_reasons=waiting_reasons(filters),
     )
+
+
+# --- Reading the rollup ----------------------------------------------------------------------
+
+
+def rollup_split(*, now: datetime) -> datetime | None:
+    """The moment from which deadlines are counted from the assignments, the
+    rollup holding every one before it; None when the page must count from
+    the assignments alone (no rollup yet, another time zone, a ``now`` before
+    the rollup's last refresh, or not PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return None
+    state = rollup_state()
+    if (state is None or state.covered_until is None or state.covered_until > now
+            or state.time_zone != timezone.get_current_timezone_name()):
+        return None
+    return state.covered_until
+
+
+@dataclass(frozen=True)
+class RolledUp:
+    summary: dict[str, Any]
+    by_sdr: dict[int, dict[str, Any]]
+    by_queue: dict[int, dict[str, Any]]
+    breaches_per_day: dict[date, int]
+
+
+def _scope(filters: SLAFilters) -> tuple[str, list[Any]]:
+    sql, params = "", []
+    if filters.queue is not None:
+        sql, params = sql + " AND queue_id = %s", [*params, filters.queue.pk]
+    if filters.sdr is not None:
+        sql, params = sql + " AND sdr_id = %s", [*params, filters.sdr.pk]
+    return sql, params
+
+
+# The rollup's deadlines before the split, and those from the split on whose
+# outcome is known (see due_in_period), in one query: each grouping set
+# is one of the page's tables. GROUPING() says which (a bit per column not
+# grouped by): 7 all, 3 a queue, 5 an SDR, 6 a day; for the minutes, half of
+# that (3, 1, 2). The median is read off the counts per whole minute: the
+# values at positions (n-1)//2 and n//2 of the sorted minutes.
+ROLLED_UP_SQL = """
+WITH live AS (
+    -- Deadlines passed since the split: all of them. Later ones: only those
+    -- with an outcome already (partial index assignment_due_with_outcome).
+    SELECT queue_id, sdr_id, (due_at AT TIME ZONE %s)::date AS day, due_at, breached_at,
+           first_touch_at, assigned_at
+    FROM routing_assignment
+    WHERE status = ANY(%s) AND due_at >= %s AND due_at < %s AND due_at <= %s{scope}
+    UNION ALL
+    SELECT queue_id, sdr_id, (due_at AT TIME ZONE %s)::date AS day, due_at, breached_at,
+           first_touch_at, assigned_at
+    FROM routing_assignment
+    WHERE (first_touch_at IS NOT NULL OR breached_at IS NOT NULL)
+      AND due_at >= %s AND due_at < %s AND due_at > %s{scope}
+), deadlines AS (
+    SELECT queue_id, sdr_id, day, due, breached, touched_late, touched
+    FROM routing_sladay WHERE day >= %s AND day < %s{scope}
+    UNION ALL
+    SELECT queue_id, sdr_id, day, 1,
+           CASE WHEN breached_at IS NOT NULL OR first_touch_at > due_at THEN 1 ELSE 0 END,
+           CASE WHEN first_touch_at > due_at THEN 1 ELSE 0 END,
+           CASE WHEN first_touch_at IS NOT NULL AND assigned_at IS NOT NULL THEN 1 ELSE 0 END
+    FROM live
+), totals AS (
+    SELECT GROUPING(queue_id, sdr_id, day) AS g, queue_id, sdr_id, day, sum(due) AS due,
+           sum(breached) AS breached, sum(touched_late) AS touched_late,
+           sum(touched) AS touched
+    FROM deadlines GROUP BY GROUPING SETS ((), (queue_id), (sdr_id), (day))
+), touches AS (
+    SELECT queue_id, sdr_id, minutes, touches AS n
+    FROM routing_slafirsttouch WHERE day >= %s AND day < %s{scope}
+    UNION ALL
+    SELECT queue_id, sdr_id,
+           greatest(0, floor((extract(epoch FROM first_touch_at - assigned_at) + 30) / 60))::int,
+           1
+    FROM live WHERE first_touch_at IS NOT NULL AND assigned_at IS NOT NULL
+), minutes AS (
+    SELECT GROUPING(queue_id, sdr_id) AS g, queue_id, sdr_id, minutes, sum(n) AS n
+    FROM touches GROUP BY GROUPING SETS ((minutes), (queue_id, minutes), (sdr_id, minutes))
+), running AS (
+    SELECT g, queue_id, sdr_id, minutes,
+           sum(n) OVER (PARTITION BY g, queue_id, sdr_id ORDER BY minutes) AS upto,
+           sum(n) OVER (PARTITION BY g, queue_id, sdr_id) AS total
+    FROM minutes
+), medians AS (
+    SELECT g, queue_id, sdr_id, min(minutes) FILTER (WHERE upto > (total - 1) / 2) AS low,
+           min(minutes) FILTER (WHERE upto > total / 2) AS high
+    FROM running GROUP BY g, queue_id, sdr_id
+)
+SELECT t.g, t.queue_id, t.sdr_id, t.day, t.due, t.breached, t.touched_late, t.touched,
+       m.low, m.high
+FROM totals t LEFT JOIN medians m
+  ON t.g <> 6 AND m.g = t.g / 2 AND m.queue_id IS NOT DISTINCT FROM t.queue_id
+     AND m.sdr_id IS NOT DISTINCT FROM t.sdr_id
+"""
+ALL, BY_QUEUE, BY_SDR, BY_DAY = 7, 3, 5, 6
+
+
+def rolled_up(filters: SLAFilters, *, now: datetime, split: datetime) -> RolledUp:
+    """Summary, SDR and queue tables and breaches per day of the period, from
+    the rollup for the deadlines before ``split`` and from the assignments
+    after."""
+    scope, scope_params = _scope(filters)
+    split_day = timezone.localdate(split)
+    rolled_until = split_day + timedelta(days=1)
+    if filters.end is not None:
+        rolled_until = min(rolled_until, filters.end + timedelta(days=1))
+    live_from = max(filters.since, split)
+    live_until = filters.until or now + timedelta(days=LONGEST_FUTURE_DAYS)
+    zone = timezone.get_current_timezone_name()
+    rolled_params = [filters.start, rolled_until, *scope_params]
+    params = [zone, list(AssignmentStatus.values), live_from, live_until, now, *scope_params,
+              zone, live_from, live_until, now, *scope_params,
+              *rolled_params, *rolled_params]
+    with connection.cursor() as cursor:
+        cursor.execute(ROLLED_UP_SQL.format(scope=scope), params)
+        rows = cursor.fetchall()
+    summary = {"due": 0, "breached": 0, "touched_late": 0, "touched": 0,
+               "median_first_touch": None}
+    by_sdr, by_queue, per_day = {}, {}, {}
+    for g, queue_id, sdr_id, day, due, breached, late, touched, low, high in rows:
+        row = {"due": int(due), "breached": int(breached), "touched_late": int(late),
+               "touched": int(touched),
+               "median_first_touch": None if low is None else timedelta(minutes=(low + high) / 2)}
+        if g == ALL:
+            summary = row
+        elif g == BY_QUEUE:
+            by_queue[queue_id] = row
+        elif g == BY_SDR and sdr_id is not None:
+            by_sdr[sdr_id] = row
+        elif g == BY_DAY and row["breached"]:
+            per_day[day] = row["breached"]
+    return RolledUp(summary, by_sdr, by_queue, per_day)
 
 
 @dataclass(frozen=True)

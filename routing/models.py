@@ -200,6 +200,15 @@ class Assignment(models.Model):
             models.Index(fields=["sdr", "status", "due_at"]),
             models.Index(fields=["queue", "status"]),
             models.Index(fields=["status", "due_at"]),
+            # The SLA page reads future deadlines only once they have an
+            # outcome (touched or breached): a few, out of a day's worth.
+            models.Index(fields=["due_at"], name="assignment_due_with_outcome",
+                         condition=models.Q(first_touch_at__isnull=False)
+                         | models.Q(breached_at__isnull=False)),
+            # Open MQLs by age on the SLA page, counted from this index alone.
+            models.Index(fields=["created_at"], include=["status", "queue", "sdr"],
+                         name="assignment_open_by_age",
+                         condition=models.Q(status__in=OPEN_STATUSES)),
         ]
 
     def __str__(self) -> str:
@@ -253,3 +262,74 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class SLADay(models.Model):
+    """The first-touch SLA outcome of one day's deadlines (``due_at`` in the
+    site's time zone) for one queue and SDR: what the manager's SLA page
+    reads instead of every assignment. Written only by
+    ``routing.services.sla_rollup``, which recomputes whole days from the
+    assignments; ``manager_selectors`` says what each number means."""
+
+    day = models.DateField()
+    # No indexes of their own: every read narrows by day first, and fewer
+    # indexes keep the rewrite of a day cheap.
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+",
+                              db_index=False)
+    sdr = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE,
+                            related_name="+", db_index=False)
+    due = models.PositiveIntegerField()
+    breached = models.PositiveIntegerField()
+    touched_late = models.PositiveIntegerField()
+    touched = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="sladay_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.breached}/{self.due} breached"
+
+
+class SLAFirstTouch(models.Model):
+    """How many of one day's deadlines (for one queue and SDR) were first
+    touched this many whole minutes (rounded) after assignment: the median
+    first touch is read off these counts."""
+
+    day = models.DateField()
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+",
+                              db_index=False)
+    sdr = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE,
+                            related_name="+", db_index=False)
+    minutes = models.PositiveIntegerField()
+    touches = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="slafirsttouch_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.touches} after {self.minutes} min"
+
+
+class SLARollupState(models.Model):
+    """The one row saying which deadlines the SLA rollup holds: every one
+    before ``covered_until`` (the moment of the last refresh), by day in
+    ``time_zone``. Refreshes lock it."""
+
+    covered_until = models.DateTimeField(null=True, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"SLA rollup up to {self.covered_until}"
+
+
+class SLAChangedDay(models.Model):
+    """A day whose passed deadlines changed after the SLA rollup counted them
+    (a late first touch, a breach marked late): the next refresh recomputes it."""
+
+    day = models.DateField(unique=True)
+    # Raised by every mark, so a refresh deletes only the marks it has read.
+    version = models.PositiveBigIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"{self.day} changed ({self.version})"

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from routing import services
+from routing.services import sla_rollup
 
 
 @shared_task(name="routing.route_mql")
@@ -21,3 +22,10 @@ def watch_sla_clocks() -> None:
     # In a transaction of its own: the repair locks memberships only where
     # it finds drift, and only for the recount.
     services.repair_open_counts()
+
+
+@shared_task(name="routing.rebuild_sla_rollup")
+def rebuild_sla_rollup() -> None:
+    """Nightly: recomputes every day of the SLA rollup, which also corrects
+    days changed without a mark (assignments deleted with their lead)."""
+    sla_rollup.refresh_sla_rollup(full=True)

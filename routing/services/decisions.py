@@ -14,6 +14,7 @@ from leads.models import Stage
 from leads.services import change_stage
 from routing.models import Assignment, AssignmentStatus, Touch
 from routing.services.capacity import count_closed
+from routing.services.sla_rollup import mark_day_changed
 
 
 class RejectReason(models.TextChoices):
@@ -53,8 +54,11 @@ def _claim_open(assignment: Assignment, by: AbstractBaseUser) -> Assignment:
 def _touch(assignment: Assignment, *, kind: str, by: AbstractBaseUser, reason: str = "",
            note: str = "") -> Touch:
     now = timezone.now()
-    Assignment.objects.filter(pk=assignment.pk, first_touch_at__isnull=True).update(
-        first_touch_at=now)
+    if Assignment.objects.filter(pk=assignment.pk, first_touch_at__isnull=True).update(
+            first_touch_at=now):
+        # A first touch after the deadline changes a day the SLA rollup may
+        # already hold: it is recounted at the watcher's next pass.
+        mark_day_changed(assignment.due_at, now=now)
     return Touch.objects.create(assignment=assignment, kind=kind, by=by, reason=reason,
                                 note=note)
 

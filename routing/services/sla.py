@@ -16,6 +16,7 @@ from django.utils import timezone
 from leads.models import Lead, Stage
 from routing.models import OPEN_STATUSES, Assignment, AssignmentStatus, Notice, Queue
 from routing.services.assign import assign_waiting, reassign, route_mql
+from routing.services.sla_rollup import mark_day_changed, refresh_sla_rollup
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ def watch_sla_clocks(*, now: datetime | None = None) -> dict[str, int]:
             "sdr", "lead", "queue__manager", "queue__sla_policy"):
         if Assignment.objects.filter(pk=a.pk, breached_at__isnull=True).update(
                 breached_at=now) == 1:
+            mark_day_changed(a.due_at, now=now)  # when marked late, after its day
             text = f"SLA breached: {a.lead} was due {timezone.localtime(a.due_at):%Y-%m-%d %H:%M}."
             _notify(a.sdr, a, "breach", text)
             if a.queue.sla_policy.escalate_to_manager:
@@ -92,4 +94,7 @@ def watch_sla_clocks(*, now: datetime | None = None) -> dict[str, int]:
     for queue_id in (Queue.objects.filter(assignments__status=AssignmentStatus.WAITING)
                      .values_list("pk", flat=True).distinct()):
         counts["assigned"] += assign_waiting(queue_id=queue_id)
+
+    # Last, so that the day's breaches marked above are in it.
+    refresh_sla_rollup(now=now)
     return counts

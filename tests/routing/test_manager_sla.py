@@ -361,10 +361,11 @@ def test_the_page_runs_the_same_queries_for_one_or_many_assignments(
     _assignments(count, inbound=inbound, sdrs=sdrs)
     client = client_as(manager)
 
-    # Session, user, roles; any assignment?; summary, by SDR and their names, by
+    # Session, user, roles; any assignment?; the rollup's state (none yet);
+    # summary, by SDR and their names, by
     # queue and their names, per day, open by age, waiting reasons; the queue and
     # SDR choices of the filters.
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(15):
         response = client.get(URL)
 
     assert response.status_code == 200
