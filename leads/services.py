@@ -326,6 +326,10 @@ def record_activities(*, events: Sequence[ActivityEvent]) -> IngestResult:
     """
     if not events:
         return IngestResult(received=0, stored=0)
+    # Inserted in one order, whatever the order sent: two overlapping batches
+    # arriving at once in different orders (a retry re-batched, say) would
+    # otherwise each wait on a key the other holds, and one would deadlock.
+    events = sorted(events, key=lambda e: (e.source_system, e.external_id))
     now = timezone.now()
     postgresql = connection.vendor == "postgresql"
     insert = _insert_activities_postgresql if postgresql else _insert_activities

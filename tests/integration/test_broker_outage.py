@@ -16,9 +16,9 @@ from leads import services as lead_services
 from leads.models import Activity, Lead
 from scoring import services as scoring_services
 from scoring.models import LeadScore
-from scoring.selectors import live_model
 from scoring.tasks import sweep_unscored_leads
 from tests import factories
+from tests.integration.checks import assert_scores_match_a_fresh_scoring, scored_since_last_event
 from tests.integration.conftest import _test_database_url, wait_for
 from tests.integration.servers import RedisServer, start_web
 
@@ -78,25 +78,6 @@ def events_for(leads: list[Lead], per_lead: int) -> list[dict]:
             for lead in leads for i in range(per_lead)]
 
 
-def scored_since_its_last_event(lead_ids: list[int]) -> bool:
-    """Every lead has a score taken after its latest event arrived."""
-    scored_at = dict(LeadScore.objects.filter(lead_id__in=lead_ids)
-                     .values_list("lead_id", "scored_at"))
-    last_event = {lead_id: max(Activity.objects.filter(lead_id=lead_id)
-                               .values_list("received_at", flat=True)) for lead_id in lead_ids}
-    return all(lead_id in scored_at and scored_at[lead_id] >= last_event[lead_id]
-               for lead_id in lead_ids)
-
-
-def assert_scores_match_a_fresh_scoring(lead_ids: list[int]) -> None:
-    model = live_model()
-    for lead in Lead.objects.filter(pk__in=lead_ids).select_related("account", "source"):
-        stored = LeadScore.objects.get(lead=lead)
-        fresh = scoring_services.score_one(model, lead, as_of=stored.scored_at)
-        assert (stored.total, stored.explanation) == (fresh.total, fresh.explanation), (
-            f"lead {lead.email}: stored {stored.total}, a fresh scoring gives {fresh.total}")
-
-
 def test_events_sent_while_redis_is_down_are_stored_and_scored_once_it_is_back(
         worker_starter, web_on, redis_server, auth):
     leads = make_leads(30)
@@ -108,7 +89,7 @@ def test_events_sent_while_redis_is_down_are_stored_and_scored_once_it_is_back(
     # Redis up: an event is scored by the worker, as usual.
     answer = post_events(web, auth, events_for(leads[:1], 1))
     assert answer.status == 201, answer.text
-    wait_for(lambda: scored_since_its_last_event(lead_ids[:1]), what="the usual rescore")
+    wait_for(lambda: scored_since_last_event(lead_ids[:1]), what="the usual rescore")
 
     redis_server.stop()
     scored_before = dict(LeadScore.objects.values_list("lead_id", "scored_at"))
@@ -136,7 +117,7 @@ def test_events_sent_while_redis_is_down_are_stored_and_scored_once_it_is_back(
     redis_server.start()
     with app.connection_for_write(redis_server.url) as connection:
         sweep_unscored_leads.apply_async(kwargs={"settle_seconds": 0}, connection=connection)
-    wait_for(lambda: scored_since_its_last_event(lead_ids), timeout=40,
+    wait_for(lambda: scored_since_last_event(lead_ids), timeout=40,
              what="the sweep to rescore every lead")
 
     assert_scores_match_a_fresh_scoring(lead_ids)
