@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "handoff.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -88,9 +89,12 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'handoff.sqlite3'}")
 _SQLITE = DATABASE_URL.startswith("sqlite")
 # Reusing PostgreSQL connections saves the server ~10 ms of CPU per request.
+# Health checks: a connection kept across a database restart is found dead and
+# replaced at the next request's first query, instead of failing that request.
 DATABASES = {
     "default": dj_database_url.parse(
-        DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 0 if _SQLITE else 60))
+        DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 0 if _SQLITE else 60),
+        conn_health_checks=True)
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while the worker writes; IMMEDIATE takes the

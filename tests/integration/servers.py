@@ -115,7 +115,9 @@ class PostgresCluster:
     def restart(self) -> None:
         """pg_ctl restart -m fast: every session is terminated, open
         transactions are rolled back, and the server comes back."""
-        self._pg_ctl("restart", "-m", "fast", "-w", "-t", "30")
+        # -l: the server must not inherit (and hold open) this call's output pipe.
+        self._pg_ctl("restart", "-m", "fast", "-w", "-t", "30", "-l",
+                     str(self.data / "server.log"))
 
     def _pg_ctl(self, *args: str) -> None:
         command = [_pg_bin("pg_ctl"), "-D", str(self.data), *args]
@@ -133,10 +135,18 @@ class PostgresCluster:
 
 
 def _pg_bin(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(f"{name} is not on the PATH; the PostgreSQL client tools are needed.")
-    return found
+    """A PostgreSQL program of the same installation as scripts/services uses
+    (pg_dump refuses a server newer than itself)."""
+    initdb = shutil.which("initdb")
+    if initdb is not None:
+        directory = Path(initdb).resolve().parent
+    else:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin"),
+                       key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
+        if not found:
+            pytest.fail("No PostgreSQL installation found (initdb is not on the PATH).")
+        directory = found[-1]
+    return str(directory / name)
 
 
 def _libpq(url: str) -> str:
@@ -146,14 +156,17 @@ def _libpq(url: str) -> str:
 # --- The web app ------------------------------------------------------------------------------
 
 
-def start_web(log_path: Path, *, database_url: str, broker_url: str) -> WebServer:
-    """gunicorn serving the app on a free port, on the given database and broker."""
+def start_web(log_path: Path, *, database_url: str, broker_url: str, threads: int = 4,
+              ) -> WebServer:
+    """gunicorn serving the app on a free port, on the given database and broker.
+    One process; each of its threads keeps its own database connection."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "CELERY_BROKER_URL": broker_url}
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "handoff.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", "1", "--threads", "4", "--timeout", "60", "--log-level", "info"],
+             "--workers", "1", "--threads", str(threads), "--timeout", "60",
+             "--log-level", "info"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server = WebServer(process=process, url=f"http://127.0.0.1:{port}", log_path=log_path)
 
