@@ -6,11 +6,12 @@ import signal
 from datetime import timedelta
 
 import pytest
+from django.db.models import Q
 from django.utils import timezone
 
 from leads.models import Activity, Lead
 from scoring import services
-from scoring.models import JobStatus, LeadScore, RescoreJob
+from scoring.models import JobStatus, LeadScore, RescoreChunk, RescoreJob
 from scoring.selectors import live_model
 from tests import factories
 from tests.integration.conftest import wait_for
@@ -49,6 +50,9 @@ def test_a_worker_killed_mid_rescore_loses_no_work_and_applies_none_twice(
     first.wait()
     job.refresh_from_db()
     assert job.chunks_done < job.chunks_total, "the job finished before the worker was killed"
+    # The chunk the worker was in (rolled back) and those it had not reached.
+    left = list(job.chunks.filter(status=RescoreChunk.Status.PENDING)
+                .values_list("first_lead_id", "last_lead_id"))
 
     worker_starter()
     # The killed worker's message is held by the broker until its visibility
@@ -60,8 +64,22 @@ def test_a_worker_killed_mid_rescore_loses_no_work_and_applies_none_twice(
     job.refresh_from_db()
     assert job.leads_scored == job.leads_total == 3000
     assert job.chunks_done == job.chunks_total
+    assert sum(job.chunks.values_list("leads_scored", flat=True)) == 3000
+    # Every lead, not a sample, holds this job's score: no chunk was skipped.
+    assert LeadScore.objects.filter(model=job.model, scored_at=job.as_of).count() == 3000
+
+    # The job scores in SQL; a sample is scored again one lead at a time, in
+    # Python, half of it from the chunks the killed worker left behind.
     model = live_model()
-    for lead in Lead.objects.select_related("account", "source").order_by("?")[:50]:
+    leads = Lead.objects.select_related("account", "source").order_by("?")
+    in_left = Q()
+    for first_id, last_id in left:
+        in_left |= Q(pk__range=(first_id, last_id))
+    sample = [*leads.filter(in_left)[:30], *leads.exclude(in_left)[:30]]
+    assert len(sample) == 60
+    for lead in sample:
         expected = services.score_one(model, lead, as_of=job.as_of)
         stored = LeadScore.objects.get(lead=lead)
-        assert (stored.total, stored.explanation) == (expected.total, expected.explanation)
+        assert (stored.total, stored.explanation) == (expected.total, expected.explanation), (
+            f"lead {lead.pk}: the job stored {stored.total}, scoring it alone gives "
+            f"{expected.total}")
