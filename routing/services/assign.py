@@ -21,6 +21,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from handoff import audit
+from handoff.enqueue import enqueue_on_commit
 from leads.models import Activity, Lead, Stage
 from routing.calendar import add_working_minutes
 from routing.models import (
@@ -271,11 +272,13 @@ def join_queue(*, queue: Queue, sdr: AbstractBaseUser, capacity: int = 25, weigh
         create_defaults={"capacity": capacity, "weight": weight, "is_active": True,
                          "assigned_count": level, "open_count": holding},
     )
-    transaction.on_commit(lambda: _enqueue_assign_waiting(queue.pk))
+    _enqueue_assign_waiting(queue.pk)
     return membership
 
 
 def _enqueue_assign_waiting(queue_id: int) -> None:
+    """After commit. Should the message be lost, the SLA watcher assigns
+    waiting leads too."""
     from routing.tasks import assign_waiting_leads
 
-    assign_waiting_leads.delay(queue_id=queue_id)
+    enqueue_on_commit(assign_waiting_leads, queue_id=queue_id)

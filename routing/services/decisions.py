@@ -9,6 +9,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from handoff import audit
+from handoff.enqueue import enqueue_on_commit
 from handoff.errors import ConflictError, DomainError
 from leads.models import Stage
 from leads.services import change_stage
@@ -67,13 +68,15 @@ def _close(assignment: Assignment, status: str) -> None:
     Assignment.objects.filter(pk=assignment.pk).update(status=status, closed_at=timezone.now())
     # Counted off the SDR's open MQLs in the same transaction (see capacity).
     count_closed(queue_id=assignment.queue_id, sdr_id=assignment.sdr_id)
-    transaction.on_commit(lambda: _enqueue_assign_waiting(assignment.queue_id))
+    _enqueue_assign_waiting(assignment.queue_id)
 
 
 def _enqueue_assign_waiting(queue_id: int) -> None:
+    """After commit. Should the message be lost, the SLA watcher assigns
+    waiting leads too."""
     from routing.tasks import assign_waiting_leads
 
-    assign_waiting_leads.delay(queue_id=queue_id)
+    enqueue_on_commit(assign_waiting_leads, queue_id=queue_id)
 
 
 @transaction.atomic
