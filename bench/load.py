@@ -390,10 +390,13 @@ def run() -> Report:
     logins = statuses.get("/login/", {})
     failed = sum(n for name, by in statuses.items() for s, n in by.items()
                  if not (200 <= s < 300 or (name == "/login/" and s == 302)))
-    windows = _window_rates(out["per_second"])
+    windows = _window_rates(out["per_second"], out["all_logged_in"])
 
     report.config["locust_exit_code"] = exit_code
     report.config["stopped_by"] = "count" if out["stopped_by_count"] else "time"
+    if out["all_logged_in"]:
+        report.config["every_sdr_logged_in_after_s"] = round(
+            out["all_logged_in"] - out["started"], 1)
     report.figure("duration", duration, "s")
     report.figure("requests", total, "requests")
     report.figure("requests/s overall", total / duration, "req/s")
@@ -463,12 +466,14 @@ def run() -> Report:
     return report
 
 
-def _window_rates(per_second: dict[str, int]) -> list[float]:
-    """Requests/s in each whole 10-second window after the ramp-up, leaving
-    out the last seconds (the users stopping)."""
+def _window_rates(per_second: dict[str, int], steady_from: float | None) -> list[float]:
+    """Requests/s in each whole 10-second window of the steady state: from when
+    every user has started and every SDR has logged in, leaving out the last
+    seconds (the users stopping)."""
     if not per_second:
         return []
     counts = {int(k): v for k, v in per_second.items()}
-    start, end = min(counts) + RAMP_SECONDS, max(counts) - 2
+    start = max(min(counts) + RAMP_SECONDS, int(steady_from or 0) + 1)
+    end = max(counts) - 2
     return [sum(counts.get(s, 0) for s in range(w, w + WINDOW)) / WINDOW
             for w in range(start, end - WINDOW + 1, WINDOW)]

@@ -54,7 +54,8 @@ statuses: dict[str, Counter] = defaultdict(Counter)  # status (0: no answer) per
 per_second: Counter = Counter()  # requests started in each whole second
 ingest = Counter()  # events sent / received / stored / duplicates, from the answers
 first_error: dict[str, str] = {}
-state = {"requests": 0, "user_errors": 0, "quitting": False, "started": None, "ended": None}
+state = {"requests": 0, "user_errors": 0, "quitting": False, "started": None, "ended": None,
+         "logged_in": 0, "all_logged_in": None}
 
 
 @events.request.add_listener
@@ -103,6 +104,7 @@ def write_results(environment, **kwargs) -> None:
             "requests": state["requests"], "user_errors": state["user_errors"],
             "stopped_by_count": state["quitting"],
             "started": state["started"], "ended": state["ended"],
+            "all_logged_in": state["all_logged_in"],
         }, f)
 
 
@@ -188,6 +190,10 @@ class Sdr(FastHttpUser):
             _counted(response, (302,))
         if response.status_code != 302:
             raise StopUser()
+        # The steady state starts once every SDR is in: a login hashes the
+        # password, on purpose slowly, and holds a web worker meanwhile.
+        state["logged_in"] += 1
+        state["all_logged_in"] = time.time() if state["logged_in"] == len(PLAN["sdrs"]) else None
 
     @task(1)
     def queue(self) -> None:
