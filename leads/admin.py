@@ -89,7 +89,7 @@ class LeadAdmin(admin.ModelAdmin):
 
     def merge_view(self, request):
         if not self.has_change_permission(request) or not self.has_delete_permission(request):
-            return redirect("admin:index")
+            raise PermissionDenied
         ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()][:2]
         candidates = Lead.objects.filter(pk__in=ids).select_related("source", "account")
         form = MergeLeadsForm(request.POST or None)

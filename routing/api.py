@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from handoff.api.permissions import TokenScopes
 from routing import services
 from routing.filters import AssignmentFilter, MembershipFilter, QueueFilter
 from routing.models import Assignment, AssignmentStatus, Membership, Queue, SLAPolicy, Touch
@@ -144,6 +145,11 @@ class IsAssignedSDR(BasePermission):
         return obj.sdr_id == request.user.pk
 
 
+# The token check first: these actions replace the default permission classes,
+# and no API token may act for an SDR.
+SDR_ACTION = [TokenScopes, IsAssignedSDR]
+
+
 class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                         viewsets.GenericViewSet):
     """MQLs handed to queues and SDRs, most urgent first. ``?overdue=true``
@@ -163,28 +169,28 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         return Response(AssignmentSerializer(self.get_queryset().get(pk=assignment.pk)).data)
 
     @extend_schema(request=NoteSerializer, responses=AssignmentSerializer)
-    @action(detail=True, methods=["post"], permission_classes=[IsAssignedSDR])
+    @action(detail=True, methods=["post"], permission_classes=SDR_ACTION)
     def accept(self, request, pk=None):
         """Accept the MQL: the lead becomes a SAL."""
         return self._decide(request, NoteSerializer, lambda a, by, data: services.accept_mql(
             assignment=a, by=by, note=data["note"]))
 
     @extend_schema(request=RejectSerializer, responses=AssignmentSerializer)
-    @action(detail=True, methods=["post"], permission_classes=[IsAssignedSDR])
+    @action(detail=True, methods=["post"], permission_classes=SDR_ACTION)
     def reject(self, request, pk=None):
         """Reject the MQL with a reason (and a note, required for “other”)."""
         return self._decide(request, RejectSerializer, lambda a, by, data: services.reject_mql(
             assignment=a, by=by, reason=data["reason"], note=data["note"]))
 
     @extend_schema(request=NoteSerializer, responses=AssignmentSerializer)
-    @action(detail=True, methods=["post"], permission_classes=[IsAssignedSDR])
+    @action(detail=True, methods=["post"], permission_classes=SDR_ACTION)
     def recycle(self, request, pk=None):
         """Recycle the lead to nurture."""
         return self._decide(request, NoteSerializer, lambda a, by, data: services.recycle_mql(
             assignment=a, by=by, note=data["note"]))
 
     @extend_schema(request=TouchSerializer, responses=AssignmentSerializer)
-    @action(detail=True, methods=["post"], permission_classes=[IsAssignedSDR])
+    @action(detail=True, methods=["post"], permission_classes=SDR_ACTION)
     def touch(self, request, pk=None):
         """Log a call or an email; the MQL stays open."""
         return self._decide(request, TouchSerializer, lambda a, by, data: services.log_touch(
