@@ -242,7 +242,7 @@ def test_ingestion_goes_on_unthrottled_while_the_cache_is_down(tracking, lead, m
             Unreachable.calls += 1
             raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr("handoff.api.throttling.cache", Unreachable())
+    monkeypatch.setattr("handoff.api.throttling.shared_cache", Unreachable)
     monkeypatch.setattr("handoff.api.throttling._cache_down_until", 0.0)
     client = client_with(tracking.key)
 

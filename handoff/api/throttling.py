@@ -14,7 +14,8 @@ import logging
 import math
 import time
 
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework import exceptions
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
@@ -41,14 +42,27 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), PERIODS[period.strip()[:1]]
 
 
+def shared_cache():
+    return caches["default"]
+
+
 def _count(key: str, timeout: int, now: float) -> int | None:
     """Counts one more request in the window ``key``; None when the cache is down."""
     global _cache_down_until
     if now < _cache_down_until:
         return None
+    cache = shared_cache()
     try:
-        # add() is a no-op when the key exists; incr() is atomic in Redis.
-        cache.add(key, 0, timeout=timeout)
+        if isinstance(cache, RedisCache):
+            # One round trip instead of add() and incr()'s three (incr() asks
+            # whether the key exists first): create the window's counter with
+            # its expiry if missing, then count, atomically in Redis.
+            client = cache._cache.get_client(write=True)
+            pipe = client.pipeline(transaction=False)
+            pipe.set(cache.make_and_validate_key(key), 0, ex=timeout, nx=True)
+            pipe.incr(cache.make_and_validate_key(key))
+            return pipe.execute()[1]
+        cache.add(key, 0, timeout=timeout)  # a no-op when the key exists
         try:
             return cache.incr(key)
         except ValueError:  # expired between the two calls
