@@ -168,9 +168,10 @@ def reset_derived() -> None:
     account scores, rescore jobs, assignments, stage history) and puts every
     lead back in its generated stage. The generated rows stay."""
     _execute("TRUNCATE scoring_leadscore, scoring_mqlsnapshot, scoring_accountscore,"
-             " scoring_rescorejob, routing_assignment, leads_stagechange CASCADE")
+             " scoring_rescorejob, routing_assignment, leads_stagechange, routing_sladay,"
+             " routing_slafirsttouch, routing_slarollupstate, routing_slachangedday CASCADE")
     _execute(f"UPDATE leads_lead SET stage = {stage_sql('id')} WHERE stage <> {stage_sql('id')}")
-    _execute("UPDATE routing_membership SET assigned_count = 0")
+    _execute("UPDATE routing_membership SET assigned_count = 0, open_count = 0")
     _execute("DELETE FROM leads_activity WHERE source_system <> 'bench-gen'")
 
 
