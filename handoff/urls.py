@@ -21,6 +21,8 @@ router.register("scores", LeadScoreViewSet, basename="score")
 router.register("account-scores", AccountScoreViewSet, basename="account-score")
 router.register("opportunities", OpportunityViewSet, basename="opportunity")
 
+handler404 = "handoff.views.not_found"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from handoff.errors import BatchError
+from handoff.validators import storable_json, unstorable_text
 from leads import services
 from leads.filters import AccountFilter, ActivityFilter, LeadFilter
 from leads.models import Account, Activity, Lead, LeadSource, activity_kind_validator
@@ -36,7 +37,8 @@ class LeadSerializer(serializers.ModelSerializer):
             "do_not_contact", "created_at", "updated_at",
         ]
         # Uniqueness is the upsert's business: a known email updates that lead.
-        extra_kwargs = {"email": {"validators": []}, "external_id": {"validators": []}}
+        extra_kwargs = {"email": {"validators": []}, "external_id": {"validators": []},
+                        "attributes": {"validators": [storable_json]}}
 
     def validate(self, attrs):
         if self.instance is None and not attrs.get("email") and not attrs.get("external_id"):
@@ -129,7 +131,7 @@ class ActivityInSerializer(serializers.Serializer):
     lead_external_id = serializers.CharField(required=False, max_length=100)
     kind = serializers.CharField(max_length=50, validators=[activity_kind_validator])
     url = serializers.URLField(max_length=2000, required=False, default="")
-    properties = serializers.DictField(required=False, default=dict)
+    properties = serializers.DictField(required=False, default=dict, validators=[storable_json])
     occurred_at = serializers.DateTimeField()
     source_system = serializers.CharField(max_length=50)
     external_id = serializers.CharField(max_length=200)
@@ -226,7 +228,7 @@ class ActivityInSerializer(serializers.Serializer):
                 row["url"] = ""
             if "properties" in item:
                 properties = item["properties"]
-                if type(properties) is not dict:
+                if type(properties) is not dict or unstorable_text(properties):
                     return None
                 row["properties"] = {str(k): v for k, v in properties.items()}
             else:

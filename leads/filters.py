@@ -3,13 +3,14 @@
 import django_filters
 from django.db.models import Q
 
+from handoff.filters import IsoDateTimeFromToRangeFilter
 from leads.models import Account, Activity, Lead, Stage
 
 
 class LeadFilter(django_filters.FilterSet):
     stage = django_filters.MultipleChoiceFilter(choices=Stage.choices)
     source = django_filters.CharFilter(field_name="source__slug", label="Source (slug)")
-    created = django_filters.IsoDateTimeFromToRangeFilter(
+    created = IsoDateTimeFromToRangeFilter(
         field_name="created_at", label="Created between (created_after, created_before)"
     )
     country = django_filters.CharFilter(lookup_expr="iexact")
@@ -42,7 +43,7 @@ class AccountFilter(django_filters.FilterSet):
 
 
 class ActivityFilter(django_filters.FilterSet):
-    occurred = django_filters.IsoDateTimeFromToRangeFilter(field_name="occurred_at")
+    occurred = IsoDateTimeFromToRangeFilter(field_name="occurred_at")
 
     class Meta:
         model = Activity

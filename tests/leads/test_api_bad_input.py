@@ -1,0 +1,92 @@
+"""What the API fuzzing found, pinned: input the database would refuse is
+refused first, with a 400 naming the field, not a 500."""
+
+import json
+
+import pytest
+
+from leads.api import ActivityInSerializer
+from leads.models import Activity, Lead
+from tests import factories
+from tests.leads.test_api import event
+
+NUL = "Contains a NUL character (\\u0000), which cannot be stored."
+SURROGATE = "Contains a lone surrogate (\\ud800-\\udfff), which cannot be stored."
+
+
+@pytest.mark.parametrize("properties", [
+    {"plan": "te\x00am"}, {"pl\x00an": "team"}, {"plan": {"tiers": ["a", "b\x00"]}},
+])
+def test_a_nul_anywhere_in_an_event_s_properties_is_refused(integration_client, properties):
+    lead = factories.make_lead()
+    good = event({"lead": lead.pk}, 1)
+    bad = event({"lead": lead.pk}, 2, properties=properties)
+
+    response = integration_client.post("/api/activities/", [good, bad], format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "1 item(s) of the batch are invalid; none was stored.",
+                               "errors": {"1": {"properties": [NUL]}}}
+    assert Activity.objects.count() == 0
+
+
+def test_a_lone_surrogate_in_properties_is_refused(integration_client):
+    lead = factories.make_lead()
+    # Only raw JSON can carry one: "\ud800" is valid JSON, not valid UTF-8.
+    body = json.dumps(event({"lead": lead.pk}, 1, properties={"plan": "\ud800"}))
+
+    response = integration_client.post("/api/activities/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"0": {"properties": [SURROGATE]}}
+
+
+def test_the_quick_path_leaves_a_nul_in_properties_to_the_serializer(db):
+    item = event({"lead": 1}, 1, properties={"plan": "te\x00am"})
+
+    assert ActivityInSerializer.validate_plain_batch([item]) is None
+    serializer = ActivityInSerializer(data=[item], many=True)
+    assert not serializer.is_valid()
+    assert serializer.errors == {0: {"properties": [NUL]}}
+
+
+def test_a_nul_in_a_lead_s_attributes_is_refused(integration_client):
+    response = integration_client.post("/api/leads/", {
+        "email": "ada@example.com", "source": "inbound_form",
+        "attributes": {"plan": "pro\x00"}}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"attributes": [NUL]}
+    assert not Lead.objects.exists()
+
+
+def test_a_time_filter_takes_any_offset_python_takes(integration_client):
+    """PostgreSQL takes offsets up to ±15:59 only; the filter converts to UTC first."""
+    lead = factories.make_lead()
+    factories.make_activity(lead)
+
+    response = integration_client.get("/api/activities/",
+                                      {"occurred_after": "2000-01-01T00:00:00+18:10"})
+    assert response.status_code == 200
+    assert response.json()["count"] == 1
+    response = integration_client.get("/api/leads/",
+                                      {"created_before": "2000-01-01T00:00:00-19:18"})
+    assert response.status_code == 200
+    assert response.json()["count"] == 0
+
+
+def test_a_time_filter_out_of_range_in_utc_is_refused_naming_the_value(integration_client):
+    response = integration_client.get("/api/activities/",
+                                      {"occurred_after": "0001-01-01T00:00:00+05:00"})
+
+    assert response.status_code == 400
+    assert response.json() == {"occurred": [
+        "0001-01-01T00:00:00+05:00 is out of range: give a moment between the years 1 and 9999."]}
+
+
+def test_a_url_the_api_does_not_have_answers_json(integration_client):
+    response = integration_client.get("/api/no-such-thing/")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No API endpoint at /api/no-such-thing/: the "
+                                         "operations are listed at /api/docs/."}
