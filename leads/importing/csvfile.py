@@ -1,9 +1,10 @@
 """Reading CSV files as real systems export them.
 
-UTF-8 only (a byte-order mark is allowed); any line ending, quoted commas and
-line breaks; header names trimmed, empty ones (a trailing comma on every line)
-ignored. A row the csv module cannot read (a field over the field size limit)
-is reported as a bad row, not raised.
+UTF-8 only (a byte-order mark is allowed; UTF-16 and NUL bytes in the header
+are refused saying so); any line ending, quoted commas and line breaks; header
+names trimmed, empty ones (a trailing comma on every line) ignored. A row the
+csv module cannot read (a field over the field size limit) is reported as a
+bad row, not raised.
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ class CsvReader:
         except ImportRefused:
             self._text.detach()
             raise
+        if any("\x00" in name for name in first):
+            self._text.detach()
+            raise ImportRefused(
+                "Line 1 (the header) contains NUL characters: the file is not UTF-8 CSV text "
+                "(UTF-16, or not text at all). Save it as 'CSV UTF-8' and import it again."
+            )
         # Column name -> index; empty names (a trailing comma) name nothing.
         self.header: dict[str, int] = {}
         self.repeated: set[str] = set()
@@ -96,6 +103,9 @@ class CsvReader:
 
 def _decoding_problem(file: BinaryIO) -> str:
     """Where the first byte that is not UTF-8 is, for a message people can act on."""
+    file.seek(0)
+    if file.read(2) in (b"\xff\xfe", b"\xfe\xff"):  # the byte-order mark Excel writes
+        return "The file is UTF-16 text, not UTF-8. Save it as 'CSV UTF-8' and import it again."
     file.seek(0)
     offset = 0
     for number, raw_line in enumerate(file, start=1):

@@ -21,6 +21,11 @@ TRUE_WORDS = frozenset({"yes", "true", "1"})
 FALSE_WORDS = frozenset({"no", "false", "0"})
 EMAIL_MAX_LENGTH = Lead._meta.get_field("email").max_length
 EXTERNAL_ID_MAX_LENGTH = Lead._meta.get_field("external_id").max_length
+# A text attribute is a category or a short answer that rules compare: a longer
+# one is a mistake in the file (or an attack on the lead's row), not data.
+ATTRIBUTE_MAX_LENGTH = 1000
+# PostgreSQL stores no NUL in text or jsonb: a row with one is refused here, not there.
+NUL_PROBLEM = "contains a NUL character, which cannot be stored"
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,9 @@ class RowConverter:
 
     def _identifier(self, line: int, raw: str, errors: list[RowError]) -> str | None:
         column, field = self.mapping.identifier_column, self.mapping.identifier_field
+        if "\x00" in raw:
+            errors.append(RowError(line, column, NUL_PROBLEM))
+            return None
         text = raw.strip()
         if self._is_empty(text):
             errors.append(RowError(line, column, f"empty, but every lead needs its {field}"))
@@ -106,6 +114,8 @@ class RowConverter:
         return text
 
     def _value(self, rule: ColumnRule, raw: str) -> Any:
+        if "\x00" in raw:
+            raise ValueError(NUL_PROBLEM)
         text = raw.strip()
         if self._is_empty(text):
             return None
@@ -128,6 +138,11 @@ class RowConverter:
         if rule.max_length is not None and len(text) > rule.max_length:
             raise ValueError(
                 f"{len(text)} characters, but {rule.field} holds at most {rule.max_length}"
+            )
+        if rule.attribute and len(text) > ATTRIBUTE_MAX_LENGTH:
+            raise ValueError(
+                f"{len(text)} characters, but a text attribute holds at most "
+                f"{ATTRIBUTE_MAX_LENGTH}"
             )
         return text
 

@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 CHUNK_ROWS = 1000  # rows per lookup/insert round trip while writing
 PROGRESS_EVERY = 500  # rows between two progress reports
 MAX_STORED_ERRORS = 1000  # on the job row; the counts stay exact
+MAX_COLUMNS = 500  # a real export has dozens; thousands is a wrong (or hostile) file
 
 Progress = Callable[[int, int], None]  # (rows processed, rows in the file)
 
@@ -69,6 +70,8 @@ def import_leads(
         _check_header(reader, mapping)
         ignored = tuple(name for name in reader.header if name not in mapping.required_columns)
         total = sum(1 for _ in reader)
+    if total == 0:
+        raise ImportRefused("The file has a header line but no rows: there is nothing to import.")
     report(0, total)
 
     errors, bad_lines, rows_read = _validate(file, mapping, report, total)
@@ -202,6 +205,11 @@ def run_import_job(*, job_id: int) -> bool:
 
 
 def _check_header(reader: CsvReader, mapping: Mapping) -> None:
+    if reader.width > MAX_COLUMNS:
+        raise ImportRefused(
+            f"The header has {reader.width} columns; a lead list has at most {MAX_COLUMNS}. "
+            "Is this the right file?"
+        )
     # Sorted: a mapping stored as jsonb (on a job) no longer has its key order.
     missing = sorted(name for name in mapping.required_columns if name not in reader.header)
     if missing:
