@@ -85,7 +85,7 @@ def test_an_sdr_s_pages(page, visit, log_in, sdr, csp_violations):
     page.get_by_label("Search").press_sequentially("Grace")
     expect(page.locator("tr.mql .lead-link")).to_have_text(["Grace Hopper"])
 
-    visit(f"/queue/{grace.lead_id}/")
+    visit(f"/queue/{grace.pk}/")  # the assignment
     page.get_by_role("button", name="Accept as SAL").click()  # htmx swaps the panel
     expect(page.locator("#mql-panel .done")).to_contain_text("Accepted")
     page.get_by_role("link", name=re.compile("Qualify as SQL")).click()
