@@ -445,8 +445,10 @@ def rolled_up(filters: SLAFilters, *, now: datetime, split: datetime) -> RolledU
                "median_first_touch": None}
     by_sdr, by_queue, per_day = {}, {}, {}
     for g, queue_id, sdr_id, day, due, breached, late, touched, low, high in rows:
-        row = {"due": int(due), "breached": int(breached), "touched_late": int(late),
-               "touched": int(touched),
+        # The empty grouping set sums nothing to NULL when no deadline falls
+        # in the period (e.g. only touches of assignments due later).
+        row = {"due": int(due or 0), "breached": int(breached or 0),
+               "touched_late": int(late or 0), "touched": int(touched or 0),
                "median_first_touch": None if low is None else timedelta(minutes=(low + high) / 2)}
         if g == ALL:
             summary = row

@@ -157,6 +157,12 @@ def waiting_reason(queue: Queue, skipped: list[dict[str, Any]]) -> str:
     return f"{prefix}{counted}."[:limit]
 
 
+def _make_owner(lead_id: int, sdr: AbstractBaseUser) -> None:
+    # The SDR working a lead is its owner: that is what scopes the leads,
+    # activities and scores an SDR may read through the API.
+    Lead.objects.filter(pk=lead_id).update(owner=sdr)
+
+
 def _place(lead: Lead, queue: Queue, why: dict[str, Any], *, exclude: set[int] | None = None,
            visited: set[int] | None = None, reassigned_from: Assignment | None = None,
            ) -> Assignment:
@@ -180,6 +186,7 @@ def _place(lead: Lead, queue: Queue, why: dict[str, Any], *, exclude: set[int] |
     due, remind = sla_times(queue.sla_policy, now)
     why["sdr"] = membership.sdr.get_full_name() or membership.sdr.username
     why["chosen_because"] = pick.why
+    _make_owner(lead.pk, membership.sdr)
     return Assignment.objects.create(
         lead=lead, queue=queue, sdr=membership.sdr, status=AssignmentStatus.OPEN,
         assigned_at=now, due_at=due, remind_at=remind, why=why, reassigned_from=reassigned_from,
@@ -244,6 +251,7 @@ def assign_waiting(*, queue_id: int) -> int:
         due, remind = sla_times(queue.sla_policy, now)
         count_opened(pick.membership)
         sdr = pick.membership.sdr
+        _make_owner(waiting.lead_id, sdr)
         waiting.why = {**waiting.why, "sdr": sdr.get_full_name() or sdr.username,
                        "chosen_because": pick.why, "waited_since": waiting.created_at.isoformat()}
         waiting.sdr, waiting.status, waiting.assigned_at = sdr, AssignmentStatus.OPEN, now

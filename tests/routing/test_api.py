@@ -5,7 +5,7 @@ import pytest
 
 from leads.models import LeadSource, Stage
 from routing.models import AssignmentStatus, Queue, SLAPolicy
-from routing.services import accept_mql
+from routing.services import accept_mql, route_mql
 from tests.routing.test_queue_pages import mql_for, seat, set_due
 
 
@@ -240,3 +240,18 @@ def test_overdue_is_reported_per_assignment(api_as, sdr, assignment):
     item = api_as(sdr).get(f"/api/assignments/{assignment.pk}/").json()
 
     assert item["overdue"] is True
+
+
+def test_an_sdr_reads_the_lead_of_an_mql_routed_to_them_and_no_other(api_as, make_sdr,
+                                                                       make_mql, inbound):
+    sam = make_sdr("sam.routed", queue=inbound)
+    olivia = make_sdr("olivia.routed", queue=inbound)
+    routed = {route_mql(lead_id=make_mql().pk) for _ in range(2)}
+    by_sdr = {a.sdr: a.lead_id for a in routed}
+    assert set(by_sdr) == {sam, olivia}
+
+    client = api_as(sam)
+
+    assert client.get(f"/api/leads/{by_sdr[sam]}/").json()["owner"] == sam.pk
+    assert client.get(f"/api/leads/{by_sdr[olivia]}/").status_code == 404
+    assert [lead["id"] for lead in client.get("/api/leads/").json()["results"]] == [by_sdr[sam]]
