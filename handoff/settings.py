@@ -269,6 +269,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Push leads, activity events and outcomes; read scores and stages.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Anonymous visitors get nothing, the API's description included.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI from our own static files, not a CDN (the CSP allows no other origin).
     "SWAGGER_UI_DIST": "SIDECAR",

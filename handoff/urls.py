@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
@@ -35,7 +36,8 @@ urlpatterns = [
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file of its own, not
-    # inline, so the page works under the content security policy.
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"),
+    # inline, so the page works under the content security policy. A page for
+    # people: whoever is not signed in is sent to log in first.
+    path("api/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
          name="api-docs"),
 ]

@@ -2,12 +2,13 @@
 at every operation: no answer is a server error, and every 4xx says what was
 wrong.
 
-The schema is the one the app serves at /api/schema/, loaded through the WSGI
-app in-process (no server). Requests carry a marketing ops user's session and
-CSRF token (the role with the widest write access to leads). It is bounded and
-seeded, so CI sees the same examples on every run: 20 per operation, with
-hostile texts mixed into the generated strings and, half the time, the id of a
-row that exists in the paths.
+The schema is the one the app serves at /api/schema/ (made by the same
+generator), and the requests go through the WSGI app in-process (no server).
+Requests carry a marketing ops user's session and CSRF token (the role with
+the widest write access to leads). It is bounded and seeded, so CI sees the
+same examples on every run: 20 per operation, with hostile texts mixed into
+the generated strings and, half the time, the id of a row that exists in the
+paths.
 """
 
 import json
@@ -19,6 +20,8 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from django.test import Client
 from django.utils.crypto import get_random_string
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -32,15 +35,21 @@ from tests import factories
 
 EXAMPLES_PER_OPERATION = 20
 
+
+def api_schema() -> dict:
+    generated = SchemaGenerator().get_schema(request=None, public=True)
+    return json.loads(OpenApiJsonRenderer().render(generated))
+
+
 # Texts that have broken, or could break, what stores or shows them: NUL (which
 # PostgreSQL refuses in text and jsonb), formulas, a right-to-left override, a
 # long text.
 HOSTILE_TEXT = ["\x00", "a\x00b", '=HYPERLINK("https://evil.example","x")', "+1", "@SUM(A1)",
                 " ", "\u202e", "a" * 5000]
 
-# Loaded when the tests are collected: serving the schema needs no database.
-schema = schemathesis.openapi.from_wsgi("/api/schema/", application,
-                                        config=schemathesis.Config.from_dict({
+# Generated when the tests are collected, by the generator behind /api/schema/
+# (which answers only signed-in users, and there is no database yet).
+schema = schemathesis.openapi.from_dict(api_schema(), config=schemathesis.Config.from_dict({
     "generation": {
         "max-examples": EXAMPLES_PER_OPERATION, "deterministic": True, "database": "none",
         # The session is ours (below), not a generated cookie.
@@ -51,6 +60,7 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/", application,
     # The coverage phase sends hundreds of cases per operation: over a minute in all.
     "phases": {"coverage": {"enabled": False}},
 }))
+schema.app = application  # cases are called through the WSGI app, in-process
 
 # The rows the test made, by the collection a path's id names (filled per test).
 EXISTING: dict[str, int] = {}

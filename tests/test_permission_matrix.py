@@ -234,16 +234,17 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         "PATCH": api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=N),
         "DELETE": api(sdr=D, ops=D, manager=D, forms=D, tracking=D, crm=D),
     },
-    # --- API: the index of links (signed in); the schema and its docs (public) -------------
+    # --- API: the index of links, the schema and its docs (signed in) -------------
     "api-root": {
         "GET": everyone(A, anonymous=L, revoked=L),
         **{m: everyone(N, anonymous=L, forms=D, tracking=D, crm=D, revoked=L)
            for m in API_METHODS[1:]},
     },
-    "api-schema": {"GET": everyone(A, revoked=L),
-                   **{m: everyone(N, revoked=L) for m in API_METHODS[1:]}},
-    "api-docs": {"GET": everyone(A, revoked=L),
-                 **{m: everyone(N, revoked=L) for m in API_METHODS[1:]}},
+    "api-schema": {"GET": everyone(A, anonymous=L, revoked=L),
+                   **{m: everyone(N, anonymous=L, revoked=L) for m in API_METHODS[1:]}},
+    # The docs are a page for people: the rest are sent to log in.
+    "api-docs": {"GET": everyone(L, **dict.fromkeys(PEOPLE[1:], A)),
+                 **{m: everyone(L, **dict.fromkeys(PEOPLE[1:], N)) for m in API_METHODS[1:]}},
     # --- Admin pages beyond the model rule ------------------------------------------------
     "admin:index": {"GET": admin_only(), "POST": admin_only()},
     "admin:login": {"GET": everyone(A), "POST": everyone(A)},
