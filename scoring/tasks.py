@@ -12,6 +12,11 @@ def rescore_leads(*, lead_ids: list[int]) -> None:
     services.rescore_leads(lead_ids=lead_ids)
 
 
+@shared_task(name="scoring.rescore_after_events")
+def rescore_after_events(*, lead_ids: list[int]) -> None:
+    services.rescore_after_events(lead_ids=lead_ids)
+
+
 @shared_task(name="scoring.rescore_chunk")
 def rescore_chunk(*, chunk_id: int) -> None:
     services.run_rescore_chunk(chunk_id=chunk_id)

@@ -18,7 +18,7 @@ def broker_down(monkeypatch):
         raise BrokerUnavailable("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     for task in ("routing.tasks.assign_waiting_leads", "routing.tasks.route_mql",
-                 "scoring.tasks.rescore_leads"):
+                 "scoring.tasks.rescore_leads", "scoring.tasks.rescore_after_events"):
         monkeypatch.setattr(f"{task}.delay", refuse)
 
 

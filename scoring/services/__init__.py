@@ -23,6 +23,7 @@ from scoring.services.rules import (
 )
 from scoring.services.scores import (
     qualify_leads,
+    rescore_after_events,
     rescore_id_range,
     rescore_leads,
     score_lead,
@@ -38,8 +39,8 @@ from scoring.services.versions import (
 
 __all__ = [
     "approve_model", "clone_model", "delete_committee_role", "delete_rule", "discard_draft",
-    "publish_model", "qualify_leads", "rescore_id_range", "rescore_leads", "return_to_draft",
-    "run_rescore_chunk", "save_committee_role", "save_rule", "score_accounts", "score_lead",
-    "score_one", "start_decay_rescore", "start_rescore", "submit_model",
+    "publish_model", "qualify_leads", "rescore_after_events", "rescore_id_range", "rescore_leads",
+    "return_to_draft", "run_rescore_chunk", "save_committee_role", "save_rule", "score_accounts",
+    "score_lead", "score_one", "start_decay_rescore", "start_rescore", "submit_model",
     "sweep_stale_account_scores", "sweep_unscored_leads", "update_model_settings",
 ]

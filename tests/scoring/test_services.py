@@ -137,3 +137,44 @@ def test_an_account_edited_in_the_admin_announces_its_leads(announced, client):
     assert announced == []
     assert client.post(url, {**form, "employee_count": "500"}).status_code == 302
     assert announced == [[lead.pk]]
+
+
+# --- New events ---------------------------------------------------------------------------
+
+
+def test_new_events_queue_their_leads_rescore_after_commit(db, monkeypatch,
+                                                           django_capture_on_commit_callbacks):
+    queued = []
+    monkeypatch.setattr("scoring.tasks.rescore_after_events.delay",
+                        lambda **kwargs: queued.append(kwargs))
+    lead, other = factories.make_lead("ana@events.io"), factories.make_lead("bo@events.io")
+    events = [lead_services.ActivityEvent(
+        lead_id=who.pk, kind="pricing_page_view", occurred_at=timezone.now(),
+        source_system="web", external_id=f"e{n}") for n, who in enumerate([other, lead, lead])]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        lead_services.record_activities(events=events)
+        assert queued == []  # not before the events are there to read
+
+    assert queued == [{"lead_ids": sorted([lead.pk, other.pk])}]
+
+
+@pytest.mark.parametrize("leads", [3, 25])  # one by one, and set-wise past 20
+def test_rescoring_after_events_gives_the_set_wise_scores(db, leads):
+    from scoring.services import rescore_after_events
+
+    ids = []
+    for n in range(leads):
+        lead = factories.make_lead(f"lead{n}@events.io")
+        for _ in range(n % 4):
+            factories.make_activity(lead, "demo_request")
+        factories.make_activity(lead, "content_download")
+        ids.append(lead.pk)
+
+    rescore_after_events(lead_ids=ids)
+    after_events = dict(LeadScore.objects.values_list("lead_id", "total"))
+    rescore_leads(lead_ids=ids)
+
+    assert sorted(after_events) == sorted(ids)
+    assert after_events == dict(LeadScore.objects.values_list("lead_id", "total"))
+    assert len(set(after_events.values())) > 1
