@@ -20,6 +20,7 @@ from django.utils import timezone
 from leads.models import Activity, Lead
 from scoring.models import JobStatus, RescoreChunk, RescoreJob, ScoringModel
 from scoring.selectors import compiled_model, live_model
+from scoring.services.accounts import score_accounts_on_commit
 from scoring.services.scores import rescore_id_range, rescore_leads
 
 logger = logging.getLogger(__name__)
@@ -94,9 +95,12 @@ def run_rescore_chunk(*, chunk_id: int) -> bool:
         job = chunk.job
         if job.status != JobStatus.RUNNING:
             return False
+        # Accounts are scored once, when the job closes: an account's contacts
+        # spread over many chunks, and scoring it after each of them scored a
+        # million accounts for a hundred thousand, long after the job was done.
         result = rescore_id_range(model=job.model, first_id=chunk.first_lead_id,
                                   last_id=chunk.last_lead_id, as_of=job.as_of,
-                                  engaged_since=job.engaged_since)
+                                  engaged_since=job.engaged_since, score_accounts=False)
         chunk.status, chunk.finished_at = RescoreChunk.Status.DONE, timezone.now()
         chunk.leads_scored = result.scored
         chunk.save(update_fields=["status", "finished_at", "leads_scored"])
@@ -111,10 +115,28 @@ def run_rescore_chunk(*, chunk_id: int) -> bool:
             transaction.set_rollback(True)
             return False
         # The last chunk to finish closes the job (the condition makes it once).
-        RescoreJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING,
-                                  chunks_done=F("chunks_total")).update(
+        closed = RescoreJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING,
+                                           chunks_done=F("chunks_total")).update(
             status=JobStatus.DONE, finished_at=timezone.now())
+        if closed:
+            score_accounts_of_job(job)
     return True
+
+
+ACCOUNTS_PER_MESSAGE = 5000
+
+
+def score_accounts_of_job(job: RescoreJob) -> int:
+    """Queues, after commit, the scoring of every account with a lead the job
+    rescored, in messages of ACCOUNTS_PER_MESSAGE. Returns how many accounts."""
+    leads = Lead.objects.filter(account__isnull=False)
+    if job.engaged_since is not None:
+        leads = leads.filter(pk__in=Activity.objects.filter(occurred_at__gte=job.engaged_since)
+                             .values("lead_id"))
+    account_ids = sorted(set(leads.order_by().values_list("account_id", flat=True)))
+    for start in range(0, len(account_ids), ACCOUNTS_PER_MESSAGE):
+        score_accounts_on_commit(account_ids=account_ids[start:start + ACCOUNTS_PER_MESSAGE])
+    return len(account_ids)
 
 
 def sweep_unscored_leads(*, batch: int = 1000, stale_after: timedelta = timedelta(minutes=5),

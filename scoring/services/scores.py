@@ -162,7 +162,7 @@ FROM upserted u JOIN leads_lead l ON l.id = u.lead_id
 
 
 def _rescore_where(model: ScoringModel, lead_filter: bulk.Sql, *, as_of: datetime,
-                   python_ids: Iterable[int]) -> RescoreResult:
+                   python_ids: Iterable[int], score_accounts: bool = True) -> RescoreResult:
     if connection.vendor == "postgresql":
         scores = bulk.scores_sql(compiled_model(model), as_of=as_of, lead_filter=lead_filter)
         with connection.cursor() as cursor:
@@ -191,7 +191,8 @@ def _rescore_where(model: ScoringModel, lead_filter: bulk.Sql, *, as_of: datetim
         account_ids = account_ids_of_leads(lead_ids=scored_ids)
     became = qualify_leads(lead_ids=qualifying, model=model) if qualifying else 0
     # ABM: the accounts of these leads are scored again from the new lead scores.
-    score_accounts_on_commit(account_ids=account_ids)
+    if score_accounts:
+        score_accounts_on_commit(account_ids=account_ids)
     return RescoreResult(scored=scored, became_mql=became)
 
 
@@ -228,10 +229,12 @@ def rescore_leads(*, lead_ids: Iterable[int], as_of: datetime | None = None) -> 
 
 @transaction.atomic
 def rescore_id_range(*, model: ScoringModel, first_id: int, last_id: int, as_of: datetime,
-                     engaged_since: datetime | None = None) -> RescoreResult:
+                     engaged_since: datetime | None = None,
+                     score_accounts: bool = True) -> RescoreResult:
     """Rescores every lead with first_id <= id <= last_id under ``model`` (only
     those with activity since ``engaged_since``, when given), in one
-    transaction: a chunk is applied whole or not at all."""
+    transaction: a chunk is applied whole or not at all. Without
+    ``score_accounts`` their accounts are left to the caller."""
     where = "{lead_id} BETWEEN %s AND %s"
     params: list = [first_id, last_id]
     leads = Lead.objects.filter(pk__gte=first_id, pk__lte=last_id)
@@ -247,7 +250,8 @@ def rescore_id_range(*, model: ScoringModel, first_id: int, last_id: int, as_of:
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_config('max_parallel_workers_per_gather', '0', true), "
                            "set_config('jit', 'off', true)")
-    return _rescore_where(model, bulk.Sql(where, params), as_of=as_of, python_ids=python_ids)
+    return _rescore_where(model, bulk.Sql(where, params), as_of=as_of, python_ids=python_ids,
+                          score_accounts=score_accounts)
 
 
 def _has_engagement_since_recycle(lead_id: int) -> bool:

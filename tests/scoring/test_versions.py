@@ -7,7 +7,7 @@ from django.utils import timezone
 from handoff.errors import DomainError
 from handoff.models import AuditEntry
 from leads.models import Stage
-from leads.services import change_stage
+from leads.services import change_stage, upsert_account, upsert_lead
 from scoring import services
 from scoring.models import JobStatus, LeadScore, ModelStatus, RescoreChunk, ScoringModel
 from scoring.selectors import live_model
@@ -176,3 +176,31 @@ def test_an_mql_stays_an_mql_when_a_new_version_scores_it_lower(db):
 
     lead.refresh_from_db()
     assert lead.stage == Stage.MQL
+
+
+def test_a_rescore_scores_each_account_once_when_the_job_closes(
+        approved, marketing_ops, no_broker, settings, monkeypatch,
+        django_capture_on_commit_callbacks):
+    """Contacts of one account spread over chunks; the account is scored once,
+    after the last chunk, not after each chunk that holds one of them."""
+    queued: list[list[int]] = []
+    monkeypatch.setattr("scoring.tasks.score_accounts.delay",
+                        lambda *, account_ids: queued.append(account_ids))
+    settings.RESCORE_CHUNK_SIZE = 2
+    acme, _ = upsert_account(domain="acme-chunks.io", name="Acme")
+    globex, _ = upsert_account(domain="globex-chunks.io", name="Globex")
+    for n, account in enumerate([acme, globex, acme, globex, acme]):
+        upsert_lead(email=f"p{n}@{account.domain}", source=factories.source())
+    with django_capture_on_commit_callbacks(execute=True):
+        services.publish_model(model=approved, by=marketing_ops)
+    queued.clear()
+
+    for chunk_id in no_broker[:-1]:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.run_rescore_chunk(chunk_id=chunk_id)
+    assert queued == []
+    with django_capture_on_commit_callbacks(execute=True):
+        services.run_rescore_chunk(chunk_id=no_broker[-1])
+
+    assert len(no_broker) == 3
+    assert queued == [sorted([acme.pk, globex.pk])]
