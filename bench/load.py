@@ -444,11 +444,17 @@ def run() -> Report:
     stored_rows = _sql("SELECT count(*) FROM leads_activity WHERE source_system = %s",
                        [SOURCE])[0][0]
     report.figure("events stored", stored_rows, "events")
+    # Requests still in flight when locust stopped its users got no answer:
+    # their events may or may not have been stored, and neither is a loss.
+    in_flight = events.get("sent", 0) - events.get("answered", 0)
+    report.figure("events in requests cut off when the load stopped", in_flight, "events")
+    accepted = events.get("received", 0)
     report.check(
         "events stored = events accepted, none lost or stored twice",
-        stored_rows == events.get("stored", 0) == events.get("received", 0)
-        and events.get("duplicates", 0) == 0 and events.get("answered", 0) == events.get("sent"),
-        f"{stored_rows:,} rows; answers: {events}")
+        accepted == events.get("stored", 0) and events.get("duplicates", 0) == 0
+        and accepted <= stored_rows <= accepted + in_flight,
+        f"{stored_rows:,} rows for {accepted:,} accepted (+{in_flight} cut off unanswered); "
+        f"answers: {events}")
     report.check("workers drained the backlog", drained,
                  f"in {drain_seconds:.0f} s" if drained else
                  f"{broker_backlog()} messages left after {DRAIN_LIMIT:.0f} s")
