@@ -9,6 +9,8 @@ or published half-way through an edit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -70,10 +72,6 @@ def _settings_snapshot(model: ScoringModel) -> dict[str, Any]:
     return state
 
 
-def _rule_note(rule: Rule) -> str:
-    return f"rule #{rule.pk} “{rule.name}” ({rule.get_layer_display()})"
-
-
 @transaction.atomic
 def update_model_settings(*, model: ScoringModel, by: AbstractBaseUser | None,
                           **fields: Any) -> ScoringModel:
@@ -108,6 +106,72 @@ def update_model_settings(*, model: ScoringModel, by: AbstractBaseUser | None,
     return model
 
 
+@dataclass(frozen=True)
+class _DraftPart:
+    """What differs between the parts of a draft (rules, committee roles)
+    that are saved and deleted with the same guards and audit entries."""
+
+    model: type[Rule] | type[CommitteeRole]
+    fields: list[str]
+    what: str  # "rule", "committee role": in audit actions and messages
+    refused: str  # the message for someone who may not change it
+    stays: str  # the message for an attempt to move it to another version
+    note: Callable[[Any], str]
+
+
+RULES = _DraftPart(
+    model=Rule, fields=RULE_FIELDS, what="rule",
+    refused="Only marketing ops can change scoring rules.",
+    stays="A rule stays in its version; add a new rule to the other one.",
+    note=lambda rule: f"rule #{rule.pk} “{rule.name}” ({rule.get_layer_display()})")
+COMMITTEE_ROLES = _DraftPart(
+    model=CommitteeRole, fields=COMMITTEE_ROLE_FIELDS, what="committee role",
+    refused="Only marketing ops can change a version's buying committee.",
+    stays="A committee role stays in its version.",
+    note=lambda role: f"committee role #{role.pk} “{role.name}”")
+
+
+def _permission(part: _DraftPart, action: str) -> str:
+    return f"scoring.{action}_{part.model._meta.model_name}"
+
+
+def _save_part(part: _DraftPart, row: Any, by: AbstractBaseUser | None) -> Any:
+    adding = row._state.adding
+    _require_permission(by, _permission(part, "add" if adding else "change"), part.refused)
+    model = _locked(row.model)
+    refuse_unless_draft(model)
+    before: dict[str, Any] = {}
+    if not adding:
+        stored = part.model.objects.filter(pk=row.pk).first()
+        if stored is None:
+            raise ConflictError(f"{part.what.capitalize()} “{row.name}” was deleted meanwhile; "
+                                "nothing was saved.")
+        if stored.model_id != model.pk:
+            raise DomainError(part.stays)
+        before = audit.snapshot(stored, part.fields)
+    row.full_clean()
+    row.save()
+    changes = audit.diff(before, audit.snapshot(row, part.fields))
+    if adding or changes:
+        audit.record(actor=by, action=f"{part.what} {'added' if adding else 'changed'}",
+                     obj=model, changes=changes, note=part.note(row))
+    return row
+
+
+def _delete_part(part: _DraftPart, row: Any, by: AbstractBaseUser | None) -> None:
+    _require_permission(by, _permission(part, "delete"), part.refused)
+    model = _locked(row.model)
+    refuse_unless_draft(model)
+    stored = part.model.objects.filter(pk=row.pk, model=model).first()
+    if stored is None:
+        return
+    before = audit.snapshot(stored, part.fields)
+    note = part.note(stored)
+    stored.delete()
+    audit.record(actor=by, action=f"{part.what} deleted", obj=model,
+                 changes=audit.diff(before, dict.fromkeys(before)), note=note)
+
+
 @transaction.atomic
 def save_rule(*, rule: Rule, by: AbstractBaseUser | None) -> Rule:
     """Adds a rule to a draft, or stores the changes made to one of its rules.
@@ -117,26 +181,7 @@ def save_rule(*, rule: Rule, by: AbstractBaseUser | None) -> Rule:
     unless the version is a draft, and refuses to move a rule to another
     version. Records an audit entry on the version with the rule's diff.
     """
-    adding = rule._state.adding
-    _require_permission(by, "scoring.add_rule" if adding else "scoring.change_rule",
-                        "Only marketing ops can change scoring rules.")
-    model = _locked(rule.model)
-    refuse_unless_draft(model)
-    before: dict[str, Any] = {}
-    if not adding:
-        stored = Rule.objects.filter(pk=rule.pk).first()
-        if stored is None:
-            raise ConflictError(f"Rule “{rule.name}” was deleted meanwhile; nothing was saved.")
-        if stored.model_id != model.pk:
-            raise DomainError("A rule stays in its version; add a new rule to the other one.")
-        before = audit.snapshot(stored, RULE_FIELDS)
-    rule.full_clean()
-    rule.save()
-    changes = audit.diff(before, audit.snapshot(rule, RULE_FIELDS))
-    if adding or changes:
-        audit.record(actor=by, action="rule added" if adding else "rule changed", obj=model,
-                     changes=changes, note=_rule_note(rule))
-    return rule
+    return _save_part(RULES, rule, by)
 
 
 @transaction.atomic
@@ -146,22 +191,7 @@ def delete_rule(*, rule: Rule, by: AbstractBaseUser | None) -> None:
     Refuses unless the version is a draft. Deleting a rule that is already
     gone does nothing (a repeated request is harmless).
     """
-    _require_permission(by, "scoring.delete_rule",
-                        "Only marketing ops can change scoring rules.")
-    model = _locked(rule.model)
-    refuse_unless_draft(model)
-    stored = Rule.objects.filter(pk=rule.pk, model=model).first()
-    if stored is None:
-        return
-    before = audit.snapshot(stored, RULE_FIELDS)
-    note = _rule_note(stored)
-    stored.delete()
-    audit.record(actor=by, action="rule deleted", obj=model,
-                 changes=audit.diff(before, dict.fromkeys(before)), note=note)
-
-
-def _committee_role_note(role: CommitteeRole) -> str:
-    return f"committee role #{role.pk} “{role.name}”"
+    _delete_part(RULES, rule, by)
 
 
 @transaction.atomic
@@ -169,47 +199,14 @@ def save_committee_role(*, role: CommitteeRole, by: AbstractBaseUser | None) -> 
     """Adds a buying-committee role to a draft, or stores changes to one, with
     the same guards and audit entry as a rule: the committee decides which
     accounts qualify, so it is part of what gets reviewed and approved."""
-    adding = role._state.adding
-    _require_permission(by, "scoring.add_committeerole" if adding
-                        else "scoring.change_committeerole",
-                        "Only marketing ops can change a version's buying committee.")
-    model = _locked(role.model)
-    refuse_unless_draft(model)
-    before: dict[str, Any] = {}
-    if not adding:
-        stored = CommitteeRole.objects.filter(pk=role.pk).first()
-        if stored is None:
-            raise ConflictError(f"Committee role “{role.name}” was deleted meanwhile; "
-                                "nothing was saved.")
-        if stored.model_id != model.pk:
-            raise DomainError("A committee role stays in its version.")
-        before = audit.snapshot(stored, COMMITTEE_ROLE_FIELDS)
-    role.full_clean()
-    role.save()
-    changes = audit.diff(before, audit.snapshot(role, COMMITTEE_ROLE_FIELDS))
-    if adding or changes:
-        audit.record(actor=by,
-                     action="committee role added" if adding else "committee role changed",
-                     obj=model, changes=changes, note=_committee_role_note(role))
-    return role
+    return _save_part(COMMITTEE_ROLES, role, by)
 
 
 @transaction.atomic
 def delete_committee_role(*, role: CommitteeRole, by: AbstractBaseUser | None) -> None:
     """Deletes a draft's committee role, recording what it was. Deleting one
     that is already gone does nothing."""
-    _require_permission(by, "scoring.delete_committeerole",
-                        "Only marketing ops can change a version's buying committee.")
-    model = _locked(role.model)
-    refuse_unless_draft(model)
-    stored = CommitteeRole.objects.filter(pk=role.pk, model=model).first()
-    if stored is None:
-        return
-    before = audit.snapshot(stored, COMMITTEE_ROLE_FIELDS)
-    note = _committee_role_note(stored)
-    stored.delete()
-    audit.record(actor=by, action="committee role deleted", obj=model,
-                 changes=audit.diff(before, dict.fromkeys(before)), note=note)
+    _delete_part(COMMITTEE_ROLES, role, by)
 
 
 @transaction.atomic
