@@ -16,7 +16,14 @@ from handoff.errors import BatchError
 from handoff.validators import storable_json, unstorable_text
 from leads import services
 from leads.filters import AccountFilter, ActivityFilter, LeadFilter
-from leads.models import Account, Activity, Lead, LeadSource, activity_kind_validator
+from leads.models import (
+    Account,
+    Activity,
+    Lead,
+    LeadSource,
+    activity_kind_validator,
+    url_fits_index,
+)
 from leads.selectors import accounts_visible_to, activities_visible_to, leads_visible_to
 
 MAX_ACTIVITY_BATCH = 1000
@@ -130,7 +137,8 @@ class ActivityInSerializer(serializers.Serializer):
     lead_email = serializers.EmailField(required=False)
     lead_external_id = serializers.CharField(required=False, max_length=100)
     kind = serializers.CharField(max_length=50, validators=[activity_kind_validator])
-    url = serializers.URLField(max_length=2000, required=False, default="")
+    url = serializers.URLField(max_length=2000, required=False, default="",
+                               validators=[url_fits_index])
     properties = serializers.DictField(required=False, default=dict, validators=[storable_json])
     occurred_at = serializers.DateTimeField()
     source_system = serializers.CharField(max_length=50)
@@ -221,7 +229,8 @@ class ActivityInSerializer(serializers.Serializer):
             row["kind"] = kind
             if "url" in item:
                 url = cls._plain_text(item["url"], max_length["url"])
-                if url is None or not passes(cls._url_validator, url):
+                if (url is None or not passes(cls._url_validator, url)
+                        or not (url.isascii() or passes(url_fits_index, url))):
                     return None
                 row["url"] = url
             else:

@@ -474,7 +474,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(RescoreJob)
 class RescoreJobAdmin(ReadOnlyAdmin):
     list_display = ["id", "model", "reason", "status", "percent", "leads_scored", "leads_total",
-                    "became_mql", "created_at", "finished_at"]
+                    "scores_changed", "became_mql", "created_at", "finished_at"]
     list_filter = ["status", "reason"]
     list_select_related = ["model"]
     # Status and finish time are in the progress box, which polls; fields here would go stale.

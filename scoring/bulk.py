@@ -137,11 +137,35 @@ def _once(entry: str, rule: CompiledRule) -> str:
 
 def scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql) -> Sql:
     """A SELECT of (lead_id, fit, engagement, total in hundredths, grade,
-    disqualified, qualifies, explanation) for the leads ``lead_filter`` keeps.
+    disqualified, qualifies, explanation, basis) for the leads ``lead_filter``
+    keeps. ``basis`` fingerprints what the score was computed from (see
+    rescore_sql).
 
     ``lead_filter`` is a condition on the placeholder ``{lead_id}``, e.g.
     ``Sql("{lead_id} BETWEEN %s AND %s", [lo, hi])``.
     """
+    return _scores_sql(model, as_of=as_of, lead_filter=lead_filter, stored_model_id=None)
+
+
+def rescore_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql,
+                model_id: int, only_changed: bool) -> Sql:
+    """scores_sql's columns, read against each lead's stored score, plus
+    (account_id, stage, had_score, changed).
+
+    ``changed`` says whether the new score differs from the stored one: no
+    score yet, another version (``model_id`` is the one scoring now), another
+    ``basis`` (the counts and points of every rule: everything the numbers and
+    the explanation are made of), or another ``qualifies`` (it also depends
+    on the lead's source). With ``only_changed`` the explanation, a third of
+    the statement's cost, is built only for the changed leads (NULL for the
+    others); without it every lead counts as changed.
+    """
+    return _scores_sql(model, as_of=as_of, lead_filter=lead_filter, stored_model_id=model_id,
+                       only_changed=only_changed)
+
+
+def _scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql,
+                stored_model_id: int | None, only_changed: bool = False) -> Sql:
     params: list[Any] = []
     eng_columns: list[str] = []
     base_columns: list[str] = []
@@ -182,7 +206,9 @@ def scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql) -> Sq
         params += [*lead_filter.params, as_of - timedelta(days=model.max_window_days)]
         params += [p for m in matches for p in m.params]
 
-    # Per-lead columns: fit-rule hits and activity aggregates.
+    # Per-lead columns: fit-rule hits and activity aggregates. Together they
+    # are everything the score and its explanation are computed from.
+    basis_terms: list[str] = []
     for i, rule in enumerate(model.rules):
         if rule.condition is not None:
             container = "l.attributes" if rule.condition.field.startswith(ATTRIBUTE_PREFIX) \
@@ -190,10 +216,13 @@ def scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql) -> Sq
             cond = condition_sql(rule.condition, container=container, as_of=as_of)
             base_columns.append(f"COALESCE({cond.text}, false) AS h_{i}")
             params += cond.params
+            basis_terms.append(f"h_{i}::int")
         else:
             base_columns.append(f"COALESCE(e.n_{i}, 0) AS n_{i}")
+            basis_terms.append(f"n_{i}")
             if rule.layer != Layer.DISQUALIFIER:
                 base_columns.append(f"COALESCE(e.s_{i}, 0)::bigint AS s_{i}")
+                basis_terms.append(f"s_{i}")
 
     for i, rule in enumerate(model.rules):
         name_sql = "%s::text"
@@ -233,8 +262,31 @@ def scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql) -> Sq
     ]
     a, b, c = (band * 100 for band in model.grade_bands)
     lead_where = lead_filter.text.format(lead_id="l.id")
-    base_select = ", ".join(["l.id AS lead_id", "l.source_id", *base_columns])
+    stored_join, stored_columns = "", []
+    if stored_model_id is not None:
+        # The filter repeated on the stored scores lets PostgreSQL read just
+        # their range of the primary key.
+        stored_join = ("LEFT JOIN scoring_leadscore ls ON ls.lead_id = l.id AND "
+                       + lead_filter.text.format(lead_id="ls.lead_id"))
+        params += lead_filter.params
+        stored_columns = ["l.account_id", "l.stage", "ls.lead_id IS NOT NULL AS had_score",
+                          "ls.model_id AS stored_model_id", "ls.basis AS stored_basis",
+                          "ls.qualifies AS stored_qualifies"]
+    base_select = ", ".join(["l.id AS lead_id", "l.source_id", *stored_columns, *base_columns])
     join_eng = "LEFT JOIN eng e ON e.lead_id = l.id" if eng_sql else ""
+    explanation = ("to_jsonb(array_remove(ARRAY[" + ", ".join(entries)
+                   + "]::jsonb[], NULL))")
+    columns = "lead_id, fit, eng, total, grade, disqualified, qualifies"
+    if stored_model_id is None:
+        columns += f", {explanation} AS explanation, basis"
+    elif only_changed:
+        changed = (f"(NOT had_score OR stored_model_id <> {int(stored_model_id)} "
+                   "OR stored_basis IS DISTINCT FROM basis OR stored_qualifies <> qualifies)")
+        columns += (f", CASE WHEN {changed} THEN {explanation} END AS explanation, basis, "
+                    f"account_id, stage, had_score, {changed} AS changed")
+    else:
+        columns += (f", {explanation} AS explanation, basis, account_id, stage, had_score, "
+                    "true AS changed")
     # Each step ends in OFFSET 0, which keeps PostgreSQL from folding it into
     # the next: folded, every reference to a column (h_i, fit, total…) became
     # a copy of its whole expression, so a rule's regular expression ran once
@@ -246,25 +298,25 @@ def scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql) -> Sq
     ) + (
         f"SELECT {base_select} FROM leads_lead l "
         "JOIN leads_leadsource src ON src.id = l.source_id "
-        f"LEFT JOIN leads_account a ON a.id = l.account_id {join_eng} WHERE {lead_where} "
-        "OFFSET 0), "
+        f"LEFT JOIN leads_account a ON a.id = l.account_id {join_eng} {stored_join} "
+        f"WHERE {lead_where} OFFSET 0), "
         f"parts AS (SELECT base.*, ({' + '.join(fit_terms)})::bigint AS fit_raw, "
         f"({' + '.join(eng_terms)})::bigint AS eng_raw, "
-        f"({' OR '.join(dq_terms)}) AS disqualified FROM base OFFSET 0), "
+        f"({' OR '.join(dq_terms)}) AS disqualified, "
+        f"hash_array_extended(ARRAY[{', '.join(basis_terms)}]::bigint[], 0) AS basis "
+        "FROM base OFFSET 0), "
         f"clamped AS (SELECT parts.*, LEAST(GREATEST(fit_raw, {fb[0] * 100}), {fb[1] * 100}) "
         f"AS fit, LEAST(GREATEST(eng_raw, {eb[0] * 100}), {eb[1] * 100}) AS eng FROM parts "
         "OFFSET 0), "
         "totals AS (SELECT clamped.*, fit + eng AS total_raw, "
         f"LEAST(GREATEST(fit + eng, {tb[0] * 100}), {tb[1] * 100}) AS total FROM clamped "
-        "OFFSET 0) "
-        "SELECT lead_id, fit, eng, total, "
+        "OFFSET 0), "
+        "judged AS (SELECT totals.*, "
         f"CASE WHEN fit >= {a} THEN 'A' WHEN fit >= {b} THEN 'B' WHEN fit >= {c} THEN 'C' "
-        "ELSE 'D' END AS grade, disqualified, "
+        "ELSE 'D' END AS grade, "
         f"(NOT disqualified AND source_id = ANY(%s::bigint[]) AND fit >= {model.min_fit * 100} "
         f"AND eng >= {model.min_engagement * 100} AND total >= {model.threshold * 100}) "
-        "AS qualifies, "
-        "jsonb_path_query_array(jsonb_build_array(" + ", ".join(entries)
-        + "), '$[*] ? (@ != null)') AS explanation FROM totals"
+        f"AS qualifies FROM totals OFFSET 0) SELECT {columns} FROM judged"
     )
     params += lead_filter.params
     params += [sorted(model.eligible_source_ids)]

@@ -44,7 +44,9 @@ FIELDS: dict[str, Field] = {
         _text("country", "l.country", "country"),
         _text("company_name", "l.company_name", "company name"),
         _text("email", "l.email", "email"),
-        Field("email_domain", FieldType.TEXT, "substring(l.email from '@([^@]*)$')",
+        Field("email_domain", FieldType.TEXT,
+              # What follows the last @; split_part costs a fraction of a regex.
+              "CASE WHEN strpos(l.email, '@') > 0 THEN split_part(l.email, '@', -1) END",
               "email domain"),
         _text("source_detail", "l.source_detail", "source detail"),
         Field("source", FieldType.TEXT, "src.slug", "lead source"),

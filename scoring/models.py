@@ -217,13 +217,16 @@ class Rule(models.Model):
 class LeadScore(models.Model):
     """A lead's current score under the version that gave it.
 
-    A narrow table of its own, with no index on the score columns, so a full
-    rescore rewrites small rows and PostgreSQL can update them in place (HOT).
+    A narrow table of its own, with no index but its key, so a full rescore
+    rewrites small rows and PostgreSQL can update them in place (HOT), even
+    when a new version changes every row's model. (Deleting a version, only
+    ever a draft that scored nobody, scans the table instead.)
     """
 
     lead = models.OneToOneField(Lead, on_delete=models.CASCADE, primary_key=True,
                                 related_name="score")
-    model = models.ForeignKey(ScoringModel, on_delete=models.CASCADE, related_name="+")
+    model = models.ForeignKey(ScoringModel, on_delete=models.CASCADE, related_name="+",
+                              db_index=False)
     fit = models.DecimalField(max_digits=9, decimal_places=2)
     engagement = models.DecimalField(max_digits=9, decimal_places=2)
     total = models.DecimalField(max_digits=9, decimal_places=2)
@@ -231,7 +234,14 @@ class LeadScore(models.Model):
     disqualified = models.BooleanField()
     qualifies = models.BooleanField(help_text="Meets the MQL definition right now.")
     explanation = models.JSONField()
-    scored_at = models.DateTimeField()
+    # A fingerprint of what the set-wise engine computed this score from
+    # (every rule's count and points): a rescore job that finds the same one
+    # under the same version leaves the row as it is. NULL when scored one
+    # lead at a time, so the next job writes it again.
+    basis = models.BigIntegerField(null=True, editable=False)
+    scored_at = models.DateTimeField(
+        help_text="When this score was last written. A rescore job leaves a score "
+                  "that did not change as it was.")
 
     def __str__(self) -> str:
         return f"{self.lead_id}: {self.total}"
@@ -287,6 +297,8 @@ class RescoreJob(models.Model):
     chunks_done = models.PositiveIntegerField(default=0)
     leads_total = models.PositiveIntegerField(default=0)
     leads_scored = models.PositiveIntegerField(default=0)
+    scores_changed = models.PositiveIntegerField(
+        default=0, help_text="Leads whose score the job changed (the others kept theirs).")
     became_mql = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")

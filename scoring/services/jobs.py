@@ -110,6 +110,7 @@ def run_rescore_chunk(*, chunk_id: int) -> bool:
         # is rolled back whole, so no score of the old version lands after it.
         counted = RescoreJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
             chunks_done=F("chunks_done") + 1, leads_scored=F("leads_scored") + result.scored,
+            scores_changed=F("scores_changed") + result.changed,
             became_mql=F("became_mql") + result.became_mql)
         if not counted:
             transaction.set_rollback(True)

@@ -68,13 +68,13 @@ WITH previous AS (
     SELECT model_id, engagement, disqualified FROM scoring_leadscore WHERE lead_id = %s
 ), upserted AS (
     INSERT INTO scoring_leadscore (lead_id, model_id, fit, engagement, total, grade,
-                                   disqualified, qualifies, explanation, scored_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)
+                                   disqualified, qualifies, explanation, basis, scored_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, NULL, %s)
     ON CONFLICT (lead_id) DO UPDATE SET
         model_id = EXCLUDED.model_id, fit = EXCLUDED.fit, engagement = EXCLUDED.engagement,
         total = EXCLUDED.total, grade = EXCLUDED.grade, disqualified = EXCLUDED.disqualified,
         qualifies = EXCLUDED.qualifies, explanation = EXCLUDED.explanation,
-        scored_at = EXCLUDED.scored_at
+        basis = NULL, scored_at = EXCLUDED.scored_at
     RETURNING lead_id
 )
 SELECT p.model_id, p.engagement, p.disqualified FROM upserted LEFT JOIN previous p ON true
@@ -137,44 +137,63 @@ def _upsert_one(score: LeadScore) -> tuple[int, Decimal, bool] | None:
 class RescoreResult:
     scored: int
     became_mql: int
+    changed: int = 0
 
 
-# Returns each scored lead with its account, so the accounts to score again
-# come with the scores (a separate query over thousands of ids cost a tenth of
-# a chunk).
-_UPSERT_SCORES = """
-WITH upserted AS (
-INSERT INTO scoring_leadscore (lead_id, model_id, fit, engagement, total, grade,
-                               disqualified, qualifies, explanation, scored_at)
-SELECT s.lead_id, %s, s.fit / 100.0, s.eng / 100.0, s.total / 100.0, s.grade,
-       s.disqualified, s.qualifies, s.explanation, %s
-FROM ({scores}) s
-ON CONFLICT (lead_id) DO UPDATE SET
-    model_id = EXCLUDED.model_id, fit = EXCLUDED.fit, engagement = EXCLUDED.engagement,
-    total = EXCLUDED.total, grade = EXCLUDED.grade, disqualified = EXCLUDED.disqualified,
-    qualifies = EXCLUDED.qualifies, explanation = EXCLUDED.explanation,
-    scored_at = EXCLUDED.scored_at
-RETURNING lead_id, qualifies
+# Scores and writes a set of leads in one statement. Rows whose score changed
+# are updated in place (an UPDATE costs half an INSERT … ON CONFLICT that
+# finds the row), leads without a score get one; unchanged rows are left as
+# they are. What the caller acts on comes back in one row: how many leads
+# were scored and changed, the qualifying leads that may cross into MQL, and
+# the accounts of the changed leads.
+_WRITE_SCORES = """
+WITH scored AS MATERIALIZED ({scores}),
+updated AS (
+    UPDATE scoring_leadscore ls SET
+        model_id = %s, fit = s.fit / 100.0, engagement = s.eng / 100.0,
+        total = s.total / 100.0, grade = s.grade, disqualified = s.disqualified,
+        qualifies = s.qualifies, explanation = s.explanation, basis = s.basis,
+        scored_at = %s
+    FROM scored s
+    WHERE s.changed AND s.had_score AND ls.lead_id = s.lead_id AND {stored_filter}
+),
+inserted AS (
+    INSERT INTO scoring_leadscore (lead_id, model_id, fit, engagement, total, grade,
+                                   disqualified, qualifies, explanation, basis, scored_at)
+    SELECT s.lead_id, %s, s.fit / 100.0, s.eng / 100.0, s.total / 100.0, s.grade,
+           s.disqualified, s.qualifies, s.explanation, s.basis, %s
+    FROM scored s WHERE s.changed AND NOT s.had_score
+    ON CONFLICT (lead_id) DO UPDATE SET
+        model_id = EXCLUDED.model_id, fit = EXCLUDED.fit, engagement = EXCLUDED.engagement,
+        total = EXCLUDED.total, grade = EXCLUDED.grade, disqualified = EXCLUDED.disqualified,
+        qualifies = EXCLUDED.qualifies, explanation = EXCLUDED.explanation,
+        basis = EXCLUDED.basis, scored_at = EXCLUDED.scored_at
 )
-SELECT u.lead_id, u.qualifies, l.account_id
-FROM upserted u JOIN leads_lead l ON l.id = u.lead_id
+SELECT count(*), count(*) FILTER (WHERE changed),
+       COALESCE(array_agg(lead_id ORDER BY lead_id)
+                FILTER (WHERE qualifies AND stage = ANY(%s)), '{{}}'),
+       COALESCE(array_agg(DISTINCT account_id)
+                FILTER (WHERE changed AND account_id IS NOT NULL), '{{}}')
+FROM scored
 """
 
 
 def _rescore_where(model: ScoringModel, lead_filter: bulk.Sql, *, as_of: datetime,
-                   python_ids: Iterable[int], score_accounts: bool = True) -> RescoreResult:
+                   python_ids: Iterable[int], score_accounts: bool = True,
+                   only_changed: bool = False) -> RescoreResult:
     if connection.vendor == "postgresql":
-        scores = bulk.scores_sql(compiled_model(model), as_of=as_of, lead_filter=lead_filter)
+        scores = bulk.rescore_sql(compiled_model(model), as_of=as_of, lead_filter=lead_filter,
+                                  model_id=model.pk, only_changed=only_changed)
         with connection.cursor() as cursor:
-            cursor.execute(_UPSERT_SCORES.format(scores=scores.text),
-                           [model.pk, as_of, *scores.params])
-            rows = cursor.fetchall()
-        scored = len(rows)
-        qualifying = [lead_id for lead_id, qualifies, _ in rows if qualifies]
-        account_ids = sorted({account_id for _, _, account_id in rows if account_id is not None})
+            cursor.execute(
+                _WRITE_SCORES.format(scores=scores.text, stored_filter=lead_filter.text.format(
+                    lead_id="ls.lead_id")),
+                [*scores.params, model.pk, as_of, *lead_filter.params, model.pk, as_of,
+                 list(STAGES_THAT_CAN_QUALIFY)])
+            scored, changed, qualifying, account_ids = cursor.fetchone()
     else:
         # The embedded SQLite default has no set-wise path; the Python engine
-        # gives the same numbers, one lead at a time.
+        # gives the same numbers, one lead at a time, and writes every lead.
         scored, qualifying, scored_ids = 0, [], []
         for lead in Lead.objects.select_related("account", "source").filter(pk__in=python_ids):
             result = score_one(model, lead, as_of=as_of)
@@ -182,18 +201,19 @@ def _rescore_where(model: ScoringModel, lead_filter: bulk.Sql, *, as_of: datetim
                 "model": model, "fit": result.fit, "engagement": result.engagement,
                 "total": result.total, "grade": result.grade,
                 "disqualified": result.disqualified, "qualifies": result.qualifies,
-                "explanation": result.explanation, "scored_at": as_of,
+                "explanation": result.explanation, "basis": None, "scored_at": as_of,
             })
             scored += 1
             scored_ids.append(lead.pk)
-            if result.qualifies:
+            if result.qualifies and lead.stage in STAGES_THAT_CAN_QUALIFY:
                 qualifying.append(lead.pk)
+        changed = scored
         account_ids = account_ids_of_leads(lead_ids=scored_ids)
     became = qualify_leads(lead_ids=qualifying, model=model) if qualifying else 0
     # ABM: the accounts of these leads are scored again from the new lead scores.
-    if score_accounts:
-        score_accounts_on_commit(account_ids=account_ids)
-    return RescoreResult(scored=scored, became_mql=became)
+    if score_accounts and account_ids:
+        score_accounts_on_commit(account_ids=sorted(account_ids))
+    return RescoreResult(scored=scored, became_mql=became, changed=changed)
 
 
 # New events usually concern one lead or a few: one at a time, the Python
@@ -233,8 +253,13 @@ def rescore_id_range(*, model: ScoringModel, first_id: int, last_id: int, as_of:
                      score_accounts: bool = True) -> RescoreResult:
     """Rescores every lead with first_id <= id <= last_id under ``model`` (only
     those with activity since ``engaged_since``, when given), in one
-    transaction: a chunk is applied whole or not at all. Without
-    ``score_accounts`` their accounts are left to the caller."""
+    transaction: a chunk is applied whole or not at all. Only the scores that
+    changed are written: most of a rescore's leads keep theirs, and writing
+    them again cost more than scoring them. Without ``score_accounts`` their
+    accounts are left to the caller.
+
+    (rescore_leads writes every lead it is given: the sweep counts on the
+    time of a lead's score to know it saw the lead's events.)"""
     where = "{lead_id} BETWEEN %s AND %s"
     params: list = [first_id, last_id]
     leads = Lead.objects.filter(pk__gte=first_id, pk__lte=last_id)
@@ -251,7 +276,7 @@ def rescore_id_range(*, model: ScoringModel, first_id: int, last_id: int, as_of:
             cursor.execute("SELECT set_config('max_parallel_workers_per_gather', '0', true), "
                            "set_config('jit', 'off', true)")
     return _rescore_where(model, bulk.Sql(where, params), as_of=as_of, python_ids=python_ids,
-                          score_accounts=score_accounts)
+                          score_accounts=score_accounts, only_changed=True)
 
 
 def _has_engagement_since_recycle(lead_id: int) -> bool:

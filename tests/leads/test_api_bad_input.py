@@ -50,6 +50,28 @@ def test_the_quick_path_leaves_a_nul_in_properties_to_the_serializer(db):
     assert serializer.errors == {0: {"properties": [NUL]}}
 
 
+def test_a_url_of_more_than_2000_bytes_is_refused_naming_its_size(integration_client):
+    """A URL is kept in the activity index, whose entries PostgreSQL caps: 2,000
+    characters fit only as long as they are 2,000 bytes."""
+    lead = factories.make_lead()
+    ascii_url = "https://example.com/" + "a" * 1980
+    unicode_url = "https://example.com/" + "é" * 1980  # 2 bytes each in UTF-8
+
+    response = integration_client.post("/api/activities/", [
+        event({"lead": lead.pk}, 1, url=ascii_url),
+        event({"lead": lead.pk}, 2, url=unicode_url)], format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"1": {"url": [
+        "Ensure this URL has at most 2,000 bytes in UTF-8 (it has 3,980); "
+        "percent-encode it or shorten it."]}}
+    assert not Activity.objects.exists()
+    response = integration_client.post("/api/activities/", [event({"lead": lead.pk}, 1,
+                                                                  url=ascii_url)], format="json")
+    assert response.status_code == 201
+    assert Activity.objects.get().url == ascii_url
+
+
 def test_a_nul_in_a_lead_s_attributes_is_refused(integration_client):
     response = integration_client.post("/api/leads/", {
         "email": "ada@example.com", "source": "inbound_form",

@@ -204,3 +204,119 @@ def test_a_rescore_scores_each_account_once_when_the_job_closes(
 
     assert len(no_broker) == 3
     assert queued == [sorted([acme.pk, globex.pk])]
+
+
+# --- a job writes only the scores that changed ------------------------------------
+
+
+def _run_job(no_broker, capture, *, model=None) -> "services.RescoreJob":
+    no_broker.clear()
+    with capture(execute=True):
+        job = services.start_rescore(model=model or live_model(), reason="manual")
+    for chunk_id in no_broker:
+        services.run_rescore_chunk(chunk_id=chunk_id)
+    job.refresh_from_db()
+    return job
+
+
+def test_a_rescore_job_leaves_unchanged_scores_as_they_are(
+        db, no_broker, django_capture_on_commit_callbacks):
+    steady, moved = factories.make_lead(), factories.make_lead()
+    for lead in (steady, moved):
+        factories.make_activity(lead, "demo_request",
+                                occurred_at=timezone.now() - timedelta(days=3))
+    first = _run_job(no_broker, django_capture_on_commit_callbacks)
+    assert (first.leads_scored, first.scores_changed) == (2, 2)
+    written_at = dict(LeadScore.objects.values_list("lead_id", "scored_at"))
+
+    # One more demo request for one lead, stored without its rescore (as in a
+    # broker outage): only that lead's score changes.
+    factories.make_activity(moved, "demo_request")
+    second = _run_job(no_broker, django_capture_on_commit_callbacks)
+
+    assert (second.leads_scored, second.scores_changed) == (2, 1)
+    steady_score, moved_score = (LeadScore.objects.get(lead=steady),
+                                 LeadScore.objects.get(lead=moved))
+    assert steady_score.scored_at == written_at[steady.pk]
+    assert (moved_score.scored_at, moved_score.engagement) == (second.as_of, 60)
+
+
+def test_a_rescore_job_rewrites_an_explanation_whose_total_did_not_move(
+        db, no_broker, django_capture_on_commit_callbacks):
+    """Pricing page visits: 20 points each, capped at 20. A second visit leaves
+    the score at 20 but the explanation must count two visits, 40 before the cap."""
+    lead = factories.make_lead()
+    factories.make_activity(lead, "pricing_page_view",
+                            occurred_at=timezone.now() - timedelta(days=2))
+    _run_job(no_broker, django_capture_on_commit_callbacks)
+    factories.make_activity(lead, "pricing_page_view",
+                            occurred_at=timezone.now() - timedelta(days=1))
+
+    job = _run_job(no_broker, django_capture_on_commit_callbacks)
+
+    score = LeadScore.objects.get(lead=lead)
+    assert job.scores_changed == 1
+    assert score.engagement == 20
+    [line] = [line for line in score.explanation if line["rule"] == "Pricing page visit"]
+    assert (line["count"], line["points_before"], line["points"]) == (2, 40, 20)
+
+
+def test_a_new_version_rewrites_every_score(approved, marketing_ops, no_broker,
+                                            django_capture_on_commit_callbacks):
+    leads = [factories.make_lead() for _ in range(3)]
+    _run_job(no_broker, django_capture_on_commit_callbacks)
+
+    job = _run_job(no_broker, django_capture_on_commit_callbacks, model=approved)
+
+    assert job.scores_changed == 3
+    assert set(LeadScore.objects.filter(lead__in=leads).values_list("model_id", flat=True)) \
+        == {approved.pk}
+
+
+def test_a_score_written_one_lead_at_a_time_is_written_again_by_the_next_job(
+        db, no_broker, django_capture_on_commit_callbacks):
+    """Scored one at a time, a lead's row carries no fingerprint of what it was
+    computed from: the next job cannot know it is unchanged, and writes it."""
+    lead = factories.make_lead()
+    _run_job(no_broker, django_capture_on_commit_callbacks)
+    services.score_lead(lead_id=lead.pk)
+    assert LeadScore.objects.get(lead=lead).basis is None
+
+    job = _run_job(no_broker, django_capture_on_commit_callbacks)
+
+    assert job.scores_changed == 1
+    assert LeadScore.objects.get(lead=lead).basis is not None
+
+
+def test_rescoring_named_leads_writes_them_even_when_unchanged(db):
+    """The sweep rescores leads with an event newer than their score; an event
+    no rule counts leaves the score as it was, and the lead must still not be
+    found behind again."""
+    lead = factories.make_lead()
+    services.rescore_leads(lead_ids=[lead.pk], as_of=timezone.now() - timedelta(hours=2))
+    activity = factories.make_activity(lead, "email_open")
+    activity.__class__.objects.filter(pk=activity.pk).update(
+        received_at=timezone.now() - timedelta(minutes=10))
+
+    assert services.sweep_unscored_leads()["leads"] == 1
+    assert services.sweep_unscored_leads()["leads"] == 0
+
+
+def test_an_unchanged_qualifying_lead_back_in_nurture_crosses_again(
+        db, no_broker, django_capture_on_commit_callbacks):
+    """A job that leaves a score as it was still makes an MQL of a qualifying
+    lead that can cross (here one a person put back in nurture)."""
+    upsert_account(domain="bigco-again.com", name="BigCo", employee_count=500)
+    lead, _ = upsert_lead(email="vp@bigco-again.com", source=factories.source(),
+                          title="VP Marketing")
+    for kind in ("demo_request", "pricing_page_view"):
+        factories.make_activity(lead, kind, occurred_at=timezone.now() - timedelta(hours=2))
+    _run_job(no_broker, django_capture_on_commit_callbacks)
+    lead.refresh_from_db()
+    assert lead.stage == Stage.MQL
+    change_stage(lead=lead, to_stage=Stage.NURTURE, reason="test: back to nurture")
+
+    job = _run_job(no_broker, django_capture_on_commit_callbacks)
+
+    lead.refresh_from_db()
+    assert (job.scores_changed, job.became_mql, lead.stage) == (0, 1, Stage.MQL)
