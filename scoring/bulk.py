@@ -15,6 +15,14 @@ from scoring.engine import SECONDS_PER_DAY, CompiledModel, CompiledRule, Conditi
 from scoring.fields import ATTRIBUTE_PREFIX, FIELDS, FieldType
 from scoring.models import Layer, Operator
 
+# The planner's cost of a random page read, relative to a sequential one, for
+# the statements built here (rescore chunks, preview), set for their
+# transaction. PostgreSQL's default of 4
+# is for spinning disks; with the data in memory it chose to hash every
+# account for each chunk, and to hash ten million activities for a preview,
+# instead of reading them in lead order from their index.
+RANDOM_READ_COST = "1.1"
+
 
 @dataclass
 class Sql:
@@ -137,9 +145,9 @@ def _once(entry: str, rule: CompiledRule) -> str:
 
 def scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql) -> Sql:
     """A SELECT of (lead_id, fit, engagement, total in hundredths, grade,
-    disqualified, qualifies, explanation, basis) for the leads ``lead_filter``
-    keeps. ``basis`` fingerprints what the score was computed from (see
-    rescore_sql).
+    disqualified, qualifies, explanation, basis, source_id) for the leads
+    ``lead_filter`` keeps. ``basis`` fingerprints what the score was computed
+    from (see rescore_sql).
 
     ``lead_filter`` is a condition on the placeholder ``{lead_id}``, e.g.
     ``Sql("{lead_id} BETWEEN %s AND %s", [lo, hi])``.
@@ -147,10 +155,12 @@ def scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql) -> Sq
     return _scores_sql(model, as_of=as_of, lead_filter=lead_filter, stored_model_id=None)
 
 
-def rescore_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql,
+def rescore_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql, key_filter: Sql,
                 model_id: int, only_changed: bool) -> Sql:
     """scores_sql's columns, read against each lead's stored score, plus
-    (account_id, stage, had_score, changed).
+    (account_id, stage, had_score, changed). ``key_filter`` is a plain
+    condition on ``{lead_id}`` that every lead of ``lead_filter`` meets (its
+    id range, or its list of ids), for reading the stored scores by key.
 
     ``changed`` says whether the new score differs from the stored one: no
     score yet, another version (``model_id`` is the one scoring now), another
@@ -160,12 +170,13 @@ def rescore_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql,
     the statement's cost, is built only for the changed leads (NULL for the
     others); without it every lead counts as changed.
     """
-    return _scores_sql(model, as_of=as_of, lead_filter=lead_filter, stored_model_id=model_id,
-                       only_changed=only_changed)
+    return _scores_sql(model, as_of=as_of, lead_filter=lead_filter, key_filter=key_filter,
+                       stored_model_id=model_id, only_changed=only_changed)
 
 
 def _scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql,
-                stored_model_id: int | None, only_changed: bool = False) -> Sql:
+                stored_model_id: int | None, key_filter: Sql | None = None,
+                only_changed: bool = False) -> Sql:
     params: list[Any] = []
     eng_columns: list[str] = []
     base_columns: list[str] = []
@@ -264,11 +275,11 @@ def _scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql,
     lead_where = lead_filter.text.format(lead_id="l.id")
     stored_join, stored_columns = "", []
     if stored_model_id is not None:
-        # The filter repeated on the stored scores lets PostgreSQL read just
-        # their range of the primary key.
+        # The key filter on the stored scores lets PostgreSQL read just their
+        # range of the primary key.
         stored_join = ("LEFT JOIN scoring_leadscore ls ON ls.lead_id = l.id AND "
-                       + lead_filter.text.format(lead_id="ls.lead_id"))
-        params += lead_filter.params
+                       + key_filter.text.format(lead_id="ls.lead_id"))
+        params += key_filter.params
         stored_columns = ["l.account_id", "l.stage", "ls.lead_id IS NOT NULL AS had_score",
                           "ls.model_id AS stored_model_id", "ls.basis AS stored_basis",
                           "ls.qualifies AS stored_qualifies"]
@@ -278,7 +289,7 @@ def _scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql,
                    + "]::jsonb[], NULL))")
     columns = "lead_id, fit, eng, total, grade, disqualified, qualifies"
     if stored_model_id is None:
-        columns += f", {explanation} AS explanation, basis"
+        columns += f", {explanation} AS explanation, basis, source_id"
     elif only_changed:
         changed = (f"(NOT had_score OR stored_model_id <> {int(stored_model_id)} "
                    "OR stored_basis IS DISTINCT FROM basis OR stored_qualifies <> qualifies)")

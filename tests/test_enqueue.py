@@ -2,6 +2,7 @@
 must not turn the committed write into an error page."""
 
 import logging
+from datetime import timedelta
 
 import pytest
 from kombu.exceptions import OperationalError as BrokerUnavailable
@@ -39,3 +40,47 @@ def test_an_sdr_decision_goes_through_with_the_broker_down(reference_data_kept, 
         "The broker is unavailable (Error 111 connecting to 127.0.0.1:6379. Connection "
         "refused.): routing.assign_waiting_leads was not queued for "
         f"{{'queue_id': {assignment.queue_id}}}; the periodic sweep will do it."]
+
+
+def test_publishing_goes_through_with_the_broker_down_and_the_sweep_sends_the_chunks(
+        db, marketing_ops, manager, settings, monkeypatch, caplog,
+        django_capture_on_commit_callbacks):
+    from scoring import services
+    from scoring.models import ModelStatus, RescoreChunk
+    from scoring.selectors import live_model
+    from tests import factories
+
+    settings.RESCORE_CHUNK_SIZE = 1
+    for _ in range(3):
+        factories.make_lead()
+    draft = services.clone_model(source=live_model(), by=marketing_ops, name="Next")
+    services.submit_model(model=draft, by=marketing_ops)
+    services.approve_model(model=draft, by=manager)
+    tries: list[int] = []
+
+    def refuse(*, chunk_id):
+        tries.append(chunk_id)
+        raise BrokerUnavailable("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr("scoring.tasks.rescore_chunk.delay", refuse)
+    with caplog.at_level(logging.WARNING, logger="handoff.enqueue"), \
+            django_capture_on_commit_callbacks(execute=True):
+        job = services.publish_model(model=draft, by=marketing_ops)
+
+    draft.refresh_from_db()
+    assert draft.status == ModelStatus.PUBLISHED
+    assert job.chunks_total == 3
+    # One try, not one wait per chunk: the rest would fail the same way.
+    assert len(tries) == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        "The broker is unavailable (Error 111 connecting to 127.0.0.1:6379. Connection "
+        "refused.): 3 of 3 scoring.rescore_chunk messages were not queued; the periodic "
+        "sweep will send them."]
+
+    # The broker is back; the sweep finds the job's chunks pending and sends them.
+    sent: list[int] = []
+    monkeypatch.setattr("scoring.tasks.rescore_chunk.delay",
+                        lambda *, chunk_id: sent.append(chunk_id))
+    services.sweep_unscored_leads(stale_after=timedelta(0))
+    assert sorted(sent) == sorted(RescoreChunk.objects.filter(job=job).values_list("pk",
+                                                                                   flat=True))

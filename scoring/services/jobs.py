@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from handoff.enqueue import enqueue_each_on_commit
 from leads.models import Activity, Lead
 from scoring.models import JobStatus, RescoreChunk, RescoreJob, ScoringModel
 from scoring.selectors import compiled_model, live_model
@@ -61,8 +62,8 @@ def start_rescore(*, model: ScoringModel, reason: str, by: AbstractBaseUser | No
     if not chunks:
         job.status, job.finished_at = JobStatus.DONE, timezone.now()
         job.save(update_fields=["status", "finished_at"])
-    chunk_ids = [c.pk for c in chunks]
-    transaction.on_commit(lambda: [rescore_chunk.delay(chunk_id=i) for i in chunk_ids])
+    # A chunk whose message is lost stays pending, and the sweep sends it again.
+    enqueue_each_on_commit(rescore_chunk, [{"chunk_id": c.pk} for c in chunks])
     return job
 
 

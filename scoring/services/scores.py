@@ -178,17 +178,20 @@ FROM scored
 """
 
 
-def _rescore_where(model: ScoringModel, lead_filter: bulk.Sql, *, as_of: datetime,
-                   python_ids: Iterable[int], score_accounts: bool = True,
+def _rescore_where(model: ScoringModel, lead_filter: bulk.Sql, *, key_filter: bulk.Sql,
+                   as_of: datetime, python_ids: Iterable[int], score_accounts: bool = True,
                    only_changed: bool = False) -> RescoreResult:
+    """Rescores the leads ``lead_filter`` keeps; ``key_filter`` (see
+    bulk.rescore_sql) covers them all."""
     if connection.vendor == "postgresql":
         scores = bulk.rescore_sql(compiled_model(model), as_of=as_of, lead_filter=lead_filter,
-                                  model_id=model.pk, only_changed=only_changed)
+                                  key_filter=key_filter, model_id=model.pk,
+                                  only_changed=only_changed)
         with connection.cursor() as cursor:
             cursor.execute(
-                _WRITE_SCORES.format(scores=scores.text, stored_filter=lead_filter.text.format(
+                _WRITE_SCORES.format(scores=scores.text, stored_filter=key_filter.text.format(
                     lead_id="ls.lead_id")),
-                [*scores.params, model.pk, as_of, *lead_filter.params, model.pk, as_of,
+                [*scores.params, model.pk, as_of, *key_filter.params, model.pk, as_of,
                  list(STAGES_THAT_CAN_QUALIFY)])
             scored, changed, qualifying, account_ids = cursor.fetchone()
     else:
@@ -243,8 +246,9 @@ def rescore_leads(*, lead_ids: Iterable[int], as_of: datetime | None = None) -> 
     model = live_model()
     if model is None or not ids:
         return RescoreResult(scored=0, became_mql=0)
-    return _rescore_where(model, bulk.Sql("{lead_id} = ANY(%s::bigint[])", [ids]),
-                          as_of=as_of or timezone.now(), python_ids=ids)
+    named = bulk.Sql("{lead_id} = ANY(%s::bigint[])", [ids])
+    return _rescore_where(model, named, key_filter=named, as_of=as_of or timezone.now(),
+                          python_ids=ids)
 
 
 @transaction.atomic
@@ -262,6 +266,7 @@ def rescore_id_range(*, model: ScoringModel, first_id: int, last_id: int, as_of:
     time of a lead's score to know it saw the lead's events.)"""
     where = "{lead_id} BETWEEN %s AND %s"
     params: list = [first_id, last_id]
+    id_range = bulk.Sql(where, [first_id, last_id])
     leads = Lead.objects.filter(pk__gte=first_id, pk__lte=last_id)
     if engaged_since is not None:
         where += " AND {lead_id} IN (SELECT lead_id FROM leads_activity WHERE occurred_at >= %s)"
@@ -270,13 +275,17 @@ def rescore_id_range(*, model: ScoringModel, first_id: int, last_id: int, as_of:
     python_ids = leads.values_list("pk", flat=True) if connection.vendor != "postgresql" else ()
     if connection.vendor == "postgresql":
         # For this transaction only: chunks run side by side on the workers, so
-        # parallel query inside one only takes cores from the others; and JIT
-        # compiling this long statement costs more than it saves on a chunk.
+        # parallel query inside one only takes cores from the others; JIT
+        # compiling this long statement costs more than it saves on a chunk;
+        # and the tables a rescore reads are in memory, where a random read
+        # costs about a sequential one (bulk.RANDOM_READ_COST).
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_config('max_parallel_workers_per_gather', '0', true), "
-                           "set_config('jit', 'off', true)")
-    return _rescore_where(model, bulk.Sql(where, params), as_of=as_of, python_ids=python_ids,
-                          score_accounts=score_accounts, only_changed=True)
+                           "set_config('jit', 'off', true), "
+                           "set_config('random_page_cost', %s, true)", [bulk.RANDOM_READ_COST])
+    return _rescore_where(model, bulk.Sql(where, params), key_filter=id_range, as_of=as_of,
+                          python_ids=python_ids, score_accounts=score_accounts,
+                          only_changed=True)
 
 
 def _has_engagement_since_recycle(lead_id: int) -> bool:
