@@ -66,7 +66,7 @@ def rules():
             "property_conditions": props, "points": points, "window_days": window,
             "cap": cap, "half_life_days": half},
         st.sampled_from([Layer.ENGAGEMENT, Layer.ENGAGEMENT, Layer.DISQUALIFIER]),
-        st.lists(st.sampled_from(KINDS), max_size=2, unique=True),
+        st.lists(st.sampled_from(KINDS), max_size=2),
         st.one_of(st.none(), st.sampled_from(URL_PATTERNS)),
         st.lists(prop, max_size=1),
         st.integers(-25, 40), st.integers(1, 120), st.one_of(st.none(), st.integers(0, 50)),
@@ -173,3 +173,26 @@ def test_single_lead_and_bulk_scoring_agree(model_spec, rule_specs, lead_specs):
             # The explanation adds up to the score, to the hundredth.
             assert sum(Decimal(str(e["points"])) for e in explanation) == python.total
         transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+def test_a_kind_listed_twice_counts_each_activity_once_in_both_engines():
+    """Demo requests at 30 points, the kind entered twice: two requests are
+    60 points, not 120, one lead at a time as in SQL."""
+    model, [lead] = build(
+        {"threshold": 75, "min_fit": 0, "min_engagement": 0},
+        [{"layer": Layer.ENGAGEMENT, "activity_kinds": ["demo_request", "demo_request"],
+          "url_pattern": "", "property_conditions": [], "points": 30, "window_days": 90,
+          "cap": None, "half_life_days": None}],
+        [{"domain": None, "title": "", "country": "", "employees": None, "industry": "",
+          "target": False, "funded_days_ago": None, "created_days_ago": 1,
+          "do_not_contact": False, "attributes": {}, "source": "inbound_form",
+          "activities": [{"kind": "demo_request", "url": "", "properties": {}, "age": age}
+                         for age in (3600, 7200)]}])
+    lead = Lead.objects.select_related("account", "source").get(pk=lead.pk)
+
+    python = score_one(model, lead, as_of=AS_OF)
+    _, eng, *_ = sql_scores(model, [lead.pk])[lead.pk]
+
+    assert (python.engagement_cents, eng) == (6000, 6000)
+    assert python.explanation[0]["count"] == 2
