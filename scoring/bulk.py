@@ -15,12 +15,12 @@ from scoring.engine import SECONDS_PER_DAY, CompiledModel, CompiledRule, Conditi
 from scoring.fields import ATTRIBUTE_PREFIX, FIELDS, FieldType
 from scoring.models import Layer, Operator
 
-# The planner's cost of a random page read, relative to a sequential one, for
-# the statements built here (rescore chunks, preview), set for their
-# transaction. PostgreSQL's default of 4
-# is for spinning disks; with the data in memory it chose to hash every
-# account for each chunk, and to hash ten million activities for a preview,
-# instead of reading them in lead order from their index.
+# The planner's cost of a random page read, relative to a sequential one, set
+# for the transactions of the statements built here (rescore chunks, preview).
+# PostgreSQL's default of 4 is for spinning disks; with the data in memory it
+# chose to hash every account for each chunk, and to hash ten million
+# activities for a preview, instead of reading them in lead order from their
+# covering index.
 RANDOM_READ_COST = "1.1"
 
 

@@ -612,10 +612,11 @@ def test_the_progress_fragment_polls_while_running_and_stops_when_done(
     assert "<html" not in html
 
     RescoreJob.objects.filter(pk=job.pk).update(status=JobStatus.DONE, leads_scored=100_000,
-                                                chunks_done=10, became_mql=12,
-                                                finished_at=timezone.now())
+                                                scores_changed=3_210, chunks_done=10,
+                                                became_mql=12, finished_at=timezone.now())
     html = client.get(url).content.decode()
     assert "hx-trigger" not in html
+    assert "3210 scores changed; the other leads kept theirs." in html
     assert "12 leads became MQLs." in html
 
 
