@@ -20,6 +20,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from django.utils import timezone
 
 from feedback import scorecard
 from feedback.models import Opportunity, Recalibration
+from handoff.enqueue import enqueue_each_on_commit, enqueue_on_commit
 from leads.models import Lead, Stage, StageChange
 from routing.models import Assignment, AssignmentStatus
 from scoring import services as scoring_services
@@ -300,8 +302,26 @@ def start_recalibration(*, source: str, outcome: str, target: float = 0.65,
         run = Recalibration.objects.create(source=source, outcome=outcome,
                                            target_acceptance=target, requested_by=by,
                                            based_on=live_model())
-        transaction.on_commit(lambda: recalibrate.delay(run_id=run.pk))
+        # A message lost to a broker outage is sent again by
+        # resend_queued_recalibrations.
+        enqueue_on_commit(recalibrate, run_id=run.pk)
     return run
+
+
+def resend_queued_recalibrations(*, queued_for: timedelta = timedelta(minutes=5)) -> int:
+    """Sends again the runs still queued after ``queued_for`` (their message
+    was lost or is stuck). A run is claimed once, so a message sent twice
+    runs it once. Returns how many were sent."""
+    from feedback.tasks import recalibrate
+
+    stale = list(Recalibration.objects.filter(
+        status=Recalibration.Status.QUEUED, created_at__lt=timezone.now() - queued_for,
+    ).values_list("pk", flat=True))
+    enqueue_each_on_commit(recalibrate, [{"run_id": run_id} for run_id in stale])
+    if stale:
+        logger.warning("Sent again %d recalibration(s) queued for over %d s.", len(stale),
+                       queued_for.total_seconds())
+    return len(stale)
 
 
 def run_recalibration(*, run_id: int) -> bool:

@@ -10,6 +10,12 @@ def recalibrate(*, run_id: int) -> None:
     recalibration.run_recalibration(run_id=run_id)
 
 
+@shared_task(name="feedback.resend_queued_recalibrations")
+def resend_queued_recalibrations() -> None:
+    """Periodic: sends again the recalibrations whose message was lost."""
+    recalibration.resend_queued_recalibrations()
+
+
 @shared_task(name="feedback.scheduled_recalibration")
 def scheduled_recalibration() -> None:
     """The periodic run: learns from what SDRs accepted since the last one."""

@@ -9,3 +9,9 @@ from leads import importing
 def run_import(*, job_id: int) -> None:
     """Run a queued lead import; a job that is gone or already claimed is left alone."""
     importing.run_import_job(job_id=job_id)
+
+
+@shared_task(name="leads.resend_queued_imports")
+def resend_queued_imports() -> None:
+    """Periodic: sends again the imports whose message was lost."""
+    importing.resend_queued_imports()

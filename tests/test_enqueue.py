@@ -5,6 +5,7 @@ import logging
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from leads.models import Stage
@@ -84,3 +85,78 @@ def test_publishing_goes_through_with_the_broker_down_and_the_sweep_sends_the_ch
     services.sweep_unscored_leads(stale_after=timedelta(0))
     assert sorted(sent) == sorted(RescoreChunk.objects.filter(job=job).values_list("pk",
                                                                                    flat=True))
+
+
+def test_an_import_started_with_the_broker_down_is_sent_again_by_its_sweep(
+        db, settings, tmp_path, monkeypatch, caplog, django_capture_on_commit_callbacks):
+    from leads import importing, tasks
+    from leads.models import ImportJob, Lead
+    from tests.leads.test_import import HEADER, SMALL_MAPPING
+    from tests.leads.test_import_admin import csv_upload
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+    def refuse(**kwargs):
+        raise BrokerUnavailable("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.run_import, "delay", refuse)
+    with caplog.at_level(logging.WARNING, logger="handoff.enqueue"), \
+            django_capture_on_commit_callbacks(execute=True):
+        job = importing.start_import(file=csv_upload(HEADER + "ada@example.com,Ada,,,7,,,\r\n"),
+                                     mapping=SMALL_MAPPING)
+    assert job.status == ImportJob.Status.QUEUED
+    assert "leads.run_import was not queued" in caplog.records[0].getMessage()
+
+    # Back up: a job queued for less than five minutes is left to its message;
+    # an older one is sent again, and runs once however often it is sent.
+    sent: list[dict] = []
+    monkeypatch.setattr(tasks.run_import, "delay", lambda **kwargs: sent.append(kwargs))
+
+    def resend() -> int:
+        with django_capture_on_commit_callbacks(execute=True):
+            return importing.resend_queued_imports()
+
+    assert resend() == 0
+    ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=6))
+    assert resend() == 1
+    assert sent == [{"job_id": job.pk}]
+    for message in sent * 2:
+        tasks.run_import(**message)
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE
+    assert Lead.objects.filter(email="ada@example.com").count() == 1
+    assert resend() == 0
+
+
+def test_a_recalibration_started_with_the_broker_down_is_sent_again_by_its_sweep(
+        db, marketing_ops, monkeypatch, caplog, django_capture_on_commit_callbacks):
+    from feedback import recalibration, tasks
+    from feedback.models import Recalibration
+
+    def refuse(**kwargs):
+        raise BrokerUnavailable("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.recalibrate, "delay", refuse)
+    with caplog.at_level(logging.WARNING, logger="handoff.enqueue"), \
+            django_capture_on_commit_callbacks(execute=True):
+        run = recalibration.start_recalibration(source="history", outcome="known",
+                                                by=marketing_ops)
+    assert run.status == Recalibration.Status.QUEUED
+    assert "feedback.recalibrate was not queued" in caplog.records[0].getMessage()
+
+    sent: list[dict] = []
+    monkeypatch.setattr(tasks.recalibrate, "delay", lambda **kwargs: sent.append(kwargs))
+
+    def resend() -> int:
+        with django_capture_on_commit_callbacks(execute=True):
+            return recalibration.resend_queued_recalibrations()
+
+    assert resend() == 0
+    Recalibration.objects.filter(pk=run.pk).update(
+        created_at=timezone.now() - timedelta(minutes=6))
+    assert resend() == 1
+    assert sent == [{"run_id": run.pk}]
+    tasks.recalibrate(**sent[0])
+    run.refresh_from_db()
+    assert run.status != Recalibration.Status.QUEUED  # claimed: proposed, refused or failed
+    assert resend() == 0

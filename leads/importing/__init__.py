@@ -14,7 +14,12 @@ from leads.importing.mapping import (
     shipped_mappings,
 )
 from leads.importing.results import ImportRefused, ImportResult, RowError
-from leads.importing.services import import_leads, run_import_job, start_import
+from leads.importing.services import (
+    import_leads,
+    resend_queued_imports,
+    run_import_job,
+    start_import,
+)
 
 __all__ = [
     "ColumnRule",
@@ -27,6 +32,7 @@ __all__ = [
     "import_leads",
     "load_mapping",
     "parse_mapping",
+    "resend_queued_imports",
     "run_import_job",
     "shipped_mappings",
     "start_import",

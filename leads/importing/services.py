@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from handoff.enqueue import enqueue_each_on_commit, enqueue_on_commit
 from handoff.errors import ConflictError
 from leads.importing.csvfile import CsvReader
 from leads.importing.mapping import Mapping, MappingError, parse_mapping
@@ -128,8 +129,26 @@ def start_import(
     # Imported here: the task module imports this one.
     from leads.tasks import run_import
 
-    transaction.on_commit(lambda: run_import.delay(job_id=job.pk))
+    # A message lost to a broker outage is sent again by resend_queued_imports.
+    enqueue_on_commit(run_import, job_id=job.pk)
     return job
+
+
+def resend_queued_imports(*, queued_for: timedelta = timedelta(minutes=5)) -> int:
+    """Sends again the jobs still queued after ``queued_for``: their message
+    was lost (the broker was down when the import started) or is stuck.
+    A job is claimed once, so a message sent twice imports once. Returns how
+    many were sent."""
+    from leads.tasks import run_import
+
+    stale = list(ImportJob.objects.filter(
+        status=ImportJob.Status.QUEUED, created_at__lt=timezone.now() - queued_for,
+    ).values_list("pk", flat=True))
+    enqueue_each_on_commit(run_import, [{"job_id": job_id} for job_id in stale])
+    if stale:
+        logger.warning("Sent again %d import job(s) queued for over %d s.", len(stale),
+                       queued_for.total_seconds())
+    return len(stale)
 
 
 def run_import_job(*, job_id: int) -> bool:
