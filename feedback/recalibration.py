@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from feedback import scorecard
 from feedback.models import Opportunity, Recalibration
-from handoff.enqueue import enqueue_each_on_commit, enqueue_on_commit
+from handoff.enqueue import enqueue_on_commit, resend_jobs
 from leads.models import Lead, Stage, StageChange
 from routing.models import Assignment, AssignmentStatus
 from scoring import services as scoring_services
@@ -314,14 +314,9 @@ def resend_queued_recalibrations(*, queued_for: timedelta = timedelta(minutes=5)
     runs it once. Returns how many were sent."""
     from feedback.tasks import recalibrate
 
-    stale = list(Recalibration.objects.filter(
-        status=Recalibration.Status.QUEUED, created_at__lt=timezone.now() - queued_for,
-    ).values_list("pk", flat=True))
-    enqueue_each_on_commit(recalibrate, [{"run_id": run_id} for run_id in stale])
-    if stale:
-        logger.warning("Sent again %d recalibration(s) queued for over %d s.", len(stale),
-                       queued_for.total_seconds())
-    return len(stale)
+    return resend_jobs(recalibrate, Recalibration.objects.filter(
+        status=Recalibration.Status.QUEUED, created_at__lt=timezone.now() - queued_for),
+        id_argument="run_id")
 
 
 def run_recalibration(*, run_id: int) -> bool:

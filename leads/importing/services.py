@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from handoff.enqueue import enqueue_each_on_commit, enqueue_on_commit
+from handoff.enqueue import enqueue_on_commit, resend_jobs
 from handoff.errors import ConflictError
 from leads.importing.csvfile import CsvReader
 from leads.importing.mapping import Mapping, MappingError, parse_mapping
@@ -141,14 +141,9 @@ def resend_queued_imports(*, queued_for: timedelta = timedelta(minutes=5)) -> in
     many were sent."""
     from leads.tasks import run_import
 
-    stale = list(ImportJob.objects.filter(
-        status=ImportJob.Status.QUEUED, created_at__lt=timezone.now() - queued_for,
-    ).values_list("pk", flat=True))
-    enqueue_each_on_commit(run_import, [{"job_id": job_id} for job_id in stale])
-    if stale:
-        logger.warning("Sent again %d import job(s) queued for over %d s.", len(stale),
-                       queued_for.total_seconds())
-    return len(stale)
+    return resend_jobs(run_import, ImportJob.objects.filter(
+        status=ImportJob.Status.QUEUED, created_at__lt=timezone.now() - queued_for),
+        id_argument="job_id")
 
 
 def run_import_job(*, job_id: int) -> bool:
