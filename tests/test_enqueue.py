@@ -13,15 +13,17 @@ from routing.models import AssignmentStatus, Queue
 from tests.routing.test_queue_pages import mql_for, seat
 
 
+def refuse_connection(*args, **kwargs):
+    """A publish failing as kombu reports a refused connection."""
+    raise BrokerUnavailable("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+
 @pytest.fixture
 def broker_down(monkeypatch):
     """Every publish fails as kombu reports a refused connection."""
-    def refuse(*args, **kwargs):
-        raise BrokerUnavailable("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-
     for task in ("routing.tasks.assign_waiting_leads", "routing.tasks.route_mql",
                  "scoring.tasks.rescore_leads", "scoring.tasks.rescore_after_events"):
-        monkeypatch.setattr(f"{task}.delay", refuse)
+        monkeypatch.setattr(f"{task}.delay", refuse_connection)
 
 
 @pytest.mark.django_db(transaction=True)  # the decision commits, and its callbacks run
@@ -61,7 +63,7 @@ def test_publishing_goes_through_with_the_broker_down_and_the_sweep_sends_the_ch
 
     def refuse(*, chunk_id):
         tries.append(chunk_id)
-        raise BrokerUnavailable("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        refuse_connection()
 
     monkeypatch.setattr("scoring.tasks.rescore_chunk.delay", refuse)
     with caplog.at_level(logging.WARNING, logger="handoff.enqueue"), \
@@ -96,10 +98,7 @@ def test_an_import_started_with_the_broker_down_is_sent_again_by_its_sweep(
 
     settings.MEDIA_ROOT = tmp_path / "media"
 
-    def refuse(**kwargs):
-        raise BrokerUnavailable("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-
-    monkeypatch.setattr(tasks.run_import, "delay", refuse)
+    monkeypatch.setattr(tasks.run_import, "delay", refuse_connection)
     with caplog.at_level(logging.WARNING, logger="handoff.enqueue"), \
             django_capture_on_commit_callbacks(execute=True):
         job = importing.start_import(file=csv_upload(HEADER + "ada@example.com,Ada,,,7,,,\r\n"),
@@ -133,10 +132,7 @@ def test_a_recalibration_started_with_the_broker_down_is_sent_again_by_its_sweep
     from feedback import recalibration, tasks
     from feedback.models import Recalibration
 
-    def refuse(**kwargs):
-        raise BrokerUnavailable("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-
-    monkeypatch.setattr(tasks.recalibrate, "delay", refuse)
+    monkeypatch.setattr(tasks.recalibrate, "delay", refuse_connection)
     with caplog.at_level(logging.WARNING, logger="handoff.enqueue"), \
             django_capture_on_commit_callbacks(execute=True):
         run = recalibration.start_recalibration(source="history", outcome="known",
