@@ -65,16 +65,21 @@ def ensure_leads(count: int) -> list[int]:
         Lead.objects.bulk_create(
             [
                 Lead(
-                    email=lead_email(i), external_id=lead_external_id(i), source=source,
-                    first_name="Bench", last_name=str(i), company_name=f"Bench Corp {i % 997}",
+                    email=lead_email(i),
+                    external_id=lead_external_id(i),
+                    source=source,
+                    first_name="Bench",
+                    last_name=str(i),
+                    company_name=f"Bench Corp {i % 997}",
                 )
                 for i in missing
             ],
             batch_size=2000,
         )
         existing = dict(
-            Lead.objects.filter(external_id__startswith="bench-crm-")
-            .values_list("external_id", "pk")
+            Lead.objects.filter(external_id__startswith="bench-crm-").values_list(
+                "external_id", "pk"
+            )
         )
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {Lead._meta.db_table}")
@@ -97,8 +102,7 @@ def integration_token() -> str:
     integration would hold it; ready for ``auth_headers``."""
     user, _ = User.objects.get_or_create(username=BENCH_USER)
     user.groups.add(Group.objects.get(name=roles.INTEGRATION))
-    return tokens.issue_token(name="Benchmark", scopes=ApiTokenScope.values, user=user,
-                              by=None).key
+    return tokens.issue_token(name="Benchmark", scopes=ApiTokenScope.values, user=user, by=None).key
 
 
 def truncate_activities() -> None:
@@ -124,7 +128,6 @@ class Server:
     pid: int
 
 
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
@@ -140,10 +143,22 @@ def gunicorn(
     RESULTS_DIR.mkdir(exist_ok=True)
     log = RESULTS_DIR / f"{name}.gunicorn.log"
     command = [
-        sys.executable, "-m", "gunicorn", "handoff.wsgi:application",
-        "--bind", f"{HOST}:{port}", "--workers", str(workers),
-        "--timeout", "120", "--graceful-timeout", "10", "--error-logfile", str(log),
-        "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(workers),
+        "--timeout",
+        "120",
+        "--graceful-timeout",
+        "10",
+        "--error-logfile",
+        str(log),
+        "--log-level",
+        "warning",
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     base_url = f"http://{HOST}:{port}"
@@ -181,8 +196,13 @@ def warm_up(base_url: str, token: str, lead_id: int, *, workers: int) -> None:
         for i in range(workers * 5):
             response = client.post(
                 "/api/activities/",
-                json={"lead": lead_id, "kind": "page_view", "occurred_at": "2026-01-01T00:00:00Z",
-                      "source_system": "bench-warmup", "external_id": f"warm-{time.time_ns()}-{i}"},
+                json={
+                    "lead": lead_id,
+                    "kind": "page_view",
+                    "occurred_at": "2026-01-01T00:00:00Z",
+                    "source_system": "bench-warmup",
+                    "external_id": f"warm-{time.time_ns()}-{i}",
+                },
             )
             response.raise_for_status()
 
@@ -215,7 +235,12 @@ class LoadResult:
 
 
 def post_concurrently(
-    base_url: str, token: str, bodies: list[bytes], *, clients: int, time_limit: float,
+    base_url: str,
+    token: str,
+    bodies: list[bytes],
+    *,
+    clients: int,
+    time_limit: float,
     keep_body: Callable[[int], bool] = lambda status: True,
 ) -> LoadResult:
     """POST each pre-encoded body to /api/activities/ from ``clients`` threads, each
@@ -260,8 +285,9 @@ def post_concurrently(
                 if conn is not None:
                     conn.close()
                     conn = None
-            mine.append(Outcome(time.perf_counter() - t0, status,
-                                data if keep_body(status) else None))
+            mine.append(
+                Outcome(time.perf_counter() - t0, status, data if keep_body(status) else None)
+            )
         if conn is not None:
             conn.close()
         with lock:
@@ -276,7 +302,12 @@ def post_concurrently(
 
 
 def post_at_rate(
-    base_url: str, token: str, bodies: list[bytes], *, rate: float, senders: int = 32,
+    base_url: str,
+    token: str,
+    bodies: list[bytes],
+    *,
+    rate: float,
+    senders: int = 32,
     time_limit: float = 60.0,
 ) -> LoadResult:
     """POST the bodies at a steady ``rate`` per second, whatever the answers' pace
@@ -414,12 +445,18 @@ def wait_for_quiet(*, threshold: float = 0.25, patience: float = 60.0) -> float:
         if others < threshold:
             return others
         if time.monotonic() >= deadline:
-            print(f"   going ahead while other processes use {others:.1f} cores: "
-                  "the figures below are lower than this machine gives alone", flush=True)
+            print(
+                f"   going ahead while other processes use {others:.1f} cores: "
+                "the figures below are lower than this machine gives alone",
+                flush=True,
+            )
             return others
         if not waited:
-            print(f"   other processes use {others:.1f} cores; waiting up to {patience:.0f} s "
-                  "for a quieter machine", flush=True)
+            print(
+                f"   other processes use {others:.1f} cores; waiting up to {patience:.0f} s "
+                "for a quieter machine",
+                flush=True,
+            )
             waited = True
 
 
@@ -432,8 +469,11 @@ class CpuMeter:
         self.available = os.path.exists("/proc/stat")
 
     def _sample(self) -> dict[str, float]:
-        sample = {"time": time.perf_counter(), "machine": _machine_busy(),
-                  "client": sum(os.times()[:2])}
+        sample = {
+            "time": time.perf_counter(),
+            "machine": _machine_busy(),
+            "client": sum(os.times()[:2]),
+        }
         for name, pid in self.roots.items():
             sample[name] = _tree_cpu(pid) if pid else 0.0
         return sample
@@ -454,8 +494,9 @@ class CpuMeter:
         self.client, self.web, self.database = used["client"], used["web"], used["database"]
         self.others = max(0.0, used["machine"] - self.client - self.web - self.database)
 
-    def report(self, report: Report, *, prefix: str = "", count: int = 0, unit: str = "",
-               scale: int = 1) -> None:
+    def report(
+        self, report: Report, *, prefix: str = "", count: int = 0, unit: str = "", scale: int = 1
+    ) -> None:
         """Cores used by each part; with ``count`` units of work done, also the CPU
         of ours per ``scale`` units and the rate all the machine's cores would give:
         figures that others' load on the machine changes less than rates."""
@@ -468,5 +509,8 @@ class CpuMeter:
             per = f"{scale:,} {unit}s" if scale > 1 else unit
             report.figure(f"{prefix}CPU per {per}", seconds / count * scale * 1000, "ms")
             cores = os.cpu_count() or 1
-            report.figure(f"{prefix}{unit}s/s if all {cores} cores were ours",
-                          count / seconds * cores, f"{unit}s/s")
+            report.figure(
+                f"{prefix}{unit}s/s if all {cores} cores were ours",
+                count / seconds * cores,
+                f"{unit}s/s",
+            )

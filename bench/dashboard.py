@@ -46,15 +46,19 @@ def _generate(leads: int) -> None:
             " '', (SELECT id FROM leads_leadsource ORDER BY id OFFSET (g %% 4) LIMIT 1), '',"
             " CASE WHEN g %% 100 < 15 THEN 'sal' ELSE 'lead' END, '{}', false,"
             " now() - make_interval(days => (g %% %s)), now() FROM generate_series(1, %s) g",
-            [DAYS, leads])
+            [DAYS, leads],
+        )
         # Every 100th..15th lead became an MQL: crossing, snapshot, decision.
         cursor.execute(
             "INSERT INTO leads_stagechange (lead_id, from_stage, to_stage, changed_at, reason)"
-            " SELECT id, 'lead', 'mql', created_at, 'bench' FROM leads_lead WHERE stage = 'sal'")
+            " SELECT id, 'lead', 'mql', created_at, 'bench' FROM leads_lead WHERE stage = 'sal'"
+        )
         cursor.execute(
             "INSERT INTO scoring_mqlsnapshot (lead_id, model_id, fit, engagement, total, grade,"
             " explanation, created_at) SELECT id, %s, 20, 60 + id %% 40, 80 + id %% 40, 'B',"
-            " '[]', created_at FROM leads_lead WHERE stage = 'sal'", [model.pk])
+            " '[]', created_at FROM leads_lead WHERE stage = 'sal'",
+            [model.pk],
+        )
         cursor.execute(
             "INSERT INTO routing_assignment (lead_id, queue_id, sdr_id, status, created_at,"
             " assigned_at, due_at, first_touch_at, closed_at, why, waiting_reason)"
@@ -64,14 +68,16 @@ def _generate(leads: int) -> None:
             " created_at + make_interval(mins => (id %% 2000)::int),"
             " created_at + make_interval(mins => (id %% 2000)::int), '{}', ''"
             " FROM leads_lead WHERE stage = 'sal'",
-            [queues, len(queues), sdrs, len(sdrs)])
+            [queues, len(queues), sdrs, len(sdrs)],
+        )
         cursor.execute(
             "INSERT INTO routing_touch (assignment_id, kind, by_id, at, reason, note)"
             " SELECT a.id, CASE a.status WHEN 'accepted' THEN 'accept' WHEN 'rejected'"
             " THEN 'reject' ELSE 'recycle' END, a.sdr_id, a.closed_at,"
             " CASE WHEN a.status = 'rejected' THEN (ARRAY['not_a_fit', 'no_budget',"
             " 'bad_timing', 'no_response'])[1 + a.id % 4] ELSE '' END, ''"
-            " FROM routing_assignment a")
+            " FROM routing_assignment a"
+        )
         cursor.execute(
             "INSERT INTO feedback_opportunity (crm_id, lead_id, name, amount, currency, status,"
             " created_on, closed_on, updated_at)"
@@ -79,7 +85,8 @@ def _generate(leads: int) -> None:
             " CASE WHEN a.lead_id % 3 = 0 THEN 'won' WHEN a.lead_id % 3 = 1 THEN 'lost'"
             " ELSE 'open' END, a.closed_at::date + 14,"
             " CASE WHEN a.lead_id % 3 < 2 THEN a.closed_at::date + 45 END, now()"
-            " FROM routing_assignment a WHERE a.status = 'accepted' AND a.lead_id % 10 = 0")
+            " FROM routing_assignment a WHERE a.status = 'accepted' AND a.lead_id % 10 = 0"
+        )
         cursor.execute("ANALYZE")
 
 
@@ -98,13 +105,18 @@ def _sdrs() -> None:
 
 def run() -> Report:
     report = Report("dashboard")
-    report.config = {"leads": LEADS, "requests per view": REQUESTS, "days of history": DAYS,
-                     "how": "in-process, Django test client, as a sales manager"}
+    report.config = {
+        "leads": LEADS,
+        "requests per view": REQUESTS,
+        "days of history": DAYS,
+        "how": "in-process, Django test client, as a sales manager",
+    }
     _sdrs()
     started = time.perf_counter()
     _generate(LEADS)
-    report.figure("generating the data (not timed against the goal)",
-                  time.perf_counter() - started, "s")
+    report.figure(
+        "generating the data (not timed against the goal)", time.perf_counter() - started, "s"
+    )
     started = time.perf_counter()
     rollup.refresh_weekly_counts(full=True)
     report.figure("full rollup build", time.perf_counter() - started, "s")
@@ -119,7 +131,7 @@ def run() -> Report:
         "12 weeks (default)": "/manager/",
         "52 weeks": f"/manager/?start={today - timedelta(weeks=51)}",
         "104 weeks, one source": f"/manager/?start={today - timedelta(weeks=103)}"
-                                 "&source=inbound_form",
+        "&source=inbound_form",
     }
     for name, url in views.items():
         times = []

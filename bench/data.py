@@ -29,30 +29,89 @@ from django.db import connection, transaction
 
 # (value, per mille) choices, turned into SQL CASE expressions on a hash.
 TITLES = [
-    ("VP Marketing", 60), ("Director of Sales", 60), ("CEO", 20), ("Head of Growth", 40),
-    ("Founder", 20), ("CTO", 20), ("Marketing Manager", 160), ("Product Manager", 120),
-    ("Software Engineer", 160), ("Analyst", 120), ("Consultant", 80), ("Sales Representative", 80),
+    ("VP Marketing", 60),
+    ("Director of Sales", 60),
+    ("CEO", 20),
+    ("Head of Growth", 40),
+    ("Founder", 20),
+    ("CTO", 20),
+    ("Marketing Manager", 160),
+    ("Product Manager", 120),
+    ("Software Engineer", 160),
+    ("Analyst", 120),
+    ("Consultant", 80),
+    ("Sales Representative", 80),
     ("", 60),
 ]
-SENIORITIES = [("executive", 100), ("director", 150), ("manager", 300), ("individual", 450),
-               ("", 0)]
-DEPARTMENTS = [("Marketing", 300), ("Sales", 250), ("Engineering", 200), ("Finance", 100),
-               ("Operations", 100), ("", 50)]
-COUNTRIES = [("US", 400), ("Germany", 120), ("United Kingdom", 120), ("France", 80),
-             ("Canada", 60), ("Netherlands", 40), ("Brazil", 60), ("India", 80), ("Japan", 40)]
-INDUSTRIES = [("Software", 300), ("Financial services", 150), ("Manufacturing", 150),
-              ("Retail", 100), ("Healthcare", 100), ("Education", 50), ("Media", 50),
-              ("", 100)]
-SOURCES = [("inbound_form", 300), ("website", 250), ("content", 120), ("webinar", 80),
-           ("event_list_import", 80), ("trade_show_badge_scan", 40), ("cold_list", 60),
-           ("partner", 40), ("api", 30)]
+SENIORITIES = [
+    ("executive", 100),
+    ("director", 150),
+    ("manager", 300),
+    ("individual", 450),
+    ("", 0),
+]
+DEPARTMENTS = [
+    ("Marketing", 300),
+    ("Sales", 250),
+    ("Engineering", 200),
+    ("Finance", 100),
+    ("Operations", 100),
+    ("", 50),
+]
+COUNTRIES = [
+    ("US", 400),
+    ("Germany", 120),
+    ("United Kingdom", 120),
+    ("France", 80),
+    ("Canada", 60),
+    ("Netherlands", 40),
+    ("Brazil", 60),
+    ("India", 80),
+    ("Japan", 40),
+]
+INDUSTRIES = [
+    ("Software", 300),
+    ("Financial services", 150),
+    ("Manufacturing", 150),
+    ("Retail", 100),
+    ("Healthcare", 100),
+    ("Education", 50),
+    ("Media", 50),
+    ("", 100),
+]
+SOURCES = [
+    ("inbound_form", 300),
+    ("website", 250),
+    ("content", 120),
+    ("webinar", 80),
+    ("event_list_import", 80),
+    ("trade_show_badge_scan", 40),
+    ("cold_list", 60),
+    ("partner", 40),
+    ("api", 30),
+]
 # The stage a generated lead starts in: most are not with sales yet.
-STAGES = [("lead", 720), ("nurture", 200), ("sal", 30), ("sql", 20), ("lost", 10),
-          ("disqualified", 20)]
+STAGES = [
+    ("lead", 720),
+    ("nurture", 200),
+    ("sal", 30),
+    ("sql", 20),
+    ("lost", 10),
+    ("disqualified", 20),
+]
 # Activity kinds by share of events (per mille).
-KINDS = [("page_view", 480), ("email_open", 150), ("email_click", 80), ("content_download", 80),
-         ("pricing_page_view", 60), ("webinar_registration", 40), ("form_submit", 40),
-         ("webinar_attendance", 30), ("demo_request", 20), ("email_unsubscribe", 20)]
+KINDS = [
+    ("page_view", 480),
+    ("email_open", 150),
+    ("email_click", 80),
+    ("content_download", 80),
+    ("pricing_page_view", 60),
+    ("webinar_registration", 40),
+    ("form_submit", 40),
+    ("webinar_attendance", 30),
+    ("demo_request", 20),
+    ("email_unsubscribe", 20),
+]
 DAYS = 120  # activities happen over the last 120 days
 
 
@@ -64,8 +123,10 @@ class Spec:
 
     @property
     def label(self) -> str:
-        return (f"{self.leads:,} leads, {self.accounts:,} accounts, "
-                f"~{self.leads * self.activities_per_lead:,} activities")
+        return (
+            f"{self.leads:,} leads, {self.accounts:,} accounts, "
+            f"~{self.leads * self.activities_per_lead:,} activities"
+        )
 
 
 @dataclass
@@ -111,11 +172,14 @@ def _scalar(sql: str, params: list | tuple = ()):
 
 
 def _marker() -> dict | None:
-    _execute("CREATE TABLE IF NOT EXISTS bench_dataset (id int PRIMARY KEY, spec jsonb NOT NULL,"
-             " first_lead bigint, last_lead bigint, activities bigint)")
+    _execute(
+        "CREATE TABLE IF NOT EXISTS bench_dataset (id int PRIMARY KEY, spec jsonb NOT NULL,"
+        " first_lead bigint, last_lead bigint, activities bigint)"
+    )
     with connection.cursor() as cursor:
-        cursor.execute("SELECT spec, first_lead, last_lead, activities FROM bench_dataset"
-                       " WHERE id = 1")
+        cursor.execute(
+            "SELECT spec, first_lead, last_lead, activities FROM bench_dataset WHERE id = 1"
+        )
         row = cursor.fetchone()
     if row is None:
         return None
@@ -123,8 +187,9 @@ def _marker() -> dict | None:
     return {"spec": spec, "first": row[1], "last": row[2], "activities": row[3]}
 
 
-def ensure(*, leads: int, activities_per_lead: int, accounts: int | None = None,
-           log=print) -> Ensured:
+def ensure(
+    *, leads: int, activities_per_lead: int, accounts: int | None = None, log=print
+) -> Ensured:
     """The data set, generated unless it is there already (see the module)."""
     spec = Spec(leads, activities_per_lead, accounts or max(1, leads // 10))
     started = time.perf_counter()
@@ -133,15 +198,17 @@ def ensure(*, leads: int, activities_per_lead: int, accounts: int | None = None,
         bounds = _bounds()
         if bounds == (marker["first"], marker["last"]) and _count_leads() == spec.leads:
             log(f"   reusing the data set: {spec.label}")
-            return Ensured(spec, True, time.perf_counter() - started, bounds,
-                           marker["activities"])
+            return Ensured(spec, True, time.perf_counter() - started, bounds, marker["activities"])
     log(f"   generating {spec.label} …")
     _execute("DELETE FROM bench_dataset")
     _generate(spec, log)
     bounds = _bounds()
     activities = _scalar("SELECT count(*) FROM leads_activity")
-    _execute("INSERT INTO bench_dataset (id, spec, first_lead, last_lead, activities)"
-             " VALUES (1, %s, %s, %s, %s)", [json.dumps(asdict(spec)), *bounds, activities])
+    _execute(
+        "INSERT INTO bench_dataset (id, spec, first_lead, last_lead, activities)"
+        " VALUES (1, %s, %s, %s, %s)",
+        [json.dumps(asdict(spec)), *bounds, activities],
+    )
     seconds = time.perf_counter() - started
     log(f"   generated in {seconds:.0f} s")
     return Ensured(spec, False, seconds, bounds, activities)
@@ -167,9 +234,11 @@ def reset_derived() -> None:
     """Empties what scoring and routing derive from the data (scores, snapshots,
     account scores, rescore jobs, assignments, stage history) and puts every
     lead back in its generated stage. The generated rows stay."""
-    _execute("TRUNCATE scoring_leadscore, scoring_mqlsnapshot, scoring_accountscore,"
-             " scoring_rescorejob, routing_assignment, leads_stagechange, routing_sladay,"
-             " routing_slafirsttouch, routing_slarollupstate, routing_slachangedday CASCADE")
+    _execute(
+        "TRUNCATE scoring_leadscore, scoring_mqlsnapshot, scoring_accountscore,"
+        " scoring_rescorejob, routing_assignment, leads_stagechange, routing_sladay,"
+        " routing_slafirsttouch, routing_slarollupstate, routing_slachangedday CASCADE"
+    )
     _execute(f"UPDATE leads_lead SET stage = {stage_sql('id')} WHERE stage <> {stage_sql('id')}")
     _execute("UPDATE routing_membership SET assigned_count = 0, open_count = 0")
     _execute("DELETE FROM leads_activity WHERE source_system <> 'bench-gen'")
@@ -186,8 +255,10 @@ def _generate(spec: Spec, log) -> None:
         with _indexes_dropped("leads_account"), _indexes_dropped("leads_lead"):
             _accounts(spec)
             _leads(spec)
-        log(f"   {spec.leads:,} leads and {spec.accounts:,} accounts: "
-            f"{time.perf_counter() - t:.0f} s")
+        log(
+            f"   {spec.leads:,} leads and {spec.accounts:,} accounts: "
+            f"{time.perf_counter() - t:.0f} s"
+        )
         t = time.perf_counter()
         with _indexes_dropped("leads_activity"):
             _activities(spec)
@@ -212,7 +283,9 @@ def _accounts(spec: Spec) -> None:
         f" {_pick(COUNTRIES, h(g, 16))},"
         f" CASE WHEN {h(g, 17)} < 100 THEN current_date - mod({h(g, 18)}, 365)::int END,"
         f" NULL, {h(g, 19)} < 20, now(), now()"
-        " FROM generate_series(1, %s::bigint) g", [spec.accounts])
+        " FROM generate_series(1, %s::bigint) g",
+        [spec.accounts],
+    )
 
 
 def _leads(spec: Spec) -> None:
@@ -224,8 +297,10 @@ def _leads(spec: Spec) -> None:
     # Account sizes: account k (1-based) gets a share ~ 1/sqrt(k) of the leads
     # (power(u, 2) of a uniform u), so the largest accounts have thousands of
     # contacts and most have a few; one lead in ten has no account.
-    account = (f"CASE WHEN {h(g, 1)} < 100 THEN NULL ELSE 1 + floor(%s * "
-               f"power(mod(abs(hashint8(g * 104729 + 3)), 1000003) / 1000003.0, 2))::bigint END")
+    account = (
+        f"CASE WHEN {h(g, 1)} < 100 THEN NULL ELSE 1 + floor(%s * "
+        f"power(mod(abs(hashint8(g * 104729 + 3)), 1000003) / 1000003.0, 2))::bigint END"
+    )
     _execute(
         "INSERT INTO leads_lead (email, external_id, first_name, last_name, title, seniority,"
         " department, phone, country, company_name, account_id, source_id, source_detail, stage,"
@@ -242,7 +317,8 @@ def _leads(spec: Spec) -> None:
         f" CASE WHEN {h(g, 10)} < 100 THEN '{{\"plan\": \"team\"}}'::jsonb ELSE '{{}}'::jsonb END,"
         f" NULL, {h(g, 3)} < 10, now() - make_interval(secs => {h(g, 20)} * 31536.0), now()"
         f" FROM (SELECT g, {account} AS account_id FROM generate_series(1, %s::bigint) g) s",
-        [spec.accounts, spec.leads])
+        [spec.accounts, spec.leads],
+    )
 
 
 def _activities(spec: Spec) -> None:
@@ -266,7 +342,9 @@ def _activities(spec: Spec) -> None:
         "       FROM (SELECT id, random() AS r0 FROM leads_lead) l,"
         "       LATERAL (SELECT n, random() AS r FROM generate_series(1,"
         "                floor(l.r0 * (2 * %s + 1))::int) n) s) e"
-        " ORDER BY at", [spec.activities_per_lead])
+        " ORDER BY at",
+        [spec.activities_per_lead],
+    )
 
 
 class _indexes_dropped:
@@ -280,13 +358,16 @@ class _indexes_dropped:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
-                " WHERE conrelid = %s::regclass AND contype = 'u'", [self.table])
+                " WHERE conrelid = %s::regclass AND contype = 'u'",
+                [self.table],
+            )
             self.constraints = cursor.fetchall()
             cursor.execute(
                 "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)"
                 " FROM pg_index i WHERE i.indrelid = %s::regclass AND NOT i.indisprimary"
                 " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
-                [self.table])
+                [self.table],
+            )
             self.indexes = cursor.fetchall()
             for name, _ in self.constraints:
                 cursor.execute(f'ALTER TABLE {self.table} DROP CONSTRAINT "{name}"')

@@ -49,8 +49,17 @@ BATCH = 1_000
 CLIENTS = int(os.environ.get("BENCH_INGEST_CLIENTS", "4"))
 TIME_LIMIT = 600.0  # seconds for the API phase; the run reports what it got by then
 SOURCE = "bench-ingest"
-KINDS = ("page_view", "page_view", "page_view", "pricing_page_view", "email_open",
-         "email_click", "content_download", "form_submit", "webinar_registration")
+KINDS = (
+    "page_view",
+    "page_view",
+    "page_view",
+    "pricing_page_view",
+    "email_open",
+    "email_click",
+    "content_download",
+    "form_submit",
+    "webinar_registration",
+)
 
 
 def make_events(lead_ids: list[int]) -> tuple[list[dict[str, Any]], list[int]]:
@@ -61,35 +70,54 @@ def make_events(lead_ids: list[int]) -> tuple[list[dict[str, Any]], list[int]]:
     for n in range(EVENTS):
         number = rng.randrange(len(lead_ids))
         kind = KINDS[rng.randrange(len(KINDS))]
-        events.append({
-            **lead_ref(n, number, lead_ids),
-            "kind": kind,
-            "url": f"https://www.bench-vendor.example/{kind.replace('_', '-')}/{n % 50}",
-            "properties": {"utm_source": ("newsletter", "ads", "organic")[n % 3],
-                           "campaign": f"spring-{n % 20}"},
-            "occurred_at": (start + timedelta(seconds=n)).isoformat(),
-            "source_system": SOURCE,
-            "external_id": f"evt-{n}",
-        })
+        events.append(
+            {
+                **lead_ref(n, number, lead_ids),
+                "kind": kind,
+                "url": f"https://www.bench-vendor.example/{kind.replace('_', '-')}/{n % 50}",
+                "properties": {
+                    "utm_source": ("newsletter", "ads", "organic")[n % 3],
+                    "campaign": f"spring-{n % 20}",
+                },
+                "occurred_at": (start + timedelta(seconds=n)).isoformat(),
+                "source_system": SOURCE,
+                "external_id": f"evt-{n}",
+            }
+        )
         numbers.append(number)
     return events, numbers
 
 
 def run() -> Report:
     workers = DEFAULT_WORKERS
-    report = Report(NAME, config={
-        "events": EVENTS, "batch": BATCH, "leads": LEADS, "clients": CLIENTS,
-        "gunicorn_workers": workers, "conn_max_age": os.environ.get("CONN_MAX_AGE", "0"),
-        "lead_reference_mix": "3/5 lead_email, 1/5 lead_external_id, 1/5 lead",
-    })
+    report = Report(
+        NAME,
+        config={
+            "events": EVENTS,
+            "batch": BATCH,
+            "leads": LEADS,
+            "clients": CLIENTS,
+            "gunicorn_workers": workers,
+            "conn_max_age": os.environ.get("CONN_MAX_AGE", "0"),
+            "lead_reference_mix": "3/5 lead_email, 1/5 lead_external_id, 1/5 lead",
+        },
+    )
     lead_ids = ensure_leads(LEADS)
     token = integration_token()
     events, numbers = make_events(lead_ids)
     bodies = [json.dumps(events[i : i + BATCH]).encode() for i in range(0, EVENTS, BATCH)]
     now = timezone.now()
     rows = [
-        (lead_ids[number], e["kind"], e["url"], json.dumps(e["properties"]),
-         datetime.fromisoformat(e["occurred_at"]), e["source_system"], e["external_id"], now)
+        (
+            lead_ids[number],
+            e["kind"],
+            e["url"],
+            json.dumps(e["properties"]),
+            datetime.fromisoformat(e["occurred_at"]),
+            e["source_system"],
+            e["external_id"],
+            now,
+        )
         for e, number in zip(events, numbers, strict=True)
     ]
     # A fresh cluster first creates its WAL files and faults in its buffers: write
@@ -105,8 +133,9 @@ def run() -> Report:
         checkpoint()
         wait_for_quiet()
         with CpuMeter(web=server.pid, database=database) as api_cpu:
-            load = post_concurrently(server.url, token, bodies, clients=CLIENTS,
-                                     time_limit=TIME_LIMIT)
+            load = post_concurrently(
+                server.url, token, bodies, clients=CLIENTS, time_limit=TIME_LIMIT
+            )
         with httpx.Client(base_url=server.url, headers=auth_headers(token), timeout=120) as client:
             replay = client.post("/api/activities/", content=bodies[0])
     api_stored = count_where(SOURCE)
@@ -117,14 +146,25 @@ def run() -> Report:
     report.figure("API batch latency p50", percentile(batch_latencies, 50) * 1000, "ms")
     report.figure("API batch latency p95", percentile(batch_latencies, 95) * 1000, "ms")
     api_cpu.report(report, prefix="API phase ", count=api_stored, unit="event", scale=1000)
-    report.check("API answered 201 to every batch", not errors and not load.stopped_by_time,
-                 describe_failures(errors) or ("stopped by the time limit" if load.stopped_by_time
-                                          else f"{len(load.outcomes)} batches"))
+    report.check(
+        "API answered 201 to every batch",
+        not errors and not load.stopped_by_time,
+        describe_failures(errors)
+        or (
+            "stopped by the time limit" if load.stopped_by_time else f"{len(load.outcomes)} batches"
+        ),
+    )
     stored_said = sum(json.loads(o.body)["stored"] for o in load.outcomes if o.status == 201)
-    report.check("API stored every event once", api_stored == EVENTS == stored_said,
-                 f"{api_stored:,} rows, responses said {stored_said:,}")
-    replay_body = replay.json() if replay.headers.get("content-type", "").startswith(
-        "application/json") else replay.text[:200]
+    report.check(
+        "API stored every event once",
+        api_stored == EVENTS == stored_said,
+        f"{api_stored:,} rows, responses said {stored_said:,}",
+    )
+    replay_body = (
+        replay.json()
+        if replay.headers.get("content-type", "").startswith("application/json")
+        else replay.text[:200]
+    )
     report.check(
         "replayed batch stored nothing new",
         replay.status_code == 200
@@ -141,8 +181,7 @@ def run() -> Report:
     copy_stored = count_where(SOURCE)
     copy_rate = copy_stored / copy_elapsed
     report.figure("COPY events/s", copy_rate, "events/s")
-    copy_cpu.report(report, prefix="COPY phase ", count=copy_stored, unit="event",
-                    scale=1000)
+    copy_cpu.report(report, prefix="COPY phase ", count=copy_stored, unit="event", scale=1000)
     report.figure("API / COPY", api_rate / copy_rate, "ratio", at_least=0.1)
     report.check("COPY stored every event once", copy_stored == EVENTS, f"{copy_stored:,} rows")
     truncate_activities()
@@ -153,14 +192,22 @@ def copy_rows(rows: list[tuple]) -> float:
     """COPY the rows in one transaction on a raw psycopg connection; seconds taken."""
     db = settings.DATABASES["default"]
     table = Activity._meta.db_table
-    with psycopg.connect(dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"] or None,
-                         host=db["HOST"], port=db["PORT"] or None) as conn:
+    with psycopg.connect(
+        dbname=db["NAME"],
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        host=db["HOST"],
+        port=db["PORT"] or None,
+    ) as conn:
         checkpoint()
         started = time.perf_counter()
-        with conn.cursor() as cursor, cursor.copy(
-            f"COPY {table} (lead_id, kind, url, properties, occurred_at, source_system,"
-            " external_id, received_at) FROM STDIN"
-        ) as copy:
+        with (
+            conn.cursor() as cursor,
+            cursor.copy(
+                f"COPY {table} (lead_id, kind, url, properties, occurred_at, source_system,"
+                " external_id, received_at) FROM STDIN"
+            ) as copy,
+        ):
             for row in rows:
                 copy.write_row(row)
         conn.commit()

@@ -43,9 +43,16 @@ API_LEADS, API_SCORES, API_ASSIGNMENTS = "/api/leads/", "/api/scores/", "/api/as
 LOGIN = "/login/"
 
 # Kinds of events by weight, as marketing tools send them (a few that score high).
-KINDS = [("page_view", 50), ("email_open", 15), ("email_click", 8), ("content_download", 8),
-         ("pricing_page_view", 8), ("webinar_registration", 4), ("form_submit", 4),
-         ("demo_request", 3)]
+KINDS = [
+    ("page_view", 50),
+    ("email_open", 15),
+    ("email_click", 8),
+    ("content_download", 8),
+    ("pricing_page_view", 8),
+    ("webinar_registration", 4),
+    ("form_submit", 4),
+    ("demo_request", 3),
+]
 _CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 # What happened. One locust process, one thread of greenlets: no locks needed.
@@ -54,13 +61,28 @@ statuses: dict[str, Counter] = defaultdict(Counter)  # status (0: no answer) per
 per_second: Counter = Counter()  # requests started in each whole second
 ingest = Counter()  # events sent / received / stored / duplicates, from the answers
 first_error: dict[str, str] = {}
-state = {"requests": 0, "user_errors": 0, "quitting": False, "started": None, "ended": None,
-         "logged_in": 0, "all_logged_in": None}
+state = {
+    "requests": 0,
+    "user_errors": 0,
+    "quitting": False,
+    "started": None,
+    "ended": None,
+    "logged_in": 0,
+    "all_logged_in": None,
+}
 
 
 @events.request.add_listener
-def record(request_type, name, response_time, response_length, response=None,
-           exception=None, start_time=None, **kwargs) -> None:
+def record(
+    request_type,
+    name,
+    response_time,
+    response_length,
+    response=None,
+    exception=None,
+    start_time=None,
+    **kwargs,
+) -> None:
     status = getattr(response, "status_code", 0) or 0
     latencies[name].append(response_time)
     statuses[name][status] += 1
@@ -97,15 +119,23 @@ def keep_environment(environment, **kwargs) -> None:
 @events.quitting.add_listener
 def write_results(environment, **kwargs) -> None:
     with open(OUT, "w") as f:
-        json.dump({
-            "names": [EVENT, BATCH, QUEUE, LEAD_PAGE, API_LEADS, API_SCORES, API_ASSIGNMENTS],
-            "latencies_ms": latencies, "statuses": {k: dict(v) for k, v in statuses.items()},
-            "per_second": dict(per_second), "events": dict(ingest), "first_error": first_error,
-            "requests": state["requests"], "user_errors": state["user_errors"],
-            "stopped_by_count": state["quitting"],
-            "started": state["started"], "ended": state["ended"],
-            "all_logged_in": state["all_logged_in"],
-        }, f)
+        json.dump(
+            {
+                "names": [EVENT, BATCH, QUEUE, LEAD_PAGE, API_LEADS, API_SCORES, API_ASSIGNMENTS],
+                "latencies_ms": latencies,
+                "statuses": {k: dict(v) for k, v in statuses.items()},
+                "per_second": dict(per_second),
+                "events": dict(ingest),
+                "first_error": first_error,
+                "requests": state["requests"],
+                "user_errors": state["user_errors"],
+                "stopped_by_count": state["quitting"],
+                "started": state["started"],
+                "ended": state["ended"],
+                "all_logged_in": state["all_logged_in"],
+            },
+            f,
+        )
 
 
 def _counted(response, expected: tuple[int, ...]) -> None:
@@ -124,8 +154,7 @@ class Integration(FastHttpUser):
     leads: list[list] = PLAN["event_leads"]  # [id, email], hottest first
 
     def on_start(self) -> None:
-        self.headers = {"Authorization": PLAN["authorization"],
-                        "Content-Type": "application/json"}
+        self.headers = {"Authorization": PLAN["authorization"], "Content-Type": "application/json"}
         self.prefix = f"{PLAN['run']}-{id(self):x}"
         self.sent = 0
         self.rng = random.Random(id(self))
@@ -138,7 +167,9 @@ class Integration(FastHttpUser):
         self.sent += 1
         ref = {"lead": lead_id} if self.sent % 3 == 0 else {"lead_email": email}
         return {
-            **ref, "kind": kind, "url": f"https://www.bench-vendor.example/{kind}/{self.sent % 40}",
+            **ref,
+            "kind": kind,
+            "url": f"https://www.bench-vendor.example/{kind}/{self.sent % 40}",
             "properties": {"utm_source": ("newsletter", "ads", "organic")[self.sent % 3]},
             "occurred_at": (datetime.now(UTC) - timedelta(seconds=1)).isoformat(),
             "source_system": PLAN["source_system"],
@@ -148,8 +179,13 @@ class Integration(FastHttpUser):
     def _post(self, name: str, body: list[dict] | dict) -> None:
         count = len(body) if isinstance(body, list) else 1
         ingest["sent"] += count
-        with self.client.post("/api/activities/", data=json.dumps(body), headers=self.headers,
-                              name=name, catch_response=True) as response:
+        with self.client.post(
+            "/api/activities/",
+            data=json.dumps(body),
+            headers=self.headers,
+            name=name,
+            catch_response=True,
+        ) as response:
             _counted(response, (200, 201))
             if response.status_code in (200, 201):
                 answer = response.json()
@@ -182,9 +218,17 @@ class Sdr(FastHttpUser):
         if form.status_code != 200 or match is None:
             raise StopUser()
         with self.client.post(
-            "/login/", name=LOGIN, allow_redirects=False, catch_response=True,
-            data=urlencode({"username": me["username"], "password": me["password"],
-                            "csrfmiddlewaretoken": match.group(1)}),
+            "/login/",
+            name=LOGIN,
+            allow_redirects=False,
+            catch_response=True,
+            data=urlencode(
+                {
+                    "username": me["username"],
+                    "password": me["password"],
+                    "csrfmiddlewaretoken": match.group(1),
+                }
+            ),
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         ) as response:
             _counted(response, (302,))
@@ -220,8 +264,9 @@ class ApiReader(FastHttpUser):
     def _page(self, path: str, name: str, pages: int) -> None:
         # Mostly the first pages (the newest), sometimes deep in the list.
         page = self.rng.randint(1, 5) if self.rng.random() < 0.7 else self.rng.randint(1, pages)
-        with self.client.get(f"{path}?page={min(page, pages)}", name=name, headers=self.headers,
-                             catch_response=True) as response:
+        with self.client.get(
+            f"{path}?page={min(page, pages)}", name=name, headers=self.headers, catch_response=True
+        ) as response:
             _counted(response, (200,))
 
     @task(2)

@@ -38,25 +38,35 @@ def _data_file() -> Path | None:
 def _import(report: Report, path: Path) -> None:
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE leads_lead RESTART IDENTITY CASCADE")
-    mapping = parse_mapping(json.loads(
-        (ROOT / "leads" / "mappings" / "x_education.json").read_text()))
+    mapping = parse_mapping(
+        json.loads((ROOT / "leads" / "mappings" / "x_education.json").read_text())
+    )
     started = time.perf_counter()
     with path.open("rb") as file:
         result = import_leads(file=file, mapping=mapping)
     report.figure("import of the file", time.perf_counter() - started, "s")
-    report.check("every lead imported", result.created == 9240,
-                 f"{result.created} created, {len(result.errors)} bad rows")
+    report.check(
+        "every lead imported",
+        result.created == 9240,
+        f"{result.created} created, {len(result.errors)} bad rows",
+    )
 
 
 def run() -> Report:
     report = Report("recalibration")
     path = _data_file()
     if path is None:
-        report.check("X Education file found", False,
-                     "HANDOFF_SHARED_DATA does not point at the shared data folder: skipped")
+        report.check(
+            "X Education file found",
+            False,
+            "HANDOFF_SHARED_DATA does not point at the shared data folder: skipped",
+        )
         return report
-    report.config = {"file": "x-education/Leads.csv", "split": "70/30 by file order",
-                     "left out": "Tags, Lead Quality, Asymmetrique x4, Last Notable Activity"}
+    report.config = {
+        "file": "x-education/Leads.csv",
+        "split": "70/30 by file order",
+        "left out": "Tags, Lead Quality, Asymmetrique x4, Last Notable Activity",
+    }
     _import(report, path)
 
     started = time.perf_counter()
@@ -64,8 +74,7 @@ def run() -> Report:
     run_recalibration(run_id=run_.pk)
     report.figure("recalibration (import excluded)", time.perf_counter() - started, "s")
     run_.refresh_from_db()
-    report.check("a draft was proposed", run_.status == Recalibration.Status.PROPOSED,
-                 run_.message)
+    report.check("a draft was proposed", run_.status == Recalibration.Status.PROPOSED, run_.message)
     if run_.status != Recalibration.Status.PROPOSED:
         return report
 
@@ -89,6 +98,8 @@ def run() -> Report:
     report.figure("proposed threshold", run_.report["threshold"], "points")
     report.figure("expected acceptance at threshold", run_.report["expected_acceptance"], "")
     report.figure("expected MQL share at threshold", run_.report["expected_mql_share"], "")
-    report.check("post-contact columns left out",
-                 not any("post_contact" in r["rule"] for r in run_.report["rules"]))
+    report.check(
+        "post-contact columns left out",
+        not any("post_contact" in r["rule"] for r in run_.report["rules"]),
+    )
     return report

@@ -28,15 +28,19 @@ def _generate(count: int) -> None:
     # Each rule fires for a pseudo-random subset of leads (hash of id and rule);
     # acceptance follows the fired rules' weights plus noise.
     # (%% is a literal % in a statement that has parameters.)
-    fires = [f"(abs(hashint8(l.id * 31 + {r.pk})) %% 100) < {30 + 10 * (i % 4)}"
-             for i, r in enumerate(rules)]
+    fires = [
+        f"(abs(hashint8(l.id * 31 + {r.pk})) %% 100) < {30 + 10 * (i % 4)}"
+        for i, r in enumerate(rules)
+    ]
     weights = [25 if r.points > 0 else -25 for r in rules]
     entries = ", ".join(
         f"CASE WHEN {fire} THEN jsonb_build_object('rule_id', {r.pk}, 'rule', "
         f"'{r.name}', 'layer', '{r.layer}', 'count', 1 + (l.id %% 3), 'points', {r.points}) END"
-        for fire, r in zip(fires, rules, strict=True))
-    logit = " + ".join(f"CASE WHEN {fire} THEN {w} ELSE 0 END"
-                       for fire, w in zip(fires, weights, strict=True))
+        for fire, r in zip(fires, rules, strict=True)
+    )
+    logit = " + ".join(
+        f"CASE WHEN {fire} THEN {w} ELSE 0 END" for fire, w in zip(fires, weights, strict=True)
+    )
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE leads_lead RESTART IDENTITY CASCADE")
         cursor.execute(
@@ -45,13 +49,17 @@ def _generate(count: int) -> None:
             " do_not_contact, created_at, updated_at) "
             "SELECT 'p' || g || '@c' || (g %% 5000) || '.example', '', '', '', '', '', '', '', '',"
             " (SELECT id FROM leads_leadsource WHERE slug = 'inbound_form'), '', 'sal', '{}',"
-            " false, now(), now() FROM generate_series(1, %s) g", [count])
+            " false, now(), now() FROM generate_series(1, %s) g",
+            [count],
+        )
         cursor.execute(
             "INSERT INTO scoring_mqlsnapshot (lead_id, model_id, fit, engagement, total, grade,"
             " explanation, created_at) "
             f"SELECT l.id, %s, 0, 0, 0, 'C', jsonb_path_query_array(jsonb_build_array({entries}),"
             " '$[*] ? (@ != null)'), now() - make_interval(secs => %s - l.id) "
-            "FROM leads_lead l", [model.pk, count])
+            "FROM leads_lead l",
+            [model.pk, count],
+        )
         cursor.execute("SELECT id FROM routing_queue ORDER BY priority LIMIT 1")
         queue_id = cursor.fetchone()[0]
         cursor.execute(
@@ -59,7 +67,8 @@ def _generate(count: int) -> None:
             " waiting_reason) "
             f"SELECT l.id, %s, CASE WHEN (abs(hashint8(l.id)) %% 100) < 50 + ({logit}) / 2"
             " THEN 'accepted' ELSE 'rejected' END, now(), '{}', '' FROM leads_lead l",
-            [queue_id])
+            [queue_id],
+        )
         cursor.execute("ANALYZE")
 
 
@@ -68,8 +77,9 @@ def run() -> Report:
     report.config = {"snapshots": SNAPSHOTS, "outcome": "accepted", "source": "hand-offs"}
     started = time.perf_counter()
     _generate(SNAPSHOTS)
-    report.figure("generating the data (not timed against the goal)",
-                  time.perf_counter() - started, "s")
+    report.figure(
+        "generating the data (not timed against the goal)", time.perf_counter() - started, "s"
+    )
 
     started = time.perf_counter()
     run_ = start_recalibration(source="handoffs", outcome="accepted")
@@ -77,8 +87,7 @@ def run() -> Report:
     elapsed = time.perf_counter() - started
     run_.refresh_from_db()
     report.figure("recalibration on the snapshots", elapsed, "s", below=60)
-    report.check("a draft was proposed", run_.status == Recalibration.Status.PROPOSED,
-                 run_.message)
+    report.check("a draft was proposed", run_.status == Recalibration.Status.PROPOSED, run_.message)
     if run_.status == Recalibration.Status.PROPOSED:
         report.figure("rows learned from", run_.report["rows"], "")
         report.figure("held-out AUC, proposed", run_.report["auc_proposed"], "")

@@ -36,8 +36,15 @@ class Report:
     checks: list[Check] = field(default_factory=list)
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
-    def figure(self, name: str, value: float, unit: str, *, at_least: float | None = None,
-               below: float | None = None) -> Figure:
+    def figure(
+        self,
+        name: str,
+        value: float,
+        unit: str,
+        *,
+        at_least: float | None = None,
+        below: float | None = None,
+    ) -> Figure:
         goal, met = "", None
         if at_least is not None:
             goal, met = f">= {at_least:g}", value >= at_least
@@ -65,8 +72,11 @@ class Report:
         path = directory / f"{self.name}.json"
         data = {
             **asdict(self),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                        "platform": platform.platform()},
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+            },
             "checks_passed": self.checks_passed,
             "goals_met": self.goals_met,
         }
@@ -101,8 +111,10 @@ def _grid(rows: list[tuple[str, ...]], right: int = -1) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for n, row in enumerate(rows):
-        cells = [cell.rjust(w) if i == right else cell.ljust(w)
-                 for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        cells = [
+            cell.rjust(w) if i == right else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
         lines.append("  ".join(cells).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths).rstrip())

@@ -110,9 +110,9 @@ def broker_backlog() -> int:
 
 @contextmanager
 def celery_workers(count: int, *, name: str, ready_timeout: float = 60) -> Iterator[list[int]]:
-    """``count`` real Celery workers (``celery -A handoff worker``), each one
+    """``count`` real Celery workers (``celery -A config worker``), each one
     process taking one task at a time, on the bench broker. Yields their pids."""
-    from handoff.celery import app
+    from config.celery import app
 
     RESULTS_DIR.mkdir(exist_ok=True)
     processes: list[subprocess.Popen] = []
@@ -120,16 +120,40 @@ def celery_workers(count: int, *, name: str, ready_timeout: float = 60) -> Itera
     try:
         for i, hostname in enumerate(hostnames):
             log = RESULTS_DIR / f"{name}.worker{i + 1}.log"
-            processes.append(subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "handoff", "worker",
-                 "--loglevel", "WARNING", "--concurrency", "1", "--pool", "solo",
-                 "--hostname", hostname, "--without-gossip", "--without-mingle",
-                 "--without-heartbeat", "--logfile", str(log)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT))
+            processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "config",
+                        "worker",
+                        "--loglevel",
+                        "WARNING",
+                        "--concurrency",
+                        "1",
+                        "--pool",
+                        "solo",
+                        "--hostname",
+                        hostname,
+                        "--without-gossip",
+                        "--without-mingle",
+                        "--without-heartbeat",
+                        "--logfile",
+                        str(log),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         deadline = time.monotonic() + ready_timeout
         while True:
-            answered = {name for reply in app.control.ping(destination=hostnames, timeout=0.5)
-                        for name in reply}
+            answered = {
+                name
+                for reply in app.control.ping(destination=hostnames, timeout=0.5)
+                for name in reply
+            }
             if answered >= set(hostnames):
                 break
             for p in processes:
@@ -192,18 +216,22 @@ def size_mb(table: str) -> float:
 def single_lead(report: Report) -> None:
     from scoring.services import score_lead
 
-    lead_id = _sql("SELECT id FROM leads_lead WHERE account_id IS NOT NULL AND stage = 'lead'"
-                   " ORDER BY id LIMIT 1")[0][0]
+    lead_id = _sql(
+        "SELECT id FROM leads_lead WHERE account_id IS NOT NULL AND stage = 'lead'"
+        " ORDER BY id LIMIT 1"
+    )[0][0]
     # 200 activities of every kind over the last 120 days, some on the careers pages.
     kinds = [k for k, _ in data.KINDS]
-    _sql("INSERT INTO leads_activity (lead_id, kind, url, properties, occurred_at,"
-         " source_system, external_id, received_at) "
-         "SELECT %s, (%s::text[])[1 + mod(n, %s)],"
-         " 'https://www.bench-vendor.example/' || CASE WHEN mod(n, 50) = 0 THEN 'careers/'"
-         "  ELSE 'product/' END || n, jsonb_build_object('utm_source', 'ads'),"
-         " now() - make_interval(secs => n * 51840.0), 'bench-single-lead', 'single-' || n,"
-         " now() FROM generate_series(1, %s) n ON CONFLICT DO NOTHING",
-         [lead_id, kinds, len(kinds), SINGLE_ACTIVITIES])
+    _sql(
+        "INSERT INTO leads_activity (lead_id, kind, url, properties, occurred_at,"
+        " source_system, external_id, received_at) "
+        "SELECT %s, (%s::text[])[1 + mod(n, %s)],"
+        " 'https://www.bench-vendor.example/' || CASE WHEN mod(n, 50) = 0 THEN 'careers/'"
+        "  ELSE 'product/' END || n, jsonb_build_object('utm_source', 'ads'),"
+        " now() - make_interval(secs => n * 51840.0), 'bench-single-lead', 'single-' || n,"
+        " now() FROM generate_series(1, %s) n ON CONFLICT DO NOTHING",
+        [lead_id, kinds, len(kinds), SINGLE_ACTIVITIES],
+    )
     count = _sql("SELECT count(*) FROM leads_activity WHERE lead_id = %s", [lead_id])[0][0]
     for _ in range(50):  # warm: imports, compiled model, caches, the first crossing
         score_lead(lead_id=lead_id)
@@ -213,8 +241,12 @@ def single_lead(report: Report) -> None:
         t0 = time.perf_counter()
         score_lead(lead_id=lead_id)
         times.append(time.perf_counter() - t0)
-    report.config["single_lead"] = {"lead_id": lead_id, "activities": count,
-                                    "repetitions": SINGLE_REPETITIONS, "load": load()}
+    report.config["single_lead"] = {
+        "lead_id": lead_id,
+        "activities": count,
+        "repetitions": SINGLE_REPETITIONS,
+        "load": load(),
+    }
     report.figure("score_lead: median", percentile(times, 50) * 1000, "ms", below=5)
     report.figure("score_lead: p99", percentile(times, 99) * 1000, "ms")
     empty_broker()  # the account rescores score_lead enqueued: not this benchmark's
@@ -223,8 +255,9 @@ def single_lead(report: Report) -> None:
 # --- 2. Full rescores and their floor ---------------------------------------------------
 
 
-def run_job(model, reason: str, *, time_limit: float = JOB_TIME_LIMIT,
-            later_by: timedelta = timedelta(0)) -> tuple[object, float]:
+def run_job(
+    model, reason: str, *, time_limit: float = JOB_TIME_LIMIT, later_by: timedelta = timedelta(0)
+) -> tuple[object, float]:
     """Starts a rescore of every lead (``reason`` "publish": by publishing
     ``model``) and waits for its last chunk; returns the job and its duration,
     from the call (splitting the leads into chunks included) to the last
@@ -253,22 +286,29 @@ def run_job(model, reason: str, *, time_limit: float = JOB_TIME_LIMIT,
             break
         if time.monotonic() > deadline:
             RescoreJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
-                status=JobStatus.CANCELLED, finished_at=timezone.now())
+                status=JobStatus.CANCELLED, finished_at=timezone.now()
+            )
             empty_broker()
-            raise TimeoutError(f"rescore job {job.pk} not done within {time_limit:.0f} s "
-                               f"({job.chunks_done}/{job.chunks_total} chunks); cancelled")
+            raise TimeoutError(
+                f"rescore job {job.pk} not done within {time_limit:.0f} s "
+                f"({job.chunks_done}/{job.chunks_total} chunks); cancelled"
+            )
         time.sleep(0.1)
     if job.status != JobStatus.DONE:
-        raise RuntimeError(f"rescore job {job.pk} ended {job.status}, "
-                           f"{job.chunks_done}/{job.chunks_total} chunks done")
+        raise RuntimeError(
+            f"rescore job {job.pk} ended {job.status}, "
+            f"{job.chunks_done}/{job.chunks_total} chunks done"
+        )
     # finished_at is the closing worker's clock: the same machine as this one.
     return job, (job.finished_at - started).total_seconds()
 
 
 # Every column a rescore writes, set to itself: "UPDATE … SET score = score".
-SCORE_COLUMNS = ("model_id = model_id, fit = fit, engagement = engagement, total = total,"
-                 " grade = grade, disqualified = disqualified, qualifies = qualifies,"
-                 " explanation = explanation, basis = basis, scored_at = scored_at")
+SCORE_COLUMNS = (
+    "model_id = model_id, fit = fit, engagement = engagement, total = total,"
+    " grade = grade, disqualified = disqualified, qualifies = qualifies,"
+    " explanation = explanation, basis = basis, scored_at = scored_at"
+)
 
 
 def floor(first: int, last: int, parts: int) -> float:
@@ -285,8 +325,10 @@ def floor(first: int, last: int, parts: int) -> float:
             with psycopg.connect(_conninfo(), autocommit=True) as conn:
                 conn.execute("SET jit = off")  # as in a rescore chunk
                 barrier.wait()
-                conn.execute(f"UPDATE scoring_leadscore SET {SCORE_COLUMNS}"
-                             " WHERE lead_id BETWEEN %s AND %s", [lo, hi])
+                conn.execute(
+                    f"UPDATE scoring_leadscore SET {SCORE_COLUMNS} WHERE lead_id BETWEEN %s AND %s",
+                    [lo, hi],
+                )
         except BaseException as exc:  # raised in the caller below
             errors.append(exc)
             barrier.abort()
@@ -314,30 +356,39 @@ def prepare_write_phase() -> None:
 
 def rows_written(job, model) -> int:
     """Score rows the job wrote: stamped with its as_of under its version."""
-    return _sql("SELECT count(*) FROM scoring_leadscore WHERE scored_at = %s AND model_id = %s",
-                [job.as_of, model.pk])[0][0]
+    return _sql(
+        "SELECT count(*) FROM scoring_leadscore WHERE scored_at = %s AND model_id = %s",
+        [job.as_of, model.pk],
+    )[0][0]
 
 
 def rows_of_version(model) -> int:
     return _sql("SELECT count(*) FROM scoring_leadscore WHERE model_id = %s", [model.pk])[0][0]
 
 
-def check_rows(report: Report, label: str, job, model, leads: int, *,
-               all_change: bool) -> None:
+def check_rows(report: Report, label: str, job, model, leads: int, *, all_change: bool) -> None:
     """Every lead scored and holding a score of the job's version; the rows
     the job stamped are exactly the scores it says it changed (all of them
     when ``all_change``: first scoring, a new version); the others are left
     as they were, and the sample check shows they equal the job's scores."""
-    report.check(f"{label}: every lead scored", job.leads_scored == leads,
-                 f"{job.leads_scored:,} of {leads:,}")
+    report.check(
+        f"{label}: every lead scored",
+        job.leads_scored == leads,
+        f"{job.leads_scored:,} of {leads:,}",
+    )
     versioned = rows_of_version(model)
-    report.check(f"{label}: every row holds the job's version", versioned == leads,
-                 f"{versioned:,} of {leads:,}")
+    report.check(
+        f"{label}: every row holds the job's version",
+        versioned == leads,
+        f"{versioned:,} of {leads:,}",
+    )
     written = rows_written(job, model)
     expected = leads if all_change else job.scores_changed
-    report.check(f"{label}: the rows written are the scores changed",
-                 written == job.scores_changed == expected,
-                 f"{written:,} rows have the job's as_of; it changed {job.scores_changed:,}")
+    report.check(
+        f"{label}: the rows written are the scores changed",
+        written == job.scores_changed == expected,
+        f"{written:,} rows have the job's as_of; it changed {job.scores_changed:,}",
+    )
 
 
 def sample_matches(model, job, lead_range: tuple[int, int]) -> tuple[bool, str]:
@@ -354,10 +405,30 @@ def sample_matches(model, job, lead_range: tuple[int, int]) -> tuple[bool, str]:
     for lead in Lead.objects.select_related("account", "source").filter(pk__in=ids):
         expected = score_one(model, lead, as_of=job.as_of)
         s = stored.get(lead.pk)
-        got = None if s is None else (s.model_id, s.fit, s.engagement, s.total, s.grade,
-                                      s.disqualified, s.qualifies, s.explanation)
-        want = (model.pk, expected.fit, expected.engagement, expected.total, expected.grade,
-                expected.disqualified, expected.qualifies, expected.explanation)
+        got = (
+            None
+            if s is None
+            else (
+                s.model_id,
+                s.fit,
+                s.engagement,
+                s.total,
+                s.grade,
+                s.disqualified,
+                s.qualifies,
+                s.explanation,
+            )
+        )
+        want = (
+            model.pk,
+            expected.fit,
+            expected.engagement,
+            expected.total,
+            expected.grade,
+            expected.disqualified,
+            expected.qualifies,
+            expected.explanation,
+        )
         if got != want:
             mismatches.append(lead.pk)
     detail = f"{SAMPLE - len(mismatches)}/{SAMPLE} equal"
@@ -369,15 +440,16 @@ def sample_matches(model, job, lead_range: tuple[int, int]) -> tuple[bool, str]:
 def full_rescores(report: Report, ensured: data.Ensured) -> None:
     from scoring.models import ModelStatus, ScoringModel
     from scoring.selectors import live_model
+
     first, last = ensured.lead_ids
     leads = ensured.spec.leads
     model = live_model()
     config = report.config["rescore"] = {
         "workers": f"{WORKERS} Celery worker processes (solo pool, one task at a time each) "
-                   "on the bench Redis",
+        "on the bench Redis",
         "chunk_size": settings.RESCORE_CHUNK_SIZE,
         "floor": f"UPDATE scoring_leadscore SET {SCORE_COLUMNS} WHERE lead_id BETWEEN …, "
-                 f"{WORKERS} connections at once over consecutive id ranges",
+        f"{WORKERS} connections at once over consecutive id ranges",
         "timed": "from the start_rescore (or publish_model) call to the last chunk's commit",
         "before_each_timed_write": "VACUUM scoring_leadscore, CHECKPOINT, a quiet machine",
     }
@@ -390,8 +462,9 @@ def full_rescores(report: Report, ensured: data.Ensured) -> None:
         new MQLs) run before the next timed phase, so as not to share the
         workers with it; timed, and dropped when they take too long."""
         seconds, done = wait_until_drained(limit)
-        report.figure(f"  then its follow-up tasks (account scores, routing): {label}",
-                      seconds, "s")
+        report.figure(
+            f"  then its follow-up tasks (account scores, routing): {label}", seconds, "s"
+        )
         if not done:
             config[f"{label}: follow-up"] = f"not drained within {limit:.0f} s; the rest dropped"
             empty_broker()
@@ -410,8 +483,11 @@ def full_rescores(report: Report, ensured: data.Ensured) -> None:
         # later rewrite, the rescores' included, finds the room VACUUM left
         # after the previous one: the floor compared with is that.
         prepare_write_phase()
-        report.figure("floor, first rewrite of the inserted rows (not compared)",
-                      floor(first, last, WORKERS), "s")
+        report.figure(
+            "floor, first rewrite of the inserted rows (not compared)",
+            floor(first, last, WORKERS),
+            "s",
+        )
         prepare_write_phase()
         floor_before = floor(first, last, WORKERS)
         report.figure("floor: UPDATE of every score column to itself", floor_before, "s")
@@ -438,8 +514,9 @@ def full_rescores(report: Report, ensured: data.Ensured) -> None:
             settings.RESCORE_CHUNK_SIZE = default_size
         report.figure(f"rescore, same version, chunks of {ALT_CHUNK_SIZE:,}", same_alt, "s")
         changed(f"chunks of {ALT_CHUNK_SIZE:,}", job)
-        check_rows(report, f"rescore, chunks of {ALT_CHUNK_SIZE:,}", job, model, leads,
-                   all_change=False)
+        check_rows(
+            report, f"rescore, chunks of {ALT_CHUNK_SIZE:,}", job, model, leads, all_change=False
+        )
         drain(f"chunks of {ALT_CHUNK_SIZE:,}", DRAIN_TIME_LIMIT)
 
         # A day later, as the nightly rescore finds it: decay has moved the
@@ -472,14 +549,19 @@ def full_rescores(report: Report, ensured: data.Ensured) -> None:
         report.figure("floor, again after the rescores", floor_after, "s")
         # Back to the migration's version, for the parts that follow.
         ScoringModel.objects.filter(pk=draft.pk).update(status=ModelStatus.ARCHIVED)
-        ScoringModel.objects.filter(pk=model.pk).update(status=ModelStatus.PUBLISHED,
-                                                        archived_at=None)
+        ScoringModel.objects.filter(pk=model.pk).update(
+            status=ModelStatus.PUBLISHED, archived_at=None
+        )
 
     floor_seconds = min(floor_before, floor_after)
     config["floor_compared_with"] = "the faster of the two floor runs"
     report.figure("rescore, same version / floor", same / floor_seconds, "x", below=3)
-    report.figure(f"rescore, same version, chunks of {ALT_CHUNK_SIZE:,} / floor",
-                  same_alt / floor_seconds, "x", below=3)
+    report.figure(
+        f"rescore, same version, chunks of {ALT_CHUNK_SIZE:,} / floor",
+        same_alt / floor_seconds,
+        "x",
+        below=3,
+    )
     report.figure("rescore a day later / floor", day_later / floor_seconds, "x", below=3)
     report.figure("rescore on publishing / floor", publish / floor_seconds, "x", below=3)
 
@@ -497,8 +579,9 @@ def approved_clone(model):
 def _superuser(username: str = "bench-admin"):
     from django.contrib.auth.models import User
 
-    user, _ = User.objects.get_or_create(username=username,
-                                         defaults={"is_superuser": True, "is_staff": True})
+    user, _ = User.objects.get_or_create(
+        username=username, defaults={"is_superuser": True, "is_staff": True}
+    )
     if not user.is_superuser:
         user.is_superuser = True
         user.save(update_fields=["is_superuser"])
@@ -520,23 +603,29 @@ def preview(report: Report, ensured: data.Ensured) -> None:
 
     live = live_model()
     draft = clone_model(source=live, by=None, name="Bench preview draft")
-    rule = draft.rules.filter(layer=Layer.ENGAGEMENT, activity_kinds=["demo_request"]).first() \
+    rule = (
+        draft.rules.filter(layer=Layer.ENGAGEMENT, activity_kinds=["demo_request"]).first()
         or draft.rules.filter(layer=Layer.ENGAGEMENT).first()
+    )
     rule.points += 15
     rule.save(update_fields=["points"])
     wait_for_quiet(patience=30)
     started = time.perf_counter()
     impact = preview_impact(draft=draft)
     seconds = time.perf_counter() - started
-    report.config["preview"] = {"changed_rule": f"{rule.name}: {rule.points - 15} -> "
-                                                f"{rule.points} points", "load": load()}
+    report.config["preview"] = {
+        "changed_rule": f"{rule.name}: {rule.points - 15} -> {rule.points} points",
+        "load": load(),
+    }
     report.figure("preview_impact over every lead", seconds, "s", below=10)
     report.figure("  leads that would newly qualify", impact.newly_qualify, "leads")
-    report.check("preview counted every lead", impact.leads == ensured.spec.leads,
-                 f"{impact.leads:,} leads, {impact.unscored:,} without a live score")
+    report.check(
+        "preview counted every lead",
+        impact.leads == ensured.spec.leads,
+        f"{impact.leads:,} leads, {impact.unscored:,} without a live score",
+    )
     with contextlib.suppress(Exception):  # a draft left behind changes nothing measured
         discard_draft(model=draft, by=_superuser())
-
 
 
 # --- 4. Freshness ----------------------------------------------------------------------------
@@ -550,16 +639,25 @@ def freshness(report: Report, ensured: data.Ensured) -> None:
     lead_ids = random.Random(4242).sample(range(first, last + 1), FRESH_EVENTS + 1)
     warm_lead = lead_ids.pop()
     rescore_leads(lead_ids=lead_ids)  # each has a current score to compare with
-    before = {s.lead_id: _demo_count(s.explanation)
-              for s in LeadScore.objects.filter(lead_id__in=lead_ids)}
+    before = {
+        s.lead_id: _demo_count(s.explanation)
+        for s in LeadScore.objects.filter(lead_id__in=lead_ids)
+    }
     token = integration_token()
     now = timezone.now()
-    bodies = [json.dumps({
-        "lead": lead_id, "kind": "demo_request",
-        "url": "https://www.bench-vendor.example/demo",
-        "occurred_at": (now - timedelta(seconds=1)).isoformat(),
-        "source_system": "bench-fresh", "external_id": f"fresh-{time.time_ns()}-{n}",
-    }).encode() for n, lead_id in enumerate(lead_ids)]
+    bodies = [
+        json.dumps(
+            {
+                "lead": lead_id,
+                "kind": "demo_request",
+                "url": "https://www.bench-vendor.example/demo",
+                "occurred_at": (now - timedelta(seconds=1)).isoformat(),
+                "source_system": "bench-fresh",
+                "external_id": f"fresh-{time.time_ns()}-{n}",
+            }
+        ).encode()
+        for n, lead_id in enumerate(lead_ids)
+    ]
 
     empty_broker()
     with celery_workers(WORKERS, name=f"{NAME}-fresh"), gunicorn(name=NAME) as server:
@@ -577,8 +675,11 @@ def freshness(report: Report, ensured: data.Ensured) -> None:
                     pending = [i for i in lead_ids if i not in seen]
                     if not pending or (sending_done.is_set() and time.perf_counter() > give_up[0]):
                         return
-                    rows = conn.execute("SELECT lead_id, explanation FROM scoring_leadscore"
-                                        " WHERE lead_id = ANY(%s)", [pending]).fetchall()
+                    rows = conn.execute(
+                        "SELECT lead_id, explanation FROM scoring_leadscore"
+                        " WHERE lead_id = ANY(%s)",
+                        [pending],
+                    ).fetchall()
                     t = time.perf_counter()
                     for lead_id, explanation in rows:
                         if _demo_count(explanation) > before[lead_id]:
@@ -593,17 +694,28 @@ def freshness(report: Report, ensured: data.Ensured) -> None:
         sending_done.set()
         poller.join()
     latencies = [seen[i] - accepted[i] for i in lead_ids if i in seen and i in accepted]
-    report.config["freshness"] = {"events": FRESH_EVENTS, "rate_per_s": FRESH_RATE,
-                                  "workers": f"{WORKERS} Celery worker processes",
-                                  "poll_interval_ms": 20, "load": load()}
-    report.figure("freshness: event accepted -> score stored, median",
-                  percentile(latencies, 50), "s")
+    report.config["freshness"] = {
+        "events": FRESH_EVENTS,
+        "rate_per_s": FRESH_RATE,
+        "workers": f"{WORKERS} Celery worker processes",
+        "poll_interval_ms": 20,
+        "load": load(),
+    }
+    report.figure(
+        "freshness: event accepted -> score stored, median", percentile(latencies, 50), "s"
+    )
     report.figure("freshness: p95", percentile(latencies, 95), "s", below=2)
     report.figure("freshness: max", max(latencies, default=float("nan")), "s")
-    report.check("freshness: every event accepted (201)", result == FRESH_EVENTS,
-                 f"{result} of {FRESH_EVENTS}")
-    report.check("freshness: every event reflected in its lead's score",
-                 len(latencies) == FRESH_EVENTS, f"{len(latencies)} of {FRESH_EVENTS}")
+    report.check(
+        "freshness: every event accepted (201)",
+        result == FRESH_EVENTS,
+        f"{result} of {FRESH_EVENTS}",
+    )
+    report.check(
+        "freshness: every event reflected in its lead's score",
+        len(latencies) == FRESH_EVENTS,
+        f"{len(latencies)} of {FRESH_EVENTS}",
+    )
 
 
 def _demo_count(explanation) -> int:
@@ -617,13 +729,21 @@ def _warm(base_url: str, token: str, lead_id: int) -> None:
 
     with httpx.Client(base_url=base_url, headers=auth_headers(token), timeout=30) as client:
         for i in range(10):
-            client.post("/api/activities/", json={
-                "lead": lead_id, "kind": "page_view", "occurred_at": "2026-01-01T00:00:00Z",
-                "source_system": "bench-warmup", "external_id": f"warm-{time.time_ns()}-{i}"})
+            client.post(
+                "/api/activities/",
+                json={
+                    "lead": lead_id,
+                    "kind": "page_view",
+                    "occurred_at": "2026-01-01T00:00:00Z",
+                    "source_system": "bench-warmup",
+                    "external_id": f"warm-{time.time_ns()}-{i}",
+                },
+            )
 
 
-def _post_each(base_url: str, token: str, bodies: list[bytes], lead_ids: list[int],
-               accepted: dict[int, float]) -> int:
+def _post_each(
+    base_url: str, token: str, bodies: list[bytes], lead_ids: list[int], accepted: dict[int, float]
+) -> int:
     """POSTs the events one after the other at a steady pace (one every
     1/FRESH_RATE s); records when each was accepted. Returns how many were."""
     import httpx
@@ -644,11 +764,22 @@ def _post_each(base_url: str, token: str, bodies: list[bytes], lead_ids: list[in
 
 
 def run() -> Report:
-    report = Report(NAME, config={"leads": LEADS, "activities_per_lead": ACTIVITIES_PER_LEAD,
-                                  "parts": PARTS, "load_at_start": load()})
+    report = Report(
+        NAME,
+        config={
+            "leads": LEADS,
+            "activities_per_lead": ACTIVITIES_PER_LEAD,
+            "parts": PARTS,
+            "load_at_start": load(),
+        },
+    )
     ensured = data.ensure(leads=LEADS, activities_per_lead=ACTIVITIES_PER_LEAD)
-    report.config["data"] = {"set": ensured.spec.label, "activities": ensured.activities,
-                             "reused": ensured.reused, "seconds": round(ensured.seconds)}
+    report.config["data"] = {
+        "set": ensured.spec.label,
+        "activities": ensured.activities,
+        "reused": ensured.reused,
+        "seconds": round(ensured.seconds),
+    }
     data.reset_derived()
     empty_broker()
     if "single" in PARTS:

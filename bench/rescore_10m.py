@@ -73,24 +73,39 @@ def run() -> Report:
     from scoring.models import ModelStatus, ScoringModel
     from scoring.selectors import live_model
 
-    report = Report(NAME, config={"leads": LEADS, "activities_per_lead": "0-2, 1 on average",
-                                  "workers": f"{WORKERS} Celery worker processes",
-                                  "chunk_size": settings.RESCORE_CHUNK_SIZE,
-                                  "cpus": os.cpu_count(), "load_at_start": load()})
+    report = Report(
+        NAME,
+        config={
+            "leads": LEADS,
+            "activities_per_lead": "0-2, 1 on average",
+            "workers": f"{WORKERS} Celery worker processes",
+            "chunk_size": settings.RESCORE_CHUNK_SIZE,
+            "cpus": os.cpu_count(),
+            "load_at_start": load(),
+        },
+    )
     free_gb = shutil.disk_usage(RESULTS_DIR).free / 2**30
     report.config["disk_free_gb_at_start"] = round(free_gb, 1)
     if free_gb < DISK_NEEDED_GB:
-        report.check("enough free disk", False,
-                     f"{free_gb:.0f} GB free, {DISK_NEEDED_GB:.0f} GB needed: not run")
+        report.check(
+            "enough free disk",
+            False,
+            f"{free_gb:.0f} GB free, {DISK_NEEDED_GB:.0f} GB needed: not run",
+        )
         return report
 
     started = time.perf_counter()
-    ensured = data.ensure(leads=LEADS, activities_per_lead=ACTIVITIES_PER_LEAD,
-                          accounts=LEADS // 10)
-    report.config["data"] = {"set": ensured.spec.label, "activities": ensured.activities,
-                             "reused": ensured.reused}
-    report.figure("generating the data (not timed against a goal)",
-                  time.perf_counter() - started, "s")
+    ensured = data.ensure(
+        leads=LEADS, activities_per_lead=ACTIVITIES_PER_LEAD, accounts=LEADS // 10
+    )
+    report.config["data"] = {
+        "set": ensured.spec.label,
+        "activities": ensured.activities,
+        "reused": ensured.reused,
+    }
+    report.figure(
+        "generating the data (not timed against a goal)", time.perf_counter() - started, "s"
+    )
     data.reset_derived()
     empty_broker()
     model = live_model()
@@ -101,8 +116,11 @@ def run() -> Report:
     report.figure("first scoring of every lead (rows inserted)", seconds, "s")
     report.figure("  leads per second", job.leads_scored / seconds, "leads/s")
     report.figure("  of which became MQLs", job.became_mql, "leads")
-    report.check("first scoring: every lead scored", job.leads_scored == leads,
-                 f"{job.leads_scored:,} of {leads:,}")
+    report.check(
+        "first scoring: every lead scored",
+        job.leads_scored == leads,
+        f"{job.leads_scored:,} of {leads:,}",
+    )
 
     before = {table: size_mb(table) for table in TABLES}
     published = approved_clone(model)
@@ -114,21 +132,25 @@ def run() -> Report:
         report.figure(f"{table}: size before the first scoring", empty[table], "MB")
         report.figure(f"{table}: size before the full rescore", before[table], "MB")
         report.figure(f"{table}: size after the full rescore", after[table], "MB")
-        report.figure(f"{table}: grew by, in the full rescore", after[table] - before[table],
-                      "MB")
+        report.figure(f"{table}: grew by, in the full rescore", after[table] - before[table], "MB")
     report.config["load_at_end"] = load()
 
-    report.check("full rescore: every lead scored", job.leads_scored == leads,
-                 f"{job.leads_scored:,} of {leads:,}")
+    report.check(
+        "full rescore: every lead scored",
+        job.leads_scored == leads,
+        f"{job.leads_scored:,} of {leads:,}",
+    )
     written = rows_written(job, published)
-    report.check("full rescore: every score row rewritten", written == leads,
-                 f"{written:,} of {leads:,} rows have the job's as_of and version")
+    report.check(
+        "full rescore: every score row rewritten",
+        written == leads,
+        f"{written:,} of {leads:,} rows have the job's as_of and version",
+    )
     ok, detail = sample_matches(published, job, ensured.lead_ids)
     report.check("full rescore: 200 random leads equal score_one", ok, detail)
     # Back to the migration's version, as the 1M benchmark leaves it.
     ScoringModel.objects.filter(pk=published.pk).update(status=ModelStatus.ARCHIVED)
-    ScoringModel.objects.filter(pk=model.pk).update(status=ModelStatus.PUBLISHED,
-                                                    archived_at=None)
+    ScoringModel.objects.filter(pk=model.pk).update(status=ModelStatus.PUBLISHED, archived_at=None)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_database_size(current_database())")
         report.config["database_mb_at_end"] = round(cursor.fetchone()[0] / 2**20)

@@ -37,8 +37,12 @@ BENCHMARKS = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("names", nargs="*", metavar="NAME",
-                        help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}")
+    parser.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
     args = parser.parse_args(argv)
     names = [n.replace("-", "_") for n in args.names] or list(BENCHMARKS)
@@ -46,11 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
     if os.environ.get("HANDOFF_BENCH_THROWAWAY_DB") != "1":
-        print("The benchmarks truncate tables: run them with scripts/run-bench, which starts a "
-              "throwaway database (it sets HANDOFF_BENCH_THROWAWAY_DB=1).", file=sys.stderr)
+        print(
+            "The benchmarks truncate tables: run them with scripts/run-bench, which starts a "
+            "throwaway database (it sets HANDOFF_BENCH_THROWAWAY_DB=1).",
+            file=sys.stderr,
+        )
         return 2
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "handoff.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
     django.setup()

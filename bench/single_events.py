@@ -50,26 +50,35 @@ SOURCE = "bench-single"
 def make_bodies(lead_ids: list[int]) -> list[bytes]:
     start = datetime(2026, 2, 1, tzinfo=UTC)
     return [
-        json.dumps({
-            **lead_ref(n, (n * 7919) % len(lead_ids), lead_ids),
-            "kind": "pricing_page_view" if n % 4 == 0 else "page_view",
-            "url": f"https://www.bench-vendor.example/page/{n % 50}",
-            "properties": {"utm_source": "ads"},
-            "occurred_at": (start + timedelta(seconds=n)).isoformat(),
-            "source_system": SOURCE,
-            "external_id": f"single-{n}",
-        }).encode()
+        json.dumps(
+            {
+                **lead_ref(n, (n * 7919) % len(lead_ids), lead_ids),
+                "kind": "pricing_page_view" if n % 4 == 0 else "page_view",
+                "url": f"https://www.bench-vendor.example/page/{n % 50}",
+                "properties": {"utm_source": "ads"},
+                "occurred_at": (start + timedelta(seconds=n)).isoformat(),
+                "source_system": SOURCE,
+                "external_id": f"single-{n}",
+            }
+        ).encode()
         for n in range(REQUESTS + int(STEADY_RATE * STEADY_SECONDS))
     ]
 
 
 def run() -> Report:
     workers = DEFAULT_WORKERS
-    report = Report(NAME, config={
-        "requests": REQUESTS, "time_limit_s": TIME_LIMIT, "clients": CLIENTS,
-        "steady_rate": STEADY_RATE, "steady_seconds": STEADY_SECONDS,
-        "gunicorn_workers": workers, "conn_max_age": os.environ.get("CONN_MAX_AGE", "0"),
-    })
+    report = Report(
+        NAME,
+        config={
+            "requests": REQUESTS,
+            "time_limit_s": TIME_LIMIT,
+            "clients": CLIENTS,
+            "steady_rate": STEADY_RATE,
+            "steady_seconds": STEADY_SECONDS,
+            "gunicorn_workers": workers,
+            "conn_max_age": os.environ.get("CONN_MAX_AGE", "0"),
+        },
+    )
     lead_ids = ensure_leads(LEADS)
     token = integration_token()
     bodies = make_bodies(lead_ids)
@@ -80,11 +89,18 @@ def run() -> Report:
         checkpoint()
         wait_for_quiet()
         with CpuMeter(web=server.pid, database=database) as cpu:
-            load = post_concurrently(server.url, token, bodies[:REQUESTS], clients=CLIENTS,
-                                     time_limit=TIME_LIMIT, keep_body=lambda status: status != 201)
+            load = post_concurrently(
+                server.url,
+                token,
+                bodies[:REQUESTS],
+                clients=CLIENTS,
+                time_limit=TIME_LIMIT,
+                keep_body=lambda status: status != 201,
+            )
         wait_for_quiet()
-        steady = post_at_rate(server.url, token, bodies[REQUESTS:], rate=STEADY_RATE,
-                              time_limit=STEADY_SECONDS * 2)
+        steady = post_at_rate(
+            server.url, token, bodies[REQUESTS:], rate=STEADY_RATE, time_limit=STEADY_SECONDS * 2
+        )
     ok = [o for o in load.outcomes if o.status == 201]
     failures = [o for o in load.outcomes if o.status != 201]
     latencies = load.latencies
@@ -99,16 +115,18 @@ def run() -> Report:
     steady_failures = [o for o in steady.outcomes if o.status != 201]
     label = f"at a steady {STEADY_RATE:g}/s:"
     report.figure(f"{label} latency p50", percentile(steady_latencies, 50) * 1000, "ms")
-    report.figure(f"{label} latency p95", percentile(steady_latencies, 95) * 1000, "ms",
-                  below=50)
+    report.figure(f"{label} latency p95", percentile(steady_latencies, 95) * 1000, "ms", below=50)
     report.figure(f"{label} errors", len(steady_failures), "requests", below=1)
     unsent = len(bodies) - REQUESTS - len(steady.outcomes)
     report.figure(f"{label} left unsent, too far behind", unsent, "requests", below=1)
     ok += [o for o in steady.outcomes if o.status == 201]
     failures += steady_failures
     stored = count_where(SOURCE)
-    report.check("every accepted event stored once", stored == len(ok),
-                 f"{stored:,} rows for {len(ok):,} answers 201"
-                 + (f"; {describe_failures(failures)}" if failures else ""))
+    report.check(
+        "every accepted event stored once",
+        stored == len(ok),
+        f"{stored:,} rows for {len(ok):,} answers 201"
+        + (f"; {describe_failures(failures)}" if failures else ""),
+    )
     truncate_activities()
     return report

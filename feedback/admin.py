@@ -19,16 +19,26 @@ SERVICE_FIELDS = ("crm_id", "lead", "amount", "status", "created_on", "closed_on
 class OpportunityAdminForm(forms.ModelForm):
     class Meta:
         model = Opportunity
-        fields = ["crm_id", "lead", "name", "amount", "currency", "status", "created_on",
-                  "closed_on"]
+        fields = [
+            "crm_id",
+            "lead",
+            "name",
+            "amount",
+            "currency",
+            "status",
+            "created_on",
+            "closed_on",
+        ]
 
     def clean(self):
         """The service's refusals, on the fields they name (it writes nothing here)."""
         cleaned = super().clean()
-        values = {name: cleaned.get(name, getattr(self.instance, name, None))
-                  for name in SERVICE_FIELDS}
-        if self.errors or any(values[name] is None for name in SERVICE_FIELDS
-                              if name != "closed_on"):
+        values = {
+            name: cleaned.get(name, getattr(self.instance, name, None)) for name in SERVICE_FIELDS
+        }
+        if self.errors or any(
+            values[name] is None for name in SERVICE_FIELDS if name != "closed_on"
+        ):
             return cleaned
         try:
             services.check_opportunity(**values)
@@ -40,8 +50,16 @@ class OpportunityAdminForm(forms.ModelForm):
 @admin.register(Opportunity)
 class OpportunityAdmin(admin.ModelAdmin):
     form = OpportunityAdminForm
-    list_display = ["crm_id", "name", "lead", "amount", "currency", "status", "created_on",
-                    "closed_on"]
+    list_display = [
+        "crm_id",
+        "name",
+        "lead",
+        "amount",
+        "currency",
+        "status",
+        "created_on",
+        "closed_on",
+    ]
     list_filter = ["status"]
     list_select_related = ["lead"]
     search_fields = ["crm_id", "name", "lead__email"]
@@ -60,9 +78,16 @@ class OpportunityAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         """Through record_opportunity: the lead's stage follows, the change is audited."""
         result = services.record_opportunity(
-            crm_id=obj.crm_id, lead=obj.lead, amount=obj.amount, status=obj.status,
-            created_on=obj.created_on, closed_on=obj.closed_on, name=obj.name,
-            currency=obj.currency, by=request.user)
+            crm_id=obj.crm_id,
+            lead=obj.lead,
+            amount=obj.amount,
+            status=obj.status,
+            created_on=obj.created_on,
+            closed_on=obj.closed_on,
+            name=obj.name,
+            currency=obj.currency,
+            by=request.user,
+        )
         obj.pk = result.opportunity.pk
         obj.updated_at = result.opportunity.updated_at
 
@@ -73,8 +98,7 @@ class SQLQualificationAdmin(admin.ModelAdmin):
     list_select_related = ["lead", "qualified_by"]
     search_fields = ["lead__email"]
     date_hierarchy = "qualified_at"
-    fields = ["lead", "budget", "authority", "need", "timeline", "qualified_by",
-              "qualified_at"]
+    fields = ["lead", "budget", "authority", "need", "timeline", "qualified_by", "qualified_at"]
     readonly_fields = fields
 
     def has_add_permission(self, request):

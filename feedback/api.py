@@ -33,8 +33,9 @@ def opportunities_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet
     return queryset.filter(lead__owner=user)
 
 
-@extend_schema_field({"type": "string", "enum": Opportunity.Status.values},
-                     component_name="OpportunityStatusEnum")
+@extend_schema_field(
+    {"type": "string", "enum": Opportunity.Status.values}, component_name="OpportunityStatusEnum"
+)
 class OpportunityStatusField(serializers.ChoiceField):
     """open, won or lost. A schema component of its own, named here: other
     parts of the API have choice sets called "status" too."""
@@ -50,8 +51,20 @@ class OpportunitySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Opportunity
-        fields = ["id", "crm_id", "lead", "lead_email", "lead_external_id", "name", "amount",
-                  "currency", "status", "created_on", "closed_on", "updated_at"]
+        fields = [
+            "id",
+            "crm_id",
+            "lead",
+            "lead_email",
+            "lead_external_id",
+            "name",
+            "amount",
+            "currency",
+            "status",
+            "created_on",
+            "closed_on",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 
@@ -65,8 +78,7 @@ class OpportunityInSerializer(serializers.Serializer):
     lead_external_id = serializers.CharField(required=False, max_length=100)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
-    currency = serializers.CharField(min_length=3, max_length=3, required=False,
-                                     default="USD")
+    currency = serializers.CharField(min_length=3, max_length=3, required=False, default="USD")
     status = OpportunityStatusField(required=False, default=Opportunity.Status.OPEN)
     created_on = serializers.DateField()
     closed_on = serializers.DateField(required=False, allow_null=True, default=None)
@@ -75,18 +87,20 @@ class OpportunityInSerializer(serializers.Serializer):
         given = [name for name in LEAD_REFERENCES if attrs.get(name)]
         if len(given) != 1:
             raise serializers.ValidationError(
-                {"lead": ["Name the lead with exactly one of lead, lead_email, "
-                          "lead_external_id."]})
+                {"lead": ["Name the lead with exactly one of lead, lead_email, lead_external_id."]}
+            )
         return attrs
 
     def lead_ref(self) -> LeadRef:
         data = self.validated_data
-        return LeadRef(lead_id=data.get("lead"), email=data.get("lead_email"),
-                       external_id=data.get("lead_external_id"))
+        return LeadRef(
+            lead_id=data.get("lead"),
+            email=data.get("lead_email"),
+            external_id=data.get("lead_external_id"),
+        )
 
 
-class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                         viewsets.GenericViewSet):
+class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Opportunities from the CRM, newest first. POST creates one, or updates
     the one with the same ``crm_id``; the lead's stage follows."""
 
@@ -96,8 +110,10 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def get_queryset(self):
         return opportunities_visible_to(self.request.user)
 
-    @extend_schema(request=OpportunityInSerializer,
-                   responses={201: OpportunitySerializer, 200: OpportunitySerializer})
+    @extend_schema(
+        request=OpportunityInSerializer,
+        responses={201: OpportunitySerializer, 200: OpportunitySerializer},
+    )
     def create(self, request, *args, **kwargs):
         serializer = OpportunityInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -106,7 +122,10 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         except BatchError as error:
             raise serializers.ValidationError(error.errors[0]) from error
         data = {k: v for k, v in serializer.validated_data.items() if k not in LEAD_REFERENCES}
-        result = services.record_opportunity(lead=Lead.objects.get(pk=lead_id), by=request.user,
-                                              **data)
-        return Response(OpportunitySerializer(result.opportunity).data,
-                        status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+        result = services.record_opportunity(
+            lead=Lead.objects.get(pk=lead_id), by=request.user, **data
+        )
+        return Response(
+            OpportunitySerializer(result.opportunity).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )

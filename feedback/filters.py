@@ -7,10 +7,10 @@ from feedback.models import Opportunity
 
 class OpportunityFilter(django_filters.FilterSet):
     # distinct=False: the status is a column of the row, so no duplicate rows to fold.
-    status = django_filters.MultipleChoiceFilter(choices=Opportunity.Status.choices,
-                                                 distinct=False)
+    status = django_filters.MultipleChoiceFilter(choices=Opportunity.Status.choices, distinct=False)
     created = django_filters.DateFromToRangeFilter(
-        field_name="created_on", label="Created between (created_after, created_before)")
+        field_name="created_on", label="Created between (created_after, created_before)"
+    )
     crm_id = django_filters.CharFilter()
 
     class Meta:

@@ -23,24 +23,33 @@ class SQLForm(forms.ModelForm):
     class Meta:
         model = SQLQualification
         fields = ["budget", "authority", "need", "timeline"]
-        widgets = {name: forms.Textarea(attrs={"rows": 2, "maxlength": 300})
-                   for name in fields}
+        widgets = {name: forms.Textarea(attrs={"rows": 2, "maxlength": 300}) for name in fields}
 
 
 class DashboardFilterForm(forms.Form):
     """A period of whole weeks (any day picks its week), a source and a queue."""
 
-    start = forms.DateField(label="From the week of", required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}),
-                            help_text=f"Default: {DEFAULT_WEEKS} weeks before the last one.")
-    end = forms.DateField(label="To the week of", required=False,
-                          widget=forms.DateInput(attrs={"type": "date"}),
-                          help_text="Default: this week.")
-    source = forms.ModelChoiceField(queryset=LeadSource.objects.order_by("name"),
-                                    to_field_name="slug", required=False,
-                                    empty_label="All sources")
-    queue = forms.ModelChoiceField(queryset=Queue.objects.order_by("name"), required=False,
-                                   empty_label="All queues")
+    start = forms.DateField(
+        label="From the week of",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=f"Default: {DEFAULT_WEEKS} weeks before the last one.",
+    )
+    end = forms.DateField(
+        label="To the week of",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Default: this week.",
+    )
+    source = forms.ModelChoiceField(
+        queryset=LeadSource.objects.order_by("name"),
+        to_field_name="slug",
+        required=False,
+        empty_label="All sources",
+    )
+    queue = forms.ModelChoiceField(
+        queryset=Queue.objects.order_by("name"), required=False, empty_label="All queues"
+    )
 
     def __init__(self, *args, today: date, **kwargs):
         super().__init__(*args, **kwargs)
@@ -51,10 +60,8 @@ class DashboardFilterForm(forms.Form):
         start, end = cleaned.get("start"), cleaned.get("end")
         if start and end and week_of(end) < week_of(start):
             raise forms.ValidationError("The period must end on or after the week it starts.")
-        if start and end and (week_of(end) - week_of(start)).days // 7 + 1 > (
-                LONGEST_PERIOD_WEEKS):
-            raise forms.ValidationError(
-                f"Choose a period of at most {LONGEST_PERIOD_WEEKS} weeks.")
+        if start and end and (week_of(end) - week_of(start)).days // 7 + 1 > (LONGEST_PERIOD_WEEKS):
+            raise forms.ValidationError(f"Choose a period of at most {LONGEST_PERIOD_WEEKS} weeks.")
         return cleaned
 
     def filters(self) -> MetricFilters:
@@ -71,5 +78,6 @@ class DashboardFilterForm(forms.Form):
             first = max(first, last - timedelta(weeks=LONGEST_PERIOD_WEEKS - 1))
         else:
             first = last - timedelta(weeks=DEFAULT_WEEKS - 1)
-        return MetricFilters(first_week=first, last_week=last, source=data.get("source"),
-                             queue=data.get("queue"))
+        return MetricFilters(
+            first_week=first, last_week=last, source=data.get("source"), queue=data.get("queue")
+        )

@@ -78,11 +78,17 @@ class MetricFilters:
         return [self.first_week + timedelta(weeks=i) for i in range(count)]
 
 
-def _rows(filters: MetricFilters, *measures: str, first_week: date | None = None,
-          last_week: date | None = None) -> QuerySet[WeeklyCount]:
+def _rows(
+    filters: MetricFilters,
+    *measures: str,
+    first_week: date | None = None,
+    last_week: date | None = None,
+) -> QuerySet[WeeklyCount]:
     queryset = WeeklyCount.objects.filter(
         measure__in=measures,
-        week__gte=first_week or filters.first_week, week__lte=last_week or filters.last_week)
+        week__gte=first_week or filters.first_week,
+        week__lte=last_week or filters.last_week,
+    )
     if filters.source is not None:
         queryset = queryset.filter(source=filters.source)
     if filters.queue is not None:
@@ -124,7 +130,7 @@ class Acceptance:
 
     @property
     def band(self) -> str | None:
-        """"below", "healthy" or "above" the healthy band; None without decisions."""
+        """ "below", "healthy" or "above" the healthy band; None without decisions."""
         if self.rate is None:
             return None
         low, high = HEALTHY_BAND
@@ -137,10 +143,11 @@ class Acceptance:
     @property
     def band_title(self) -> str:
         low, high = HEALTHY_BAND
-        return {"below": f"Below the healthy band ({low}\N{EN DASH}{high} %)",
-                "above": f"Above the healthy band ({low}\N{EN DASH}{high} %)",
-                "healthy": f"In the healthy band ({low}\N{EN DASH}{high} %)"}.get(
-                    self.band or "", "Nothing decided")
+        return {
+            "below": f"Below the healthy band ({low}\N{EN DASH}{high} %)",
+            "above": f"Above the healthy band ({low}\N{EN DASH}{high} %)",
+            "healthy": f"In the healthy band ({low}\N{EN DASH}{high} %)",
+        }.get(self.band or "", "Nothing decided")
 
 
 def _user_name(first: str | None, last: str | None, username: str | None) -> str:
@@ -149,16 +156,20 @@ def _user_name(first: str | None, last: str | None, username: str | None) -> str
 
 # How each breakdown groups the rows and names a group.
 BREAKDOWNS: dict[str, tuple[tuple[str, ...], Any]] = {
-    "source": (("source_id", "source__name"),
-               lambda r: r["source__name"] or "(no source)"),
-    "queue": (("queue_id", "queue__name"),
-              lambda r: r["queue__name"] or "(no queue)"),
-    "sdr": (("sdr_id", "sdr__first_name", "sdr__last_name", "sdr__username"),
-            lambda r: _user_name(r["sdr__first_name"], r["sdr__last_name"],
-                                 r["sdr__username"]) or "(no SDR)"),
-    "model": (("model_id", "model__version", "model__name"),
-              lambda r: f"v{r['model__version']} {r['model__name']}" if r["model_id"]
-              else "(no snapshot)"),
+    "source": (("source_id", "source__name"), lambda r: r["source__name"] or "(no source)"),
+    "queue": (("queue_id", "queue__name"), lambda r: r["queue__name"] or "(no queue)"),
+    "sdr": (
+        ("sdr_id", "sdr__first_name", "sdr__last_name", "sdr__username"),
+        lambda r: (
+            _user_name(r["sdr__first_name"], r["sdr__last_name"], r["sdr__username"]) or "(no SDR)"
+        ),
+    ),
+    "model": (
+        ("model_id", "model__version", "model__name"),
+        lambda r: (
+            f"v{r['model__version']} {r['model__name']}" if r["model_id"] else "(no snapshot)"
+        ),
+    ),
 }
 
 
@@ -166,13 +177,13 @@ def acceptance_by(filters: MetricFilters, by: str) -> list[Acceptance]:
     """Acceptance per week of the period (every week, oldest first), or per
     source, queue, SDR or model version (most decisions first)."""
     if by == "week":
-        rows = (_rows(filters, *DECISIONS).values("week", "measure")
-                .annotate(total=Sum("value")))
+        rows = _rows(filters, *DECISIONS).values("week", "measure").annotate(total=Sum("value"))
         counts: dict[date, dict[str, int]] = defaultdict(dict)
         for row in rows:
             counts[row["week"]][row["measure"]] = int(row["total"])
-        return [Acceptance(label=_day(week), key=week, **counts.get(week, {}))
-                for week in filters.weeks]
+        return [
+            Acceptance(label=_day(week), key=week, **counts.get(week, {})) for week in filters.weeks
+        ]
     fields, name = BREAKDOWNS[by]
     rows = _rows(filters, *DECISIONS).values(*fields, "measure").annotate(total=Sum("value"))
     groups: dict[Any, dict[str, Any]] = {}
@@ -232,14 +243,18 @@ class Funnel:
 
 
 def funnel(filters: MetricFilters) -> Funnel:
-    rows = (_rows(filters, *(measure for measure, _ in FUNNEL_STEPS)).values("measure")
-            .annotate(total=Sum("value")))
+    rows = (
+        _rows(filters, *(measure for measure, _ in FUNNEL_STEPS))
+        .values("measure")
+        .annotate(total=Sum("value"))
+    )
     totals = {row["measure"]: int(row["total"]) for row in rows}
     steps, previous = [], None
     for measure, name in FUNNEL_STEPS:
         count = totals.get(measure, 0)
-        steps.append(FunnelStep(name, count,
-                                None if previous is None else _percent(count, previous)))
+        steps.append(
+            FunnelStep(name, count, None if previous is None else _percent(count, previous))
+        )
         previous = count
     return Funnel(steps)
 
@@ -251,7 +266,7 @@ def median_time_to_first_touch(filters: MetricFilters) -> timedelta | None:
     """Exact to the minute: the rollup keeps how many touches came after each
     whole number of minutes, so the median is read off those counts (one row
     per distinct minute, not per touch)."""
-    rows = (_rows(filters, Measure.FIRST_TOUCH).values("key").annotate(total=Sum("value")))
+    rows = _rows(filters, Measure.FIRST_TOUCH).values("key").annotate(total=Sum("value"))
     counts = sorted((int(row["key"]), int(row["total"])) for row in rows)
     n = sum(count for _, count in counts)
     if not n:
@@ -290,10 +305,14 @@ class WeekVolume:
     pipeline: Decimal
 
 
-def _weekly(filters: MetricFilters, measures: tuple[str, ...], first_week: date,
-            last_week: date) -> dict[date, dict[str, Decimal]]:
-    rows = (_rows(filters, *measures, first_week=first_week, last_week=last_week)
-            .values("week", "measure").annotate(total=Sum("value")))
+def _weekly(
+    filters: MetricFilters, measures: tuple[str, ...], first_week: date, last_week: date
+) -> dict[date, dict[str, Decimal]]:
+    rows = (
+        _rows(filters, *measures, first_week=first_week, last_week=last_week)
+        .values("week", "measure")
+        .annotate(total=Sum("value"))
+    )
     weekly: dict[date, dict[str, Decimal]] = defaultdict(dict)
     for row in rows:
         weekly[row["week"]][row["measure"]] = row["total"]
@@ -307,10 +326,15 @@ def volume_and_pipeline(filters: MetricFilters) -> list[WeekVolume]:
     """Every week of the period: MQL crossings, opportunities created and
     their amounts (pipeline created)."""
     weekly = _weekly(filters, VOLUME_MEASURES, filters.first_week, filters.last_week)
-    return [WeekVolume(week, int(weekly[week].get(Measure.MQL, 0)),
-                       int(weekly[week].get(Measure.OPPORTUNITIES_CREATED, 0)),
-                       weekly[week].get(Measure.PIPELINE, Decimal("0.00")))
-            for week in filters.weeks]
+    return [
+        WeekVolume(
+            week,
+            int(weekly[week].get(Measure.MQL, 0)),
+            int(weekly[week].get(Measure.OPPORTUNITIES_CREATED, 0)),
+            weekly[week].get(Measure.PIPELINE, Decimal("0.00")),
+        )
+        for week in filters.weeks
+    ]
 
 
 # --- Reject reasons ---------------------------------------------------------------------------
@@ -330,16 +354,17 @@ class ReasonSeries:
 def reject_reasons(filters: MetricFilters) -> list[ReasonSeries]:
     """Rejections per reason, for every week of the period; the most common
     reason first. Reasons never given in the period are left out."""
-    rows = (_rows(filters, Measure.REJECT_REASON).values("key", "week")
-            .annotate(total=Sum("value")))
+    rows = _rows(filters, Measure.REJECT_REASON).values("key", "week").annotate(total=Sum("value"))
     weeks = {week: i for i, week in enumerate(filters.weeks)}
     per_reason: dict[str, list[int]] = {}
     for row in rows:
         series = per_reason.setdefault(row["key"], [0] * len(weeks))
         series[weeks[row["week"]]] += int(row["total"])
     labels = dict(RejectReason.choices)
-    result = [ReasonSeries(reason, labels.get(reason, reason or "(no reason)"), series)
-              for reason, series in per_reason.items()]
+    result = [
+        ReasonSeries(reason, labels.get(reason, reason or "(no reason)"), series)
+        for reason, series in per_reason.items()
+    ]
     return sorted(result, key=lambda s: (-s.total, s.label))
 
 
@@ -364,16 +389,24 @@ class ScoreBucket:
 
 def score_distribution(filters: MetricFilters) -> list[ScoreBucket]:
     """Every bucket from the lowest to the highest score seen, empty ones included."""
-    rows = (_rows(filters, Measure.SCORE_ACCEPTED, Measure.SCORE_REJECTED)
-            .values("key", "measure").annotate(total=Sum("value")))
+    rows = (
+        _rows(filters, Measure.SCORE_ACCEPTED, Measure.SCORE_REJECTED)
+        .values("key", "measure")
+        .annotate(total=Sum("value"))
+    )
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for row in rows:
         counts[int(row["key"])][row["measure"]] = int(row["total"])
     if not counts:
         return []
-    return [ScoreBucket(low, counts[low].get(Measure.SCORE_ACCEPTED, 0),
-                        counts[low].get(Measure.SCORE_REJECTED, 0))
-            for low in range(min(counts), max(counts) + 1, SCORE_BUCKET)]
+    return [
+        ScoreBucket(
+            low,
+            counts[low].get(Measure.SCORE_ACCEPTED, 0),
+            counts[low].get(Measure.SCORE_REJECTED, 0),
+        )
+        for low in range(min(counts), max(counts) + 1, SCORE_BUCKET)
+    ]
 
 
 # --- Rule lift ----------------------------------------------------------------------------------
@@ -408,35 +441,59 @@ class RuleLift:
 def rule_lift(filters: MetricFilters) -> list[RuleLift]:
     """Every rule that fired in a decided hand-off of the period, the lowest
     acceptance when fired first (the rules to review first)."""
-    fired_rows = (_rows(filters, Measure.RULE_FIRED_DECIDED, Measure.RULE_FIRED_ACCEPTED)
-                  .values("model_id", "key", "measure").annotate(total=Sum("value")))
+    fired_rows = (
+        _rows(filters, Measure.RULE_FIRED_DECIDED, Measure.RULE_FIRED_ACCEPTED)
+        .values("model_id", "key", "measure")
+        .annotate(total=Sum("value"))
+    )
     fired: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
     for row in fired_rows:
         fired[(row["model_id"], int(row["key"]))][row["measure"]] = int(row["total"])
     if not fired:
         return []
-    base_rows = (_rows(filters, Measure.ACCEPTED, Measure.REJECTED, Measure.RECYCLED)
-                 .filter(model_id__in={model_id for model_id, _ in fired})
-                 .values("model_id", "measure").annotate(total=Sum("value")))
+    base_rows = (
+        _rows(filters, Measure.ACCEPTED, Measure.REJECTED, Measure.RECYCLED)
+        .filter(model_id__in={model_id for model_id, _ in fired})
+        .values("model_id", "measure")
+        .annotate(total=Sum("value"))
+    )
     decided: dict[int, int] = defaultdict(int)
     accepted: dict[int, int] = defaultdict(int)
     for row in base_rows:
         decided[row["model_id"]] += int(row["total"])
         if row["measure"] == Measure.ACCEPTED:
             accepted[row["model_id"]] += int(row["total"])
-    rules = {pk: (name, version) for pk, name, version in Rule.objects.filter(
-        pk__in={rule_id for _, rule_id in fired}).values_list("pk", "name", "model__version")}
+    rules = {
+        pk: (name, version)
+        for pk, name, version in Rule.objects.filter(
+            pk__in={rule_id for _, rule_id in fired}
+        ).values_list("pk", "name", "model__version")
+    }
     result = []
     for (model_id, rule_id), counts in fired.items():
         n_fired = counts.get(Measure.RULE_FIRED_DECIDED, 0)
         n_fired_accepted = counts.get(Measure.RULE_FIRED_ACCEPTED, 0)
         name, version = rules.get(rule_id, (f"Rule #{rule_id} (deleted)", None))
-        result.append(RuleLift(
-            rule_id=rule_id, rule=name, version=version, fired=n_fired,
-            fired_accepted=n_fired_accepted, not_fired=decided[model_id] - n_fired,
-            not_fired_accepted=accepted[model_id] - n_fired_accepted))
-    return sorted(result, key=lambda r: (r.rate_fired if r.rate_fired is not None else 101,
-                                         -r.fired, r.rule, r.version or 0))
+        result.append(
+            RuleLift(
+                rule_id=rule_id,
+                rule=name,
+                version=version,
+                fired=n_fired,
+                fired_accepted=n_fired_accepted,
+                not_fired=decided[model_id] - n_fired,
+                not_fired_accepted=accepted[model_id] - n_fired_accepted,
+            )
+        )
+    return sorted(
+        result,
+        key=lambda r: (
+            r.rate_fired if r.rate_fired is not None else 101,
+            -r.fired,
+            r.rule,
+            r.version or 0,
+        ),
+    )
 
 
 # --- Alerts ---------------------------------------------------------------------------------
@@ -460,11 +517,15 @@ def _low_acceptance(total: Acceptance, lift: list[RuleLift]) -> Alert | None:
     return Alert(
         kind="low-acceptance",
         title=f"Acceptance is {total.rate:.1f} %, under {ALERT_ACCEPTANCE_BELOW} % "
-              f"({total.accepted} of {total.decided} MQLs accepted).",
+        f"({total.accepted} of {total.decided} MQLs accepted).",
         action="The MQL definition or the scoring is broken: review the rules with the "
-               "lowest acceptance.",
-        details=[f"{r.rule}{f' (v{r.version})' if r.version else ''}: {r.rate_fired:.1f} % "
-                 f"accepted when it fired, {r.fired} hand-offs" for r in lowest])
+        "lowest acceptance.",
+        details=[
+            f"{r.rule}{f' (v{r.version})' if r.version else ''}: {r.rate_fired:.1f} % "
+            f"accepted when it fired, {r.fired} hand-offs"
+            for r in lowest
+        ],
+    )
 
 
 def _change(before: Decimal, after: Decimal) -> Decimal | None:
@@ -491,13 +552,21 @@ def _volume_without_pipeline(filters: MetricFilters, *, now: datetime) -> Alert 
     weekly = _weekly(filters, (Measure.MQL, Measure.PIPELINE), before_first, last)
 
     def total(measure: str, first: date, last_: date) -> Decimal:
-        return sum((values.get(measure, Decimal(0)) for week, values in weekly.items()
-                    if first <= week <= last_), Decimal(0))
+        return sum(
+            (
+                values.get(measure, Decimal(0))
+                for week, values in weekly.items()
+                if first <= week <= last_
+            ),
+            Decimal(0),
+        )
 
     before_end = recent_first - timedelta(weeks=1)
     mqls = (total(Measure.MQL, before_first, before_end), total(Measure.MQL, recent_first, last))
-    pipeline = (total(Measure.PIPELINE, before_first, before_end),
-                total(Measure.PIPELINE, recent_first, last))
+    pipeline = (
+        total(Measure.PIPELINE, before_first, before_end),
+        total(Measure.PIPELINE, recent_first, last),
+    )
     mql_change, pipeline_change = _change(*mqls), _change(*pipeline)
     if mqls[0] == 0 or mql_change is None or mql_change < ALERT_MQL_RISE:
         return None
@@ -506,10 +575,11 @@ def _volume_without_pipeline(filters: MetricFilters, *, now: datetime) -> Alert 
     return Alert(
         kind="volume-without-pipeline",
         title=f"MQLs are up {100 * mql_change:.0f} % ({int(mqls[0])} to {int(mqls[1])}) in the "
-              f"four weeks to {_day(last + timedelta(days=6))} against the four before, but "
-              f"pipeline created changed {100 * pipeline_change:+.1f} %.",
+        f"four weeks to {_day(last + timedelta(days=6))} against the four before, but "
+        f"pipeline created changed {100 * pipeline_change:+.1f} %.",
         action="More MQLs are not making more pipeline: check which sources and rules the new "
-               "volume comes from, and whether sales is accepting it, before raising targets.")
+        "volume comes from, and whether sales is accepting it, before raising targets.",
+    )
 
 
 def _model_not_reviewed(*, now: datetime) -> Alert | None:
@@ -523,10 +593,11 @@ def _model_not_reviewed(*, now: datetime) -> Alert | None:
     return Alert(
         kind="model-not-reviewed",
         title=f"The live MQL definition (v{model.version} {model.name}) was published "
-              f"{age.days} days ago, on {_day(timezone.localdate(model.published_at))}.",
+        f"{age.days} days ago, on {_day(timezone.localdate(model.published_at))}.",
         action=f"Review it with marketing: it has not changed for more than "
-               f"{ALERT_REVIEW_DAYS} days. Run a recalibration, preview the proposed version "
-               "and approve it, or confirm this one.")
+        f"{ALERT_REVIEW_DAYS} days. Run a recalibration, preview the proposed version "
+        "and approve it, or confirm this one.",
+    )
 
 
 # --- The whole dashboard -------------------------------------------------------------------
@@ -554,19 +625,25 @@ class DashboardReport:
         """What ``dashboard.js`` draws, through ``json_script``."""
         low, high = HEALTHY_BAND
         return {
-            "funnel": {"labels": [s.name for s in self.funnel.steps],
-                       "counts": [s.count for s in self.funnel.steps]},
-            "acceptance": {"labels": [_short_day(a.key) for a in self.by_week],
-                           "rates": [round(a.rate, 1) if a.rate is not None else None
-                                     for a in self.by_week],
-                           "decided": [a.decided for a in self.by_week],
-                           "band": [low, high]},
-            "volume": {"labels": [_short_day(v.week) for v in self.volume],
-                       "mqls": [v.mqls for v in self.volume],
-                       "pipeline": [float(v.pipeline) for v in self.volume]},
-            "reasons": {"labels": [_short_day(a.key) for a in self.by_week],
-                        "series": [{"label": s.label, "data": s.per_week}
-                                   for s in self.reasons]},
+            "funnel": {
+                "labels": [s.name for s in self.funnel.steps],
+                "counts": [s.count for s in self.funnel.steps],
+            },
+            "acceptance": {
+                "labels": [_short_day(a.key) for a in self.by_week],
+                "rates": [round(a.rate, 1) if a.rate is not None else None for a in self.by_week],
+                "decided": [a.decided for a in self.by_week],
+                "band": [low, high],
+            },
+            "volume": {
+                "labels": [_short_day(v.week) for v in self.volume],
+                "mqls": [v.mqls for v in self.volume],
+                "pipeline": [float(v.pipeline) for v in self.volume],
+            },
+            "reasons": {
+                "labels": [_short_day(a.key) for a in self.by_week],
+                "series": [{"label": s.label, "data": s.per_week} for s in self.reasons],
+            },
         }
 
     @property
@@ -592,9 +669,15 @@ def dashboard_report(filters: MetricFilters, *, now: datetime) -> DashboardRepor
     rollup and the live version (sixteen when no rule fired in the period)."""
     total = acceptance_total(filters)
     rules = rule_lift(filters)
-    alerts = [alert for alert in (_low_acceptance(total, rules),
-                                  _volume_without_pipeline(filters, now=now),
-                                  _model_not_reviewed(now=now)) if alert is not None]
+    alerts = [
+        alert
+        for alert in (
+            _low_acceptance(total, rules),
+            _volume_without_pipeline(filters, now=now),
+            _model_not_reviewed(now=now),
+        )
+        if alert is not None
+    ]
     return DashboardReport(
         as_of=last_refreshed(),
         funnel=funnel(filters),

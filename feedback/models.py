@@ -16,8 +16,9 @@ class SQLQualification(models.Model):
     authority = models.CharField(max_length=300, help_text="Authority: who decides and signs.")
     need = models.CharField(max_length=300, help_text="Need: the problem they must solve.")
     timeline = models.CharField(max_length=300, help_text="Timeline: when they will decide.")
-    qualified_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                     related_name="+")
+    qualified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     qualified_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -87,15 +88,29 @@ class Recalibration(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
     step = models.CharField(max_length=200, blank=True)
-    based_on = models.ForeignKey(ScoringModel, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="+", help_text="The live version when it ran.")
-    proposal = models.ForeignKey(ScoringModel, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="+", help_text="The draft it wrote.")
-    report = models.JSONField(default=dict, blank=True,
-                              help_text="Counts, AUCs, points old and new, proposed rules.")
+    based_on = models.ForeignKey(
+        ScoringModel,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The live version when it ran.",
+    )
+    proposal = models.ForeignKey(
+        ScoringModel,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The draft it wrote.",
+    )
+    report = models.JSONField(
+        default=dict, blank=True, help_text="Counts, AUCs, points old and new, proposed rules."
+    )
     message = models.TextField(blank=True)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                     on_delete=models.SET_NULL, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -145,14 +160,22 @@ class WeeklyCount(models.Model):
     key = models.CharField(max_length=60, blank=True)
     # No index of their own: every read narrows by (measure, week) first, and
     # the table is small; fewer indexes keep the rewrite of a week cheap.
-    source = models.ForeignKey(LeadSource, null=True, on_delete=models.CASCADE,
-                               related_name="+", db_index=False)
-    queue = models.ForeignKey(Queue, null=True, on_delete=models.CASCADE, related_name="+",
-                              db_index=False)
-    sdr = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE,
-                            related_name="+", db_index=False)
-    model = models.ForeignKey(ScoringModel, null=True, on_delete=models.CASCADE,
-                              related_name="+", db_index=False)
+    source = models.ForeignKey(
+        LeadSource, null=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    queue = models.ForeignKey(
+        Queue, null=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    sdr = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+    )
+    model = models.ForeignKey(
+        ScoringModel, null=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     value = models.DecimalField(max_digits=18, decimal_places=2)
 
     class Meta:
@@ -167,7 +190,8 @@ class RollupState(models.Model):
     it, so two of them never rewrite the same weeks at once."""
 
     refreshed_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the last refresh started (its data is as of then).")
+        null=True, blank=True, help_text="When the last refresh started (its data is as of then)."
+    )
 
     def __str__(self) -> str:
         return f"Rollup as of {self.refreshed_at}"

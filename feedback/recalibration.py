@@ -75,13 +75,27 @@ class Dataset:
 
 def rule_signature(rule: Rule) -> str:
     """What a rule tests, independent of its version and points."""
-    return json.dumps([rule.layer, rule.field, rule.operator, rule.value,
-                       sorted(rule.activity_kinds or []), rule.url_pattern,
-                       rule.property_conditions, rule.window_days], sort_keys=True)
+    return json.dumps(
+        [
+            rule.layer,
+            rule.field,
+            rule.operator,
+            rule.value,
+            sorted(rule.activity_kinds or []),
+            rule.url_pattern,
+            rule.property_conditions,
+            rule.window_days,
+        ],
+        sort_keys=True,
+    )
 
 
-def _label(outcome: str, decision: str | None, reached_sql: bool, deal: str | None,
-           ) -> int | None:
+def _label(
+    outcome: str,
+    decision: str | None,
+    reached_sql: bool,
+    deal: str | None,
+) -> int | None:
     """1/0 for the chosen outcome; None while the hand-off is still in progress."""
     declined = decision in (AssignmentStatus.REJECTED, AssignmentStatus.RECYCLED)
     if outcome == Recalibration.Outcome.ACCEPTED:
@@ -96,18 +110,36 @@ def _label(outcome: str, decision: str | None, reached_sql: bool, deal: str | No
 def _snapshots_with_outcomes():
     """Each snapshot with what followed it, in one pass: the first decision on
     the lead after the hand-off, whether it reached SQL, how its deal closed."""
-    decision = (Assignment.objects.filter(
-        lead_id=OuterRef("lead_id"), created_at__gte=OuterRef("created_at"),
-        status__in=[AssignmentStatus.ACCEPTED, AssignmentStatus.REJECTED,
-                    AssignmentStatus.RECYCLED]).order_by("created_at").values("status")[:1])
-    deal = (Opportunity.objects.filter(lead_id=OuterRef("lead_id"))
-            .exclude(status=Opportunity.Status.OPEN).order_by("-closed_on").values("status")[:1])
-    return (MQLSnapshot.objects
-            .annotate(decision=Subquery(decision), deal=Subquery(deal),
-                      reached_sql=Exists(StageChange.objects.filter(
-                          lead_id=OuterRef("lead_id"), to_stage=Stage.SQL)))
-            .values_list("created_at", "total", "explanation", "decision", "reached_sql", "deal")
-            .order_by())
+    decision = (
+        Assignment.objects.filter(
+            lead_id=OuterRef("lead_id"),
+            created_at__gte=OuterRef("created_at"),
+            status__in=[
+                AssignmentStatus.ACCEPTED,
+                AssignmentStatus.REJECTED,
+                AssignmentStatus.RECYCLED,
+            ],
+        )
+        .order_by("created_at")
+        .values("status")[:1]
+    )
+    deal = (
+        Opportunity.objects.filter(lead_id=OuterRef("lead_id"))
+        .exclude(status=Opportunity.Status.OPEN)
+        .order_by("-closed_on")
+        .values("status")[:1]
+    )
+    return (
+        MQLSnapshot.objects.annotate(
+            decision=Subquery(decision),
+            deal=Subquery(deal),
+            reached_sql=Exists(
+                StageChange.objects.filter(lead_id=OuterRef("lead_id"), to_stage=Stage.SQL)
+            ),
+        )
+        .values_list("created_at", "total", "explanation", "decision", "reached_sql", "deal")
+        .order_by()
+    )
 
 
 def handoff_dataset(*, live: ScoringModel, outcome: str, progress: Progress) -> Dataset:
@@ -119,12 +151,22 @@ def handoff_dataset(*, live: ScoringModel, outcome: str, progress: Progress) -> 
         if rule.layer in ACTIVITY_LAYERS:
             to_cap = math.ceil(rule.cap / abs(rule.points)) if rule.cap and rule.points else 10
         column[rule_signature(rule)] = len(features)
-        features.append(Feature(label=rule.name, rule={}, existing_rule_id=rule.pk,
-                                old_points=rule.points, activities_to_cap=to_cap))
-    signature_of = {r.pk: rule_signature(r) for r in Rule.objects.filter(
-        model__in=MQLSnapshot.objects.values("model").distinct())}
-    column_of_rule = {rule_id: column[sig] for rule_id, sig in signature_of.items()
-                      if sig in column}
+        features.append(
+            Feature(
+                label=rule.name,
+                rule={},
+                existing_rule_id=rule.pk,
+                old_points=rule.points,
+                activities_to_cap=to_cap,
+            )
+        )
+    signature_of = {
+        r.pk: rule_signature(r)
+        for r in Rule.objects.filter(model__in=MQLSnapshot.objects.values("model").distinct())
+    }
+    column_of_rule = {
+        rule_id: column[sig] for rule_id, sig in signature_of.items() if sig in column
+    }
 
     progress(5, "Reading hand-off snapshots and what followed them")
     total = MQLSnapshot.objects.count()
@@ -134,7 +176,8 @@ def handoff_dataset(*, live: ScoringModel, outcome: str, progress: Progress) -> 
     live_scores: list[float] = []
     width = len(features)
     for n, (created, score, explanation, decision, reached_sql, deal) in enumerate(
-            _snapshots_with_outcomes().iterator(chunk_size=10_000)):
+        _snapshots_with_outcomes().iterator(chunk_size=10_000)
+    ):
         label = _label(outcome, decision, reached_sql, deal)
         if n % 100_000 == 0:
             progress(5 + int(50 * n / max(total, 1)), "Reading hand-off snapshots")
@@ -150,8 +193,13 @@ def handoff_dataset(*, live: ScoringModel, outcome: str, progress: Progress) -> 
         labels.append(label)
         times.append(created.timestamp())
         live_scores.append(float(score))
-    return Dataset(features, np.array(rows, dtype=float).reshape(len(rows), width),
-                   np.array(labels), np.array(times), np.array(live_scores))
+    return Dataset(
+        features,
+        np.array(rows, dtype=float).reshape(len(rows), width),
+        np.array(labels),
+        np.array(times),
+        np.array(live_scores),
+    )
 
 
 # --- history ---------------------------------------------------------------------
@@ -170,23 +218,39 @@ def _history_features(attributes: list[dict[str, Any]], countries: list[str]) ->
     for key in sorted(values):
         seen = values[key]
         if all(isinstance(v, bool) for v in seen):
-            features.append(Feature(f"{key} is yes", {
-                "field": f"attributes.{key}", "operator": "is_true", "value": None}))
+            features.append(
+                Feature(
+                    f"{key} is yes",
+                    {"field": f"attributes.{key}", "operator": "is_true", "value": None},
+                )
+            )
         elif all(isinstance(v, int | float) and not isinstance(v, bool) for v in seen):
             cuts = sorted({float(np.quantile(seen, q)) for q in QUANTILES})
             for cut in cuts:
                 cut_value = int(cut) if cut.is_integer() else round(cut, 2)
-                features.append(Feature(f"{key} ≥ {cut_value}", {
-                    "field": f"attributes.{key}", "operator": "gte", "value": cut_value}))
+                features.append(
+                    Feature(
+                        f"{key} ≥ {cut_value}",
+                        {"field": f"attributes.{key}", "operator": "gte", "value": cut_value},
+                    )
+                )
         elif all(isinstance(v, str) for v in seen):
             for value, count in Counter(seen).most_common(MAX_CATEGORIES):
                 if count >= MIN_CATEGORY_SHARE * n:
-                    features.append(Feature(f"{key} is {value}", {
-                        "field": f"attributes.{key}", "operator": "equals", "value": value}))
+                    features.append(
+                        Feature(
+                            f"{key} is {value}",
+                            {"field": f"attributes.{key}", "operator": "equals", "value": value},
+                        )
+                    )
     for value, count in Counter(c for c in countries if c).most_common(MAX_CATEGORIES):
         if count >= MIN_CATEGORY_SHARE * n:
-            features.append(Feature(f"country is {value}", {
-                "field": "country", "operator": "equals", "value": value}))
+            features.append(
+                Feature(
+                    f"country is {value}",
+                    {"field": "country", "operator": "equals", "value": value},
+                )
+            )
     return features
 
 
@@ -198,8 +262,11 @@ def _holds(feature: Feature, attrs: dict[str, Any], country: str) -> float:
     if rule["operator"] == "is_true":
         return float(value is True)
     if rule["operator"] == "gte":
-        return float(isinstance(value, int | float) and not isinstance(value, bool)
-                     and value >= rule["value"])
+        return float(
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and value >= rule["value"]
+        )
     return float(isinstance(value, str) and value.lower() == str(rule["value"]).lower())
 
 
@@ -207,18 +274,24 @@ def history_dataset(*, progress: Progress) -> Dataset:
     """Rows: leads with a known outcome, oldest first (created, then id: an
     imported file keeps its order). Columns: conditions on imported columns."""
     progress(5, "Reading leads with a known outcome")
-    rows = list(Lead.objects.filter(known_outcome__isnull=False).order_by("created_at", "pk")
-                .values_list("pk", "created_at", "attributes", "country", "known_outcome"))
+    rows = list(
+        Lead.objects.filter(known_outcome__isnull=False)
+        .order_by("created_at", "pk")
+        .values_list("pk", "created_at", "attributes", "country", "known_outcome")
+    )
     attributes = [r[2] for r in rows]
     features = _history_features(attributes, [r[3] for r in rows])
     progress(25, f"Building {len(features)} candidate conditions")
     x = np.array([[_holds(f, r[2], r[3]) for f in features] for r in rows]).reshape(
-        len(rows), len(features))
+        len(rows), len(features)
+    )
     y = np.array([int(r[4]) for r in rows])
     # Imports made at once share a timestamp: the id keeps the file's order.
     times = np.arange(len(rows), dtype=float)
-    notes = [f"Columns named {POST_CONTACT_PREFIX}… were filled in by sales after contact "
-             "and were left out."]
+    notes = [
+        f"Columns named {POST_CONTACT_PREFIX}… were filled in by sales after contact "
+        "and were left out."
+    ]
     return Dataset(features, x, y, times, None, notes)
 
 
@@ -240,11 +313,16 @@ def learn(dataset: Dataset, *, target: float) -> Proposal:
     card = scorecard.fit_scorecard(dataset.x[train], dataset.y[train])
     test_scores = card.score(dataset.x[test])
     threshold = scorecard.propose_threshold(test_scores, dataset.y[test], target=target)
-    live_auc = (scorecard.auc(dataset.y[test], dataset.live_scores[test])
-                if dataset.live_scores is not None else None)
+    live_auc = (
+        scorecard.auc(dataset.y[test], dataset.live_scores[test])
+        if dataset.live_scores is not None
+        else None
+    )
     report = {
-        "rows": len(dataset.y), "positives": int(dataset.y.sum()),
-        "train": len(train), "held_out": len(test),
+        "rows": len(dataset.y),
+        "positives": int(dataset.y.sum()),
+        "train": len(train),
+        "held_out": len(test),
         "auc_proposed": scorecard.auc(dataset.y[test], test_scores),
         "auc_unrounded": scorecard.auc(dataset.y[test], dataset.x[test] @ card.coefficients),
         "auc_live": live_auc,
@@ -255,18 +333,30 @@ def learn(dataset: Dataset, *, target: float) -> Proposal:
         "target_acceptance": target,
         "notes": dataset.notes,
         "rules": [
-            {"rule": f.label, "existing_rule_id": f.existing_rule_id, "old_points": f.old_points,
-             "new_points": int(p), "support": float(dataset.x[:, j].astype(bool).mean())}
+            {
+                "rule": f.label,
+                "existing_rule_id": f.existing_rule_id,
+                "old_points": f.old_points,
+                "new_points": int(p),
+                "support": float(dataset.x[:, j].astype(bool).mean()),
+            }
             for j, (f, p) in enumerate(zip(dataset.features, card.points, strict=True))
         ],
     }
-    return Proposal(report=report, points=[int(p) for p in card.points],
-                    threshold=threshold.threshold)
+    return Proposal(
+        report=report, points=[int(p) for p in card.points], threshold=threshold.threshold
+    )
 
 
 @transaction.atomic
-def write_draft(*, proposal: Proposal, dataset: Dataset, live: ScoringModel, source: str,
-                by: AbstractBaseUser | None) -> ScoringModel:
+def write_draft(
+    *,
+    proposal: Proposal,
+    dataset: Dataset,
+    live: ScoringModel,
+    source: str,
+    by: AbstractBaseUser | None,
+) -> ScoringModel:
     """A new draft: the live version with the learned points (hand-offs) or
     with the learned rules added (history), and the proposed threshold."""
     draft = scoring_services.clone_model(source=live, by=by, name=f"{live.name} (recalibrated)")
@@ -282,26 +372,41 @@ def write_draft(*, proposal: Proposal, dataset: Dataset, live: ScoringModel, sou
             rule.points = points
             scoring_services.save_rule(rule=rule, by=by)
         elif points != 0:
-            scoring_services.save_rule(rule=Rule(model=draft, layer=Layer.DEMOGRAPHIC,
-                                                 name=feature.label[:200], points=points,
-                                                 **feature.rule), by=by)
-    notes = (f"Proposed by recalibration from {source}: held-out AUC "
-             f"{proposal.report['auc_proposed']:.3f}, threshold {proposal.threshold}.")
-    return scoring_services.update_model_settings(model=draft, by=by,
-                                                  threshold=proposal.threshold, notes=notes)
+            scoring_services.save_rule(
+                rule=Rule(
+                    model=draft,
+                    layer=Layer.DEMOGRAPHIC,
+                    name=feature.label[:200],
+                    points=points,
+                    **feature.rule,
+                ),
+                by=by,
+            )
+    notes = (
+        f"Proposed by recalibration from {source}: held-out AUC "
+        f"{proposal.report['auc_proposed']:.3f}, threshold {proposal.threshold}."
+    )
+    return scoring_services.update_model_settings(
+        model=draft, by=by, threshold=proposal.threshold, notes=notes
+    )
 
 
-def start_recalibration(*, source: str, outcome: str, target: float = 0.65,
-                        by: AbstractBaseUser | None = None) -> Recalibration:
+def start_recalibration(
+    *, source: str, outcome: str, target: float = 0.65, by: AbstractBaseUser | None = None
+) -> Recalibration:
     """Records a queued run and has a worker do it after commit."""
     from feedback.tasks import recalibrate
 
     if source == Recalibration.Source.HISTORY:
         outcome = Recalibration.Outcome.KNOWN
     with transaction.atomic():
-        run = Recalibration.objects.create(source=source, outcome=outcome,
-                                           target_acceptance=target, requested_by=by,
-                                           based_on=live_model())
+        run = Recalibration.objects.create(
+            source=source,
+            outcome=outcome,
+            target_acceptance=target,
+            requested_by=by,
+            based_on=live_model(),
+        )
         # A message lost to a broker outage is sent again by
         # resend_queued_recalibrations.
         enqueue_on_commit(recalibrate, run_id=run.pk)
@@ -314,16 +419,21 @@ def resend_queued_recalibrations(*, queued_for: timedelta = timedelta(minutes=5)
     runs it once. Returns how many were sent."""
     from feedback.tasks import recalibrate
 
-    return resend_jobs(recalibrate, Recalibration.objects.filter(
-        status=Recalibration.Status.QUEUED, created_at__lt=timezone.now() - queued_for),
-        id_argument="run_id")
+    return resend_jobs(
+        recalibrate,
+        Recalibration.objects.filter(
+            status=Recalibration.Status.QUEUED, created_at__lt=timezone.now() - queued_for
+        ),
+        id_argument="run_id",
+    )
 
 
 def run_recalibration(*, run_id: int) -> bool:
     """Does a queued run once (claimed with a conditional UPDATE). The outcome
     (proposed, refused with the counts, or failed) is recorded on the run."""
     claimed = Recalibration.objects.filter(pk=run_id, status=Recalibration.Status.QUEUED).update(
-        status=Recalibration.Status.RUNNING, started_at=timezone.now())
+        status=Recalibration.Status.RUNNING, started_at=timezone.now()
+    )
     if claimed != 1:
         return False
     run = Recalibration.objects.get(pk=run_id)
@@ -343,16 +453,35 @@ def run_recalibration(*, run_id: int) -> bool:
         progress(60, "Fitting the scorecard")
         proposal = learn(dataset, target=float(run.target_acceptance))
         progress(85, "Writing the draft version")
-        draft = write_draft(proposal=proposal, dataset=dataset, live=live,
-                            source=run.get_source_display().lower(), by=run.requested_by)
+        draft = write_draft(
+            proposal=proposal,
+            dataset=dataset,
+            live=live,
+            source=run.get_source_display().lower(),
+            by=run.requested_by,
+        )
     except scorecard.NotEnoughEvidence as refused:
-        runs.update(status=Recalibration.Status.REFUSED, message=str(refused), progress=100,
-                    finished_at=timezone.now())
+        runs.update(
+            status=Recalibration.Status.REFUSED,
+            message=str(refused),
+            progress=100,
+            finished_at=timezone.now(),
+        )
     except Exception as error:
         logger.exception("Recalibration %s failed", run_id)
-        runs.update(status=Recalibration.Status.FAILED, message=f"Unexpected error: {error!r}",
-                    finished_at=timezone.now())
+        runs.update(
+            status=Recalibration.Status.FAILED,
+            message=f"Unexpected error: {error!r}",
+            finished_at=timezone.now(),
+        )
     else:
-        runs.update(status=Recalibration.Status.PROPOSED, proposal=draft, report=proposal.report,
-                    progress=100, step="Done", based_on=live, finished_at=timezone.now())
+        runs.update(
+            status=Recalibration.Status.PROPOSED,
+            proposal=draft,
+            report=proposal.report,
+            progress=100,
+            step="Done",
+            based_on=live,
+            finished_at=timezone.now(),
+        )
     return True

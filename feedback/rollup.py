@@ -105,8 +105,11 @@ Cell = tuple[date, str, str, int | None, int | None, int | None, int | None]
 
 def week_of(moment: datetime | date) -> date:
     """The Monday of the week a moment (in the site's time zone) or a day falls in."""
-    day = (timezone.localtime(moment, timezone.get_default_timezone()).date()
-           if isinstance(moment, datetime) else moment)
+    day = (
+        timezone.localtime(moment, timezone.get_default_timezone()).date()
+        if isinstance(moment, datetime)
+        else moment
+    )
     return day - timedelta(days=day.weekday())
 
 
@@ -153,15 +156,16 @@ class WeekRange:
 
 def _handoff_snapshot() -> QuerySet[MQLSnapshot]:
     """The hand-off snapshot of the assignment in the outer query."""
-    return (MQLSnapshot.objects.filter(lead_id=OuterRef("lead_id"),
-                                       created_at__lte=OuterRef("created_at"))
-            .order_by("-created_at", "-pk"))
+    return MQLSnapshot.objects.filter(
+        lead_id=OuterRef("lead_id"), created_at__lte=OuterRef("created_at")
+    ).order_by("-created_at", "-pk")
 
 
 def _latest_accepted(*, before: str | None = None) -> QuerySet[Assignment]:
     """The lead's latest accepted assignment (closed at or before ``before``)."""
-    queryset = Assignment.objects.filter(lead_id=OuterRef("lead_id"),
-                                         status=AssignmentStatus.ACCEPTED)
+    queryset = Assignment.objects.filter(
+        lead_id=OuterRef("lead_id"), status=AssignmentStatus.ACCEPTED
+    )
     if before is not None:
         queryset = queryset.filter(closed_at__lte=OuterRef(before))
     return queryset.order_by("-closed_at", "-pk")
@@ -181,18 +185,24 @@ def _decisions(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
             bucket=Cast(
                 Floor(Cast(Subquery(snapshot.values("total")[:1]), FloatField()) / SCORE_BUCKET)
                 * SCORE_BUCKET,
-                IntegerField()),
+                IntegerField(),
+            ),
         )
         .values("week", "status", "lead__source_id", "queue_id", "sdr_id", "model", "bucket")
-        .annotate(n=Count("pk")).order_by()
+        .annotate(n=Count("pk"))
+        .order_by()
     )
     for row in rows:
         dims = (row["lead__source_id"], row["queue_id"])
-        yield ((row["week"], DECISION_MEASURES[row["status"]], "", *dims, row["sdr_id"],
-                row["model"]), row["n"])
+        yield (
+            (row["week"], DECISION_MEASURES[row["status"]], "", *dims, row["sdr_id"], row["model"]),
+            row["n"],
+        )
         if row["bucket"] is not None and row["status"] in SCORE_MEASURES:
-            yield ((row["week"], SCORE_MEASURES[row["status"]], str(row["bucket"]), *dims,
-                    None, None), row["n"])
+            yield (
+                (row["week"], SCORE_MEASURES[row["status"]], str(row["bucket"]), *dims, None, None),
+                row["n"],
+            )
 
 
 def _rule_fires(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
@@ -202,71 +212,118 @@ def _rule_fires(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
     snapshot = _handoff_snapshot()
     rows = (
         weeks.moments(Assignment.objects.filter(status__in=DECIDED), "closed_at")
-        .annotate(week=_week("closed_at"),
-                  model=Subquery(snapshot.values("model_id")[:1]),
-                  explanation=Subquery(snapshot.values("explanation")[:1],
-                                       output_field=JSONField()))
+        .annotate(
+            week=_week("closed_at"),
+            model=Subquery(snapshot.values("model_id")[:1]),
+            explanation=Subquery(snapshot.values("explanation")[:1], output_field=JSONField()),
+        )
         .filter(model__isnull=False)
         .values_list("week", "lead__source_id", "queue_id", "model", "status", "explanation")
         .order_by()
     )
     counts: Counter[Cell] = Counter()
-    for week, source_id, queue_id, model_id, status, explanation in rows.iterator(
-            chunk_size=2000):
+    for week, source_id, queue_id, model_id, status, explanation in rows.iterator(chunk_size=2000):
         fired = {line.get("rule_id") for line in explanation or []} - {None}
         for rule_id in fired:
-            counts[(week, Measure.RULE_FIRED_DECIDED, str(rule_id), source_id, queue_id, None,
-                    model_id)] += 1
+            counts[
+                (
+                    week,
+                    Measure.RULE_FIRED_DECIDED,
+                    str(rule_id),
+                    source_id,
+                    queue_id,
+                    None,
+                    model_id,
+                )
+            ] += 1
             if status == AssignmentStatus.ACCEPTED:
-                counts[(week, Measure.RULE_FIRED_ACCEPTED, str(rule_id), source_id, queue_id,
-                        None, model_id)] += 1
+                counts[
+                    (
+                        week,
+                        Measure.RULE_FIRED_ACCEPTED,
+                        str(rule_id),
+                        source_id,
+                        queue_id,
+                        None,
+                        model_id,
+                    )
+                ] += 1
     yield from counts.items()
 
 
 def _mql_crossings(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
-    routed = (Assignment.objects.filter(lead_id=OuterRef("lead_id"),
-                                        created_at__gte=OuterRef("changed_at"),
-                                        reassigned_from__isnull=True)
-              .order_by("created_at", "pk"))
-    snapshot = (MQLSnapshot.objects.filter(lead_id=OuterRef("lead_id"),
-                                           created_at__gte=OuterRef("changed_at"))
-                .order_by("created_at", "pk"))
+    routed = Assignment.objects.filter(
+        lead_id=OuterRef("lead_id"),
+        created_at__gte=OuterRef("changed_at"),
+        reassigned_from__isnull=True,
+    ).order_by("created_at", "pk")
+    snapshot = MQLSnapshot.objects.filter(
+        lead_id=OuterRef("lead_id"), created_at__gte=OuterRef("changed_at")
+    ).order_by("created_at", "pk")
     rows = (
         weeks.moments(StageChange.objects.filter(to_stage=Stage.MQL), "changed_at")
-        .annotate(week=_week("changed_at"),
-                  queue=Subquery(routed.values("queue_id")[:1]),
-                  sdr=Subquery(routed.values("sdr_id")[:1]),
-                  model=Subquery(snapshot.values("model_id")[:1]))
+        .annotate(
+            week=_week("changed_at"),
+            queue=Subquery(routed.values("queue_id")[:1]),
+            sdr=Subquery(routed.values("sdr_id")[:1]),
+            model=Subquery(snapshot.values("model_id")[:1]),
+        )
         .values("week", "lead__source_id", "queue", "sdr", "model")
-        .annotate(n=Count("pk")).order_by()
+        .annotate(n=Count("pk"))
+        .order_by()
     )
     for row in rows:
-        yield ((row["week"], Measure.MQL, "", row["lead__source_id"], row["queue"], row["sdr"],
-                row["model"]), row["n"])
+        yield (
+            (
+                row["week"],
+                Measure.MQL,
+                "",
+                row["lead__source_id"],
+                row["queue"],
+                row["sdr"],
+                row["model"],
+            ),
+            row["n"],
+        )
 
 
 def _later_stages(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
     handoff = _latest_accepted(before="changed_at")
     rows = (
         weeks.moments(StageChange.objects.filter(to_stage__in=list(LATER_STAGES)), "changed_at")
-        .annotate(week=_week("changed_at"),
-                  queue=Subquery(handoff.values("queue_id")[:1]),
-                  sdr=Subquery(handoff.values("sdr_id")[:1]))
+        .annotate(
+            week=_week("changed_at"),
+            queue=Subquery(handoff.values("queue_id")[:1]),
+            sdr=Subquery(handoff.values("sdr_id")[:1]),
+        )
         .values("week", "to_stage", "lead__source_id", "queue", "sdr")
-        .annotate(n=Count("pk")).order_by()
+        .annotate(n=Count("pk"))
+        .order_by()
     )
     for row in rows:
-        yield ((row["week"], LATER_STAGES[row["to_stage"]], "", row["lead__source_id"],
-                row["queue"], row["sdr"], None), row["n"])
+        yield (
+            (
+                row["week"],
+                LATER_STAGES[row["to_stage"]],
+                "",
+                row["lead__source_id"],
+                row["queue"],
+                row["sdr"],
+                None,
+            ),
+            row["n"],
+        )
 
 
 def _opportunities(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
     handoff = _latest_accepted()
     rows = (
         weeks.days(Opportunity.objects.all(), "created_on")
-        .annotate(week=TruncWeek("created_on", output_field=DateField()),
-                  queue=Subquery(handoff.values("queue_id")[:1]),
-                  sdr=Subquery(handoff.values("sdr_id")[:1]))
+        .annotate(
+            week=TruncWeek("created_on", output_field=DateField()),
+            queue=Subquery(handoff.values("queue_id")[:1]),
+            sdr=Subquery(handoff.values("sdr_id")[:1]),
+        )
         .values("week", "lead__source_id", "queue", "sdr")
         .annotate(n=Count("pk"), amount=Sum("amount", output_field=DecimalField()))
         .order_by()
@@ -281,37 +338,63 @@ def _reject_reasons(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
     rows = (
         weeks.moments(Touch.objects.filter(kind=Touch.Kind.REJECT), "at")
         .annotate(week=_week("at"))
-        .values("week", "reason", "assignment__lead__source_id", "assignment__queue_id",
-                "assignment__sdr_id")
-        .annotate(n=Count("pk")).order_by()
+        .values(
+            "week",
+            "reason",
+            "assignment__lead__source_id",
+            "assignment__queue_id",
+            "assignment__sdr_id",
+        )
+        .annotate(n=Count("pk"))
+        .order_by()
     )
     for row in rows:
-        yield ((row["week"], Measure.REJECT_REASON, row["reason"],
-                row["assignment__lead__source_id"], row["assignment__queue_id"],
-                row["assignment__sdr_id"], None), row["n"])
+        yield (
+            (
+                row["week"],
+                Measure.REJECT_REASON,
+                row["reason"],
+                row["assignment__lead__source_id"],
+                row["assignment__queue_id"],
+                row["assignment__sdr_id"],
+                None,
+            ),
+            row["n"],
+        )
 
 
 def _first_touches(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
     """Whole minutes, rounded down, counted in Python: the databases have no
     common way to turn an interval into minutes. One narrow row per touch."""
     rows = (
-        weeks.moments(Assignment.objects.filter(first_touch_at__isnull=False,
-                                                assigned_at__isnull=False), "first_touch_at")
+        weeks.moments(
+            Assignment.objects.filter(first_touch_at__isnull=False, assigned_at__isnull=False),
+            "first_touch_at",
+        )
         .annotate(week=_week("first_touch_at"))
-        .values_list("week", "lead__source_id", "queue_id", "sdr_id", "assigned_at",
-                     "first_touch_at")
+        .values_list(
+            "week", "lead__source_id", "queue_id", "sdr_id", "assigned_at", "first_touch_at"
+        )
         .order_by()
     )
     counts: Counter[Cell] = Counter()
     for week, source_id, queue_id, sdr_id, assigned_at, touched_at in rows.iterator(
-            chunk_size=5000):
+        chunk_size=5000
+    ):
         minutes = max(0, int((touched_at - assigned_at).total_seconds() // 60))
         counts[(week, Measure.FIRST_TOUCH, str(minutes), source_id, queue_id, sdr_id, None)] += 1
     yield from counts.items()
 
 
-MEASURES = (_mql_crossings, _decisions, _rule_fires, _later_stages, _opportunities,
-            _reject_reasons, _first_touches)
+MEASURES = (
+    _mql_crossings,
+    _decisions,
+    _rule_fires,
+    _later_stages,
+    _opportunities,
+    _reject_reasons,
+    _first_touches,
+)
 
 
 def compute(weeks: WeekRange) -> dict[Cell, Decimal]:
@@ -339,8 +422,11 @@ def _ranges_to_refresh(state: RollupState, now: datetime) -> list[WeekRange]:
     since = state.refreshed_at - SETTLE
     recent = WeekRange(week_of(since), week_of(now))
     ranges = [recent]
-    changed = (ChangedWeek.objects.filter(changed_at__gte=since, week__lt=recent.first)
-               .values_list("week", flat=True).order_by("week"))
+    changed = (
+        ChangedWeek.objects.filter(changed_at__gte=since, week__lt=recent.first)
+        .values_list("week", flat=True)
+        .order_by("week")
+    )
     ranges += [WeekRange(week, week) for week in changed]
     return ranges
 
@@ -364,11 +450,22 @@ def refresh_weekly_counts(*, now: datetime | None = None, full: bool = False) ->
         weeks.weeks(WeeklyCount.objects.all()).delete()
         cells.update(compute(weeks))
     WeeklyCount.objects.bulk_create(
-        (WeeklyCount(week=week, measure=measure, key=key, source_id=source_id,
-                     queue_id=queue_id, sdr_id=sdr_id, model_id=model_id, value=value)
-         for (week, measure, key, source_id, queue_id, sdr_id, model_id), value in cells.items()
-         if value),
-        batch_size=2000)
+        (
+            WeeklyCount(
+                week=week,
+                measure=measure,
+                key=key,
+                source_id=source_id,
+                queue_id=queue_id,
+                sdr_id=sdr_id,
+                model_id=model_id,
+                value=value,
+            )
+            for (week, measure, key, source_id, queue_id, sdr_id, model_id), value in cells.items()
+            if value
+        ),
+        batch_size=2000,
+    )
     # Marks older than the next refresh's margin will never be read again.
     ChangedWeek.objects.filter(changed_at__lt=now - SETTLE).delete()
     state.refreshed_at = now
@@ -383,10 +480,12 @@ def mark_weeks_changed(*, days: Iterable[date | None], now: datetime | None = No
     weeks = {week_of(day) for day in days if day is not None}
     ChangedWeek.objects.bulk_create(
         [ChangedWeek(week=week, changed_at=now) for week in sorted(weeks)],
-        update_conflicts=True, unique_fields=["week"], update_fields=["changed_at"])
+        update_conflicts=True,
+        unique_fields=["week"],
+        update_fields=["changed_at"],
+    )
 
 
 def last_refreshed() -> datetime | None:
     """When the numbers the dashboard reads were computed (None: never)."""
     return RollupState.objects.filter(pk=1).values_list("refreshed_at", flat=True).first()
-

@@ -32,8 +32,11 @@ class Evidence:
     def check(self, y: np.ndarray, what: str = "labelled hand-offs") -> None:
         positives = int(y.sum())
         negatives = int(len(y) - positives)
-        if (len(y) < self.minimum_total or positives < self.minimum_per_class
-                or negatives < self.minimum_per_class):
+        if (
+            len(y) < self.minimum_total
+            or positives < self.minimum_per_class
+            or negatives < self.minimum_per_class
+        ):
             raise NotEnoughEvidence(
                 f"Recalibration needs at least {self.minimum_total} {what} with at least "
                 f"{self.minimum_per_class} of each outcome; it has {len(y)} "
@@ -92,8 +95,12 @@ class ThresholdProposal:
     reached_target: bool
 
 
-def propose_threshold(scores: np.ndarray, y: np.ndarray, *, target: float = 0.65,
-                      ) -> ThresholdProposal:
+def propose_threshold(
+    scores: np.ndarray,
+    y: np.ndarray,
+    *,
+    target: float = 0.65,
+) -> ThresholdProposal:
     """The lowest whole-point threshold whose MQLs are accepted at least at the
     target rate (the most volume that stays healthy). When no threshold reaches
     the target, the one with the best acceptance rate, flagged as such."""

@@ -45,8 +45,9 @@ def _lead_accepted_by(request: HttpRequest, lead_id: int) -> Lead:
 
 
 def _sql_context(lead: Lead, form: SQLForm | None = None, *, done: str = "") -> dict[str, Any]:
-    qualification = (SQLQualification.objects.filter(lead=lead).select_related("qualified_by")
-                     .first())
+    qualification = (
+        SQLQualification.objects.filter(lead=lead).select_related("qualified_by").first()
+    )
     return {
         "lead": lead,
         "form": form or SQLForm(),
@@ -107,10 +108,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     form = DashboardFilterForm(request.GET, today=timezone.localdate(now))
     if not form.is_valid():
-        return render(request, DASHBOARD_TEMPLATE, {"form": form, "band": HEALTHY_BAND},
-                      status=400)
+        return render(request, DASHBOARD_TEMPLATE, {"form": form, "band": HEALTHY_BAND}, status=400)
     filters = form.filters()
-    return render(request, DASHBOARD_TEMPLATE, {
-        "form": form, "band": HEALTHY_BAND, "filters": filters,
-        "report": dashboard_report(filters, now=now),
-    })
+    return render(
+        request,
+        DASHBOARD_TEMPLATE,
+        {
+            "form": form,
+            "band": HEALTHY_BAND,
+            "filters": filters,
+            "report": dashboard_report(filters, now=now),
+        },
+    )

@@ -35,15 +35,20 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
 
 class IssueTokenForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text='Which integration: "Web forms", '
-                                                     '"Web tracking", "CRM"…')
+    name = forms.CharField(
+        max_length=100, help_text='Which integration: "Web forms", "Web tracking", "CRM"…'
+    )
     scopes = forms.MultipleChoiceField(
-        choices=ApiTokenScope.choices, widget=forms.CheckboxSelectMultiple,
-        help_text="Only what the integration needs: web tracking sends activity events only.")
+        choices=ApiTokenScope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Only what the integration needs: web tracking sends activity events only.",
+    )
     user = forms.ModelChoiceField(
         queryset=User.objects.filter(groups__name=roles.INTEGRATION).order_by("username"),
-        required=False, label="Integration account",
-        help_text="Leave empty to make a new integration account named after the token.")
+        required=False,
+        label="Integration account",
+        help_text="Leave empty to make a new integration account named after the token.",
+    )
 
 
 @admin.register(ApiToken)
@@ -52,13 +57,29 @@ class ApiTokenAdmin(admin.ModelAdmin):
     never edited; a token is revoked rather than deleted, so the audit trail
     keeps what it refers to."""
 
-    list_display = ["name", "key", "user", "scope_list", "created_by", "created_at",
-                    "last_used_at", "status"]
+    list_display = [
+        "name",
+        "key",
+        "user",
+        "scope_list",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "status",
+    ]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix", "user__username"]
     list_select_related = ["user", "created_by", "revoked_by"]
-    fields = ["name", "key", "user", "scope_list", "created_by", "created_at", "last_used_at",
-              "status"]
+    fields = [
+        "name",
+        "key",
+        "user",
+        "scope_list",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "status",
+    ]
     readonly_fields = fields
     actions = ["revoke"]
 
@@ -95,16 +116,24 @@ class ApiTokenAdmin(admin.ModelAdmin):
             except DomainError:
                 continue  # revoked by someone else meanwhile
             revoked += 1
-        self.message_user(request, f"{revoked} token(s) revoked: their next request gets 401."
-                          if revoked else "The selected tokens were already revoked.",
-                          messages.SUCCESS if revoked else messages.WARNING)
+        self.message_user(
+            request,
+            f"{revoked} token(s) revoked: their next request gets 401."
+            if revoked
+            else "The selected tokens were already revoked.",
+            messages.SUCCESS if revoked else messages.WARNING,
+        )
 
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = IssueTokenForm(request.POST or None)
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta,
-                   "title": "Issue an API token", "form": form}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Issue an API token",
+            "form": form,
+        }
         if request.method == "POST" and form.is_valid():
             try:
                 issued = tokens.issue_token(by=request.user, **form.cleaned_data)
@@ -113,9 +142,16 @@ class ApiTokenAdmin(admin.ModelAdmin):
             else:
                 # The only time the key exists outside the integration: this page,
                 # which no cache may keep.
-                response = render(request, "admin/handoff/apitoken/issued.html",
-                                  {**context, "title": "API token issued", "token": issued.token,
-                                   "key": issued.key})
+                response = render(
+                    request,
+                    "admin/handoff/apitoken/issued.html",
+                    {
+                        **context,
+                        "title": "API token issued",
+                        "token": issued.token,
+                        "key": issued.key,
+                    },
+                )
                 response["Cache-Control"] = "no-store"
                 return response
         return render(request, "admin/handoff/apitoken/issue.html", context)

@@ -24,8 +24,14 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     return {k: [before.get(k), after.get(k)] for k in after if before.get(k) != after.get(k)}
 
 
-def record(*, actor: AbstractBaseUser | None, action: str, obj: models.Model,
-           changes: dict[str, list[Any]] | None = None, note: str = "") -> AuditEntry:
+def record(
+    *,
+    actor: AbstractBaseUser | None,
+    action: str,
+    obj: models.Model,
+    changes: dict[str, list[Any]] | None = None,
+    note: str = "",
+) -> AuditEntry:
     """Adds one entry to the audit trail (in the caller's transaction)."""
     return AuditEntry.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,

@@ -31,9 +31,13 @@ def _send(task: Task, kwargs: dict[str, Any]) -> None:
         task.delay(**kwargs)
     except BrokerUnavailable as error:
         shown = repr(kwargs)
-        logger.warning("The broker is unavailable (%s): %s was not queued for %s; "
-                       "the periodic sweep will do it.", error, task.name,
-                       shown if len(shown) <= 200 else shown[:200] + "…")
+        logger.warning(
+            "The broker is unavailable (%s): %s was not queued for %s; "
+            "the periodic sweep will do it.",
+            error,
+            task.name,
+            shown if len(shown) <= 200 else shown[:200] + "…",
+        )
 
 
 def enqueue_each_on_commit(task: Task, calls: Sequence[dict[str, Any]]) -> None:
@@ -51,9 +55,14 @@ def _send_each(task: Task, calls: list[dict[str, Any]]) -> None:
         try:
             task.delay(**kwargs)
         except BrokerUnavailable as error:
-            logger.warning("The broker is unavailable (%s): %d of %d %s messages were not "
-                           "queued; the periodic sweep will send them.", error,
-                           len(calls) - sent, len(calls), task.name)
+            logger.warning(
+                "The broker is unavailable (%s): %d of %d %s messages were not "
+                "queued; the periodic sweep will send them.",
+                error,
+                len(calls) - sent,
+                len(calls),
+                task.name,
+            )
             return
 
 

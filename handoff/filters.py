@@ -26,7 +26,8 @@ class UTCIsoDateTimeField(IsoDateTimeField):
         except OverflowError as error:
             raise forms.ValidationError(
                 "%(value)s is out of range: give a moment between the years 1 and 9999.",
-                code="invalid", params={"value": value},
+                code="invalid",
+                params={"value": value},
             ) from error
 
 

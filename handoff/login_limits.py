@@ -67,14 +67,21 @@ def lockout_message(request: HttpRequest, username: str) -> str:
     minutes = math.ceil(cool_off.total_seconds() / 60)
     wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
     if getattr(request, "login_locked_by", "username") == "address":
-        return (f"Too many failed logins from your network: logging in from it is locked for "
-                f"{wait}. Try again later.")
-    return (f"Too many failed logins: the account “{username}” is locked for {wait}. "
-            "Try again later, or ask an administrator to unlock it.")
+        return (
+            f"Too many failed logins from your network: logging in from it is locked for "
+            f"{wait}. Try again later."
+        )
+    return (
+        f"Too many failed logins: the account “{username}” is locked for {wait}. "
+        "Try again later, or ask an administrator to unlock it."
+    )
 
 
-def locked_out(request: HttpRequest, original_response: HttpResponse | None = None,
-               credentials: dict[str, Any] | None = None) -> HttpResponse:
+def locked_out(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> HttpResponse:
     """The login page again (429), saying what is locked and for how long.
     Axes calls this instead of the login view's answer, for the admin's login too."""
     username = (credentials or {}).get("username") or request.POST.get("username", "")

@@ -36,15 +36,19 @@ class DatabaseUnavailableMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_exception(self, request: HttpRequest, exception: Exception,
-                          ) -> HttpResponse | None:
+    def process_exception(
+        self,
+        request: HttpRequest,
+        exception: Exception,
+    ) -> HttpResponse | None:
         # The database refused, dropped or timed out the connection (or the
         # statement): transient, worth a retry. IntegrityError, ProgrammingError
         # and the like are bugs and stay 500s.
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
-        logger.error("Database unavailable during %s %s: %s", request.method, request.path,
-                     exception)
+        logger.error(
+            "Database unavailable during %s %s: %s", request.method, request.path, exception
+        )
         # SQLSTATE class 40: a deadlock or a serialization failure. The
         # database is up; this transaction lost to another and was rolled back.
         lost_a_race = str(getattr(exception.__cause__, "sqlstate", "") or "").startswith("40")

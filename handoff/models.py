@@ -9,16 +9,21 @@ class AuditEntry(models.Model):
     """One recorded change. Written only by handoff.audit.record; never edited."""
 
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", help_text="Empty when the system acted (a task, a migration).",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty when the system acted (a task, a migration).",
     )
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     action = models.CharField(max_length=50)
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
     object_id = models.CharField(max_length=64)
     object_repr = models.CharField(max_length=300)
-    changes = models.JSONField(default=dict, blank=True,
-                               help_text='{"field": [old, new]} for each changed field.')
+    changes = models.JSONField(
+        default=dict, blank=True, help_text='{"field": [old, new]} for each changed field.'
+    )
     note = models.CharField(max_length=500, blank=True)
 
     class Meta:
@@ -49,21 +54,28 @@ class ApiToken(models.Model):
 
     name = models.CharField(max_length=100, help_text='Which integration, e.g. "Web forms".')
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_tokens",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="api_tokens",
         help_text="The integration account the token acts as (its role applies too).",
     )
     scopes = models.JSONField(default=list, help_text="What the token may do.")
-    prefix = models.CharField(max_length=12, help_text="The key's first characters, to tell "
-                                                        "keys apart; the rest is not kept.")
+    prefix = models.CharField(
+        max_length=12,
+        help_text="The key's first characters, to tell keys apart; the rest is not kept.",
+    )
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
-    last_used_at = models.DateTimeField(null=True, blank=True,
-                                        help_text="To the minute: not written on every request.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_used_at = models.DateTimeField(
+        null=True, blank=True, help_text="To the minute: not written on every request."
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -47,8 +47,11 @@ def _clean_scopes(scopes: Iterable[str]) -> list[str]:
     chosen = sorted(set(scopes))
     unknown = [s for s in chosen if s not in ApiTokenScope.values]
     if unknown:
-        raise DomainError(f"Unknown scope(s): {', '.join(unknown)}. Known scopes: "
-                          f"{', '.join(ApiTokenScope.values)}.", field="scopes")
+        raise DomainError(
+            f"Unknown scope(s): {', '.join(unknown)}. Known scopes: "
+            f"{', '.join(ApiTokenScope.values)}.",
+            field="scopes",
+        )
     if not chosen:
         raise DomainError("Give the token at least one scope.", field="scopes")
     return chosen
@@ -68,8 +71,13 @@ def _integration_account(name: str) -> User:
 
 
 @transaction.atomic
-def issue_token(*, name: str, scopes: Iterable[str], by: AbstractBaseUser | None,
-                user: AbstractBaseUser | None = None) -> IssuedToken:
+def issue_token(
+    *,
+    name: str,
+    scopes: Iterable[str],
+    by: AbstractBaseUser | None,
+    user: AbstractBaseUser | None = None,
+) -> IssuedToken:
     """Issues a token for an integration and records it in the audit trail.
 
     The token acts as ``user``, which must be in the Integration group (so a
@@ -83,17 +91,31 @@ def issue_token(*, name: str, scopes: Iterable[str], by: AbstractBaseUser | None
     if user is None:
         user = _integration_account(name)
     elif not user.groups.filter(name=roles.INTEGRATION).exists():
-        raise DomainError(f"{user} is not in the {roles.INTEGRATION} group: tokens act only as "
-                          "integration accounts.", field="user")
+        raise DomainError(
+            f"{user} is not in the {roles.INTEGRATION} group: tokens act only as "
+            "integration accounts.",
+            field="user",
+        )
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        name=name, user=user, scopes=chosen, prefix=key[:PREFIX_LENGTH], key_hash=hash_key(key),
+        name=name,
+        user=user,
+        scopes=chosen,
+        prefix=key[:PREFIX_LENGTH],
+        key_hash=hash_key(key),
         created_by=by if by is not None and by.is_authenticated else None,
     )
-    audit.record(actor=by, action="token issued", obj=token, changes={
-        "name": [None, name], "scopes": [None, chosen], "user": [None, user.get_username()],
-        "prefix": [None, token.prefix],
-    })
+    audit.record(
+        actor=by,
+        action="token issued",
+        obj=token,
+        changes={
+            "name": [None, name],
+            "scopes": [None, chosen],
+            "user": [None, user.get_username()],
+            "prefix": [None, token.prefix],
+        },
+    )
     return IssuedToken(token=token, key=key)
 
 
@@ -104,12 +126,18 @@ def revoke_token(*, token: ApiToken, by: AbstractBaseUser | None, note: str = ""
     now = timezone.now()
     # Conditional update: of two admins revoking at once, one wins.
     claimed = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
-        revoked_at=now, revoked_by=by if by is not None and by.is_authenticated else None)
+        revoked_at=now, revoked_by=by if by is not None and by.is_authenticated else None
+    )
     if claimed != 1:
         raise DomainError(f"The token {token} was already revoked.")
     token.refresh_from_db()
-    audit.record(actor=by, action="token revoked", obj=token,
-                 changes={"revoked_at": [None, token.revoked_at.isoformat()]}, note=note)
+    audit.record(
+        actor=by,
+        action="token revoked",
+        obj=token,
+        changes={"revoked_at": [None, token.revoked_at.isoformat()]},
+        note=note,
+    )
     return token
 
 

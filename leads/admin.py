@@ -19,8 +19,15 @@ class LeadSourceAdmin(admin.ModelAdmin):
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ["name", "domain", "industry", "employee_count", "country", "owner",
-                    "is_target_account"]
+    list_display = [
+        "name",
+        "domain",
+        "industry",
+        "employee_count",
+        "country",
+        "owner",
+        "is_target_account",
+    ]
     list_filter = ["is_target_account", "industry", "country"]
     search_fields = ["name", "domain"]
     list_select_related = ["owner"]
@@ -54,15 +61,23 @@ class StageChangeInline(admin.TabularInline):
 
 class MergeLeadsForm(forms.Form):
     survivor = forms.ModelChoiceField(
-        queryset=Lead.objects.none(), widget=forms.RadioSelect,
+        queryset=Lead.objects.none(),
+        widget=forms.RadioSelect,
         help_text="The lead that stays; the other is folded into it and deleted.",
     )
 
 
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "full_name", "company_name", "source", "stage", "owner",
-                    "created_at"]
+    list_display = [
+        "__str__",
+        "full_name",
+        "company_name",
+        "source",
+        "stage",
+        "owner",
+        "created_at",
+    ]
     list_filter = ["stage", "source", "do_not_contact", "country"]
     search_fields = ["email", "external_id", "first_name", "last_name", "company_name"]
     list_select_related = ["source", "owner"]
@@ -101,8 +116,9 @@ class LeadAdmin(admin.ModelAdmin):
             survivor = form.cleaned_data["survivor"]
             duplicate = next(lead for lead in candidates if lead.pk != survivor.pk)
             try:
-                merge = services.merge_leads(survivor=survivor, duplicate=duplicate,
-                                             by=request.user)
+                merge = services.merge_leads(
+                    survivor=survivor, duplicate=duplicate, by=request.user
+                )
             except DomainError as error:
                 self.message_user(request, error.message, messages.ERROR)
             else:
@@ -113,8 +129,13 @@ class LeadAdmin(admin.ModelAdmin):
                     messages.SUCCESS,
                 )
                 return redirect("admin:leads_lead_change", survivor.pk)
-        context = {**self.admin_site.each_context(request), "form": form,
-                   "candidates": candidates, "title": "Merge two leads", "opts": self.model._meta}
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "candidates": candidates,
+            "title": "Merge two leads",
+            "opts": self.model._meta,
+        }
         return render(request, "admin/leads/lead/merge.html", context)
 
 
@@ -137,8 +158,14 @@ class StageChangeAdmin(ReadOnlyAdmin):
 
 @admin.register(LeadMerge)
 class LeadMergeAdmin(ReadOnlyAdmin):
-    list_display = ["merged_at", "survivor", "merged_lead_id", "merged_email",
-                    "activities_moved", "merged_by"]
+    list_display = [
+        "merged_at",
+        "survivor",
+        "merged_lead_id",
+        "merged_email",
+        "activities_moved",
+        "merged_by",
+    ]
     list_select_related = ["survivor", "merged_by"]
 
 
@@ -150,13 +177,33 @@ class ImportJobAdmin(admin.ModelAdmin):
     "add" is the upload page.
     """
 
-    list_display = ["__str__", "status", "rows_total", "created", "updated", "skipped",
-                    "created_by", "created_at", "finished_at"]
+    list_display = [
+        "__str__",
+        "status",
+        "rows_total",
+        "created",
+        "updated",
+        "skipped",
+        "created_by",
+        "created_at",
+        "finished_at",
+    ]
     list_filter = ["status"]
     list_select_related = ["created_by"]
-    fields = ["file_name", "mapping_description", "skip_invalid", "status", "rows_total",
-              "rows_processed", "created", "updated", "skipped", "created_by", "created_at",
-              "finished_at"]
+    fields = [
+        "file_name",
+        "mapping_description",
+        "skip_invalid",
+        "status",
+        "rows_total",
+        "rows_processed",
+        "created",
+        "updated",
+        "skipped",
+        "created_by",
+        "created_at",
+        "finished_at",
+    ]
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -175,10 +222,16 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("import/", self.admin_site.admin_view(self.import_view),
-                 name="leads_importjob_import"),
-            path("<int:object_id>/progress/", self.admin_site.admin_view(self.progress_view),
-                 name="leads_importjob_progress"),
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="leads_importjob_import",
+            ),
+            path(
+                "<int:object_id>/progress/",
+                self.admin_site.admin_view(self.progress_view),
+                name="leads_importjob_progress",
+            ),
             *super().get_urls(),
         ]
 
@@ -197,8 +250,12 @@ class ImportJobAdmin(admin.ModelAdmin):
                 by=request.user,
             )
             return redirect("admin:leads_importjob_change", job.pk)
-        context = {**self.admin_site.each_context(request), "form": form,
-                   "title": "Import leads", "opts": self.model._meta}
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "title": "Import leads",
+            "opts": self.model._meta,
+        }
         return render(request, "admin/leads/importjob/import.html", context)
 
     def progress_view(self, request, object_id):

@@ -38,14 +38,34 @@ class LeadSerializer(serializers.ModelSerializer):
     class Meta:
         model = Lead
         fields = [
-            "id", "email", "external_id", "first_name", "last_name", "title", "seniority",
-            "department", "phone", "country", "company_name", "account", "source",
-            "source_detail", "stage", "owner", "attributes", "known_outcome",
-            "do_not_contact", "created_at", "updated_at",
+            "id",
+            "email",
+            "external_id",
+            "first_name",
+            "last_name",
+            "title",
+            "seniority",
+            "department",
+            "phone",
+            "country",
+            "company_name",
+            "account",
+            "source",
+            "source_detail",
+            "stage",
+            "owner",
+            "attributes",
+            "known_outcome",
+            "do_not_contact",
+            "created_at",
+            "updated_at",
         ]
         # Uniqueness is the upsert's business: a known email updates that lead.
-        extra_kwargs = {"email": {"validators": []}, "external_id": {"validators": []},
-                        "attributes": {"validators": [storable_json]}}
+        extra_kwargs = {
+            "email": {"validators": []},
+            "external_id": {"validators": []},
+            "attributes": {"validators": [storable_json]},
+        }
 
     def validate(self, attrs):
         if self.instance is None and not attrs.get("email") and not attrs.get("external_id"):
@@ -94,15 +114,23 @@ class AccountSerializer(serializers.ModelSerializer):
     class Meta:
         model = Account
         fields = [
-            "id", "name", "domain", "industry", "employee_count", "annual_revenue", "country",
-            "last_funding_date", "owner", "is_target_account", "created_at", "updated_at",
+            "id",
+            "name",
+            "domain",
+            "industry",
+            "employee_count",
+            "annual_revenue",
+            "country",
+            "last_funding_date",
+            "owner",
+            "is_target_account",
+            "created_at",
+            "updated_at",
         ]
         extra_kwargs = {"domain": {"validators": []}}
 
 
-class AccountViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Accounts. POST creates an account, or updates the one with the same domain."""
 
     filterset_class = AccountFilter
@@ -125,8 +153,15 @@ class ActivitySerializer(serializers.ModelSerializer):
     class Meta:
         model = Activity
         fields = [
-            "id", "lead", "kind", "url", "properties", "occurred_at", "source_system",
-            "external_id", "received_at",
+            "id",
+            "lead",
+            "kind",
+            "url",
+            "properties",
+            "occurred_at",
+            "source_system",
+            "external_id",
+            "received_at",
         ]
 
 
@@ -137,8 +172,9 @@ class ActivityInSerializer(serializers.Serializer):
     lead_email = serializers.EmailField(required=False)
     lead_external_id = serializers.CharField(required=False, max_length=100)
     kind = serializers.CharField(max_length=50, validators=[activity_kind_validator])
-    url = serializers.URLField(max_length=2000, required=False, default="",
-                               validators=[url_fits_index])
+    url = serializers.URLField(
+        max_length=2000, required=False, default="", validators=[url_fits_index]
+    )
     properties = serializers.DictField(required=False, default=dict, validators=[storable_json])
     occurred_at = serializers.DateTimeField()
     source_system = serializers.CharField(max_length=50)
@@ -229,8 +265,11 @@ class ActivityInSerializer(serializers.Serializer):
             row["kind"] = kind
             if "url" in item:
                 url = cls._plain_text(item["url"], max_length["url"])
-                if (url is None or not passes(cls._url_validator, url)
-                        or not (url.isascii() or passes(url_fits_index, url))):
+                if (
+                    url is None
+                    or not passes(cls._url_validator, url)
+                    or not (url.isascii() or passes(url_fits_index, url))
+                ):
                     return None
                 row["url"] = url
             else:
@@ -331,6 +370,9 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                     for lead_id, row in zip(lead_ids, rows, strict=True)
                 ]
             )
-        body = {"received": result.received, "stored": result.stored,
-                "duplicates": result.duplicates}
+        body = {
+            "received": result.received,
+            "stored": result.stored,
+            "duplicates": result.duplicates,
+        }
         return Response(body, status=status.HTTP_201_CREATED if result.stored else 200)

@@ -29,8 +29,9 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     Stage.MQL: frozenset({Stage.SAL, Stage.NURTURE, Stage.RECYCLED, Stage.DISQUALIFIED}),
     # SAL -> OPPORTUNITY: the CRM can open an opportunity straight from a SAL,
     # before the SDR has recorded the SQL qualification.
-    Stage.SAL: frozenset({Stage.SQL, Stage.OPPORTUNITY, Stage.NURTURE, Stage.RECYCLED,
-                          Stage.DISQUALIFIED}),
+    Stage.SAL: frozenset(
+        {Stage.SQL, Stage.OPPORTUNITY, Stage.NURTURE, Stage.RECYCLED, Stage.DISQUALIFIED}
+    ),
     Stage.SQL: frozenset({Stage.OPPORTUNITY, Stage.LOST, Stage.RECYCLED, Stage.DISQUALIFIED}),
     Stage.OPPORTUNITY: frozenset({Stage.WON, Stage.LOST}),
     Stage.WON: frozenset(),
@@ -97,7 +98,10 @@ class Lead(models.Model):
     # "", so that many leads without one do not collide on the unique index.
     email = models.EmailField(max_length=254, null=True, blank=True)  # noqa: DJ001
     external_id = models.CharField(
-        max_length=100, null=True, blank=True, unique=True,
+        max_length=100,
+        null=True,
+        blank=True,
+        unique=True,
         help_text="Identifier in the system the lead came from, when it has no email.",
     )
     first_name = models.CharField(max_length=100, blank=True)
@@ -126,7 +130,8 @@ class Lead(models.Model):
         default=dict, blank=True, help_text="Custom columns that have no field of their own."
     )
     known_outcome = models.BooleanField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="Outcome carried by an imported historical list (converted or not).",
     )
     do_not_contact = models.BooleanField(default=False)
@@ -190,13 +195,16 @@ def url_fits_index(value: str) -> None:
     if size > URL_MAX_BYTES:
         raise ValidationError(
             f"Ensure this URL has at most {URL_MAX_BYTES:,} bytes in UTF-8 (it has {size:,}); "
-            "percent-encode it or shorten it.", code="max_bytes")
+            "percent-encode it or shorten it.",
+            code="max_bytes",
+        )
 
 
 class Activity(models.Model):
     # Indexed by the (lead, occurred_at) index below, which starts with it.
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities",
-                             db_index=False)
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="activities", db_index=False
+    )
     kind = models.CharField(max_length=50, validators=[activity_kind_validator])
     url = models.URLField(max_length=2000, blank=True, validators=[url_fits_index])
     properties = models.JSONField(default=dict, blank=True)
@@ -220,8 +228,9 @@ class Activity(models.Model):
             # (an index-only scan): with the kind and URL in it, the activities
             # of a chunk of leads, spread over the whole table, cost a quarter
             # of reading them from the table.
-            models.Index(fields=["lead", "occurred_at"], include=["kind", "url"],
-                         name="activity_lead_recent"),
+            models.Index(
+                fields=["lead", "occurred_at"], include=["kind", "url"], name="activity_lead_recent"
+            ),
             # For the sweep that finds events received after their lead's score.
             models.Index(fields=["received_at"]),
         ]
@@ -244,7 +253,10 @@ class StageChange(models.Model):
     from_stage = models.CharField(max_length=20, choices=Stage.choices)
     to_stage = models.CharField(max_length=20, choices=Stage.choices)
     changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         help_text="Empty when the system made the change (scoring, routing, a task).",
     )
     changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -265,9 +277,7 @@ class LeadMerge(models.Model):
     merged_email = models.CharField(max_length=254, blank=True)
     merged_snapshot = models.JSONField(help_text="The duplicate's fields at the time of merging.")
     activities_moved = models.PositiveIntegerField()
-    merged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL
-    )
+    merged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     merged_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -307,7 +317,10 @@ class ImportJob(models.Model):
         default=list, blank=True, help_text="Bad rows and refusals: [{line, column, message}]."
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

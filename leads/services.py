@@ -386,8 +386,14 @@ def _insert_activities(chunk: Sequence[ActivityEvent], now: datetime) -> list[in
     params: list[Any] = []
     for e in chunk:
         params += [
-            e.lead_id, e.kind, e.url, json.dumps(e.properties),
-            e.occurred_at, e.source_system, e.external_id, now,
+            e.lead_id,
+            e.kind,
+            e.url,
+            json.dumps(e.properties),
+            e.occurred_at,
+            e.source_system,
+            e.external_id,
+            now,
         ]
     with connection.cursor() as cursor:
         cursor.execute(

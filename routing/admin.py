@@ -41,23 +41,37 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
 
 @admin.register(SLAPolicy)
 class SLAPolicyAdmin(admin.ModelAdmin):
-    list_display = ["name", "first_touch_minutes", "calendar", "remind_at_percent",
-                    "reassign_after_minutes", "escalate_to_manager"]
+    list_display = [
+        "name",
+        "first_touch_minutes",
+        "calendar",
+        "remind_at_percent",
+        "reassign_after_minutes",
+        "escalate_to_manager",
+    ]
     list_select_related = ["calendar"]
     search_fields = ["name"]
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
-    fields = ["sdr", "capacity", "weight", "away_until", "is_active", "open_count",
-              "assigned_count"]
+    fields = [
+        "sdr",
+        "capacity",
+        "weight",
+        "away_until",
+        "is_active",
+        "open_count",
+        "assigned_count",
+    ]
     readonly_fields = ["open_count", "assigned_count"]
     extra = 1
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "sdr":
-            kwargs["queryset"] = get_user_model().objects.filter(groups__name=SDR).order_by(
-                "username")
+            kwargs["queryset"] = (
+                get_user_model().objects.filter(groups__name=SDR).order_by("username")
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_queryset(self, request):
@@ -66,8 +80,16 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
-    list_display = ["name", "priority", "is_active", "strategy", "sla_policy", "fallback",
-                    "manager", "members"]
+    list_display = [
+        "name",
+        "priority",
+        "is_active",
+        "strategy",
+        "sla_policy",
+        "fallback",
+        "manager",
+        "members",
+    ]
     list_filter = ["is_active", "strategy"]
     list_select_related = ["sla_policy", "fallback", "manager"]
     search_fields = ["name"]
@@ -75,8 +97,11 @@ class QueueAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            active_members=Count("memberships", filter=Q(memberships__is_active=True)))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(active_members=Count("memberships", filter=Q(memberships__is_active=True)))
+        )
 
     @admin.display(description="SDRs", ordering="active_members")
     def members(self, queue: Queue) -> int:
@@ -92,11 +117,16 @@ class QueueAdmin(admin.ModelAdmin):
             if membership.pk is None:
                 # A newcomer: through the service, which levels the round robin
                 # and offers the queue's waiting leads to them.
-                services.join_queue(queue=form.instance, sdr=membership.sdr,
-                                    capacity=membership.capacity, weight=membership.weight)
+                services.join_queue(
+                    queue=form.instance,
+                    sdr=membership.sdr,
+                    capacity=membership.capacity,
+                    weight=membership.weight,
+                )
                 if membership.away_until or not membership.is_active:
                     Membership.objects.filter(queue=form.instance, sdr=membership.sdr).update(
-                        away_until=membership.away_until, is_active=membership.is_active)
+                        away_until=membership.away_until, is_active=membership.is_active
+                    )
             else:
                 membership.save()
         formset.save_m2m()
@@ -107,17 +137,26 @@ def why_html(why: dict) -> str:
     """An assignment's reasons, as a short list."""
     if not why:
         return "—"
-    lines = [(label, why[key]) for key, label in [
-        ("queue", "Queue"), ("matched_on", "Matched on"), ("strategy", "Strategy"),
-        ("sdr", "SDR"), ("chosen_because", "Chosen because"),
-    ] if why.get(key)]
+    lines = [
+        (label, why[key])
+        for key, label in [
+            ("queue", "Queue"),
+            ("matched_on", "Matched on"),
+            ("strategy", "Strategy"),
+            ("sdr", "SDR"),
+            ("chosen_because", "Chosen because"),
+        ]
+        if why.get(key)
+    ]
     if why.get("overflowed_from"):
         lines.append(("Overflowed from", ", ".join(why["overflowed_from"])))
     for skip in why.get("skipped", []):
-        lines.append(("Skipped", f"{skip.get('sdr')}: {skip.get('reason')}"
-                                 f" ({skip.get('queue', '')})"))
-    return format_html("<ul>{}</ul>", format_html_join(
-        "", "<li><strong>{}</strong>: {}</li>", lines))
+        lines.append(
+            ("Skipped", f"{skip.get('sdr')}: {skip.get('reason')} ({skip.get('queue', '')})")
+        )
+    return format_html(
+        "<ul>{}</ul>", format_html_join("", "<li><strong>{}</strong>: {}</li>", lines)
+    )
 
 
 class TouchInline(admin.TabularInline):
@@ -131,15 +170,39 @@ class TouchInline(admin.TabularInline):
 
 @admin.register(Assignment)
 class AssignmentAdmin(ReadOnlyAdmin):
-    list_display = ["id", "lead", "queue", "sdr", "status", "assigned_at", "due_at",
-                    "first_touch_at", "breached_at", "why_short"]
+    list_display = [
+        "id",
+        "lead",
+        "queue",
+        "sdr",
+        "status",
+        "assigned_at",
+        "due_at",
+        "first_touch_at",
+        "breached_at",
+        "why_short",
+    ]
     list_filter = ["status", "queue", "sdr"]
     list_select_related = ["lead", "queue", "sdr"]
     search_fields = ["lead__email", "lead__last_name", "lead__company_name"]
     date_hierarchy = "created_at"
-    fields = ["lead", "queue", "sdr", "status", "created_at", "assigned_at", "due_at",
-              "remind_at", "reminded_at", "first_touch_at", "breached_at", "closed_at",
-              "reassigned_from", "waiting_reason", "why_list"]
+    fields = [
+        "lead",
+        "queue",
+        "sdr",
+        "status",
+        "created_at",
+        "assigned_at",
+        "due_at",
+        "remind_at",
+        "reminded_at",
+        "first_touch_at",
+        "breached_at",
+        "closed_at",
+        "reassigned_from",
+        "waiting_reason",
+        "why_list",
+    ]
     readonly_fields = fields
     inlines = [TouchInline]
 

@@ -34,8 +34,15 @@ class SLAPolicySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SLAPolicy
-        fields = ["id", "name", "first_touch_minutes", "calendar", "remind_at_percent",
-                  "reassign_after_minutes", "escalate_to_manager"]
+        fields = [
+            "id",
+            "name",
+            "first_touch_minutes",
+            "calendar",
+            "remind_at_percent",
+            "reassign_after_minutes",
+            "escalate_to_manager",
+        ]
 
 
 class QueueSerializer(serializers.ModelSerializer):
@@ -45,9 +52,23 @@ class QueueSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Queue
-        fields = ["id", "name", "priority", "is_active", "sources", "activity_kinds",
-                  "countries", "min_employees", "max_employees", "named_accounts_only",
-                  "fallback", "fallback_name", "sla_policy", "strategy", "manager"]
+        fields = [
+            "id",
+            "name",
+            "priority",
+            "is_active",
+            "sources",
+            "activity_kinds",
+            "countries",
+            "min_employees",
+            "max_employees",
+            "named_accounts_only",
+            "fallback",
+            "fallback_name",
+            "sla_policy",
+            "strategy",
+            "manager",
+        ]
         read_only_fields = fields
 
 
@@ -67,13 +88,22 @@ class MembershipSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Membership
-        fields = ["id", "queue", "queue_name", "sdr", "sdr_username", "capacity", "weight",
-                  "away_until", "is_active", "assigned_count"]
+        fields = [
+            "id",
+            "queue",
+            "queue_name",
+            "sdr",
+            "sdr_username",
+            "capacity",
+            "weight",
+            "away_until",
+            "is_active",
+            "assigned_count",
+        ]
         read_only_fields = fields
 
 
-class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                        viewsets.GenericViewSet):
+class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Who works which queue, with capacity and availability. An SDR sees their own."""
 
     serializer_class = MembershipSerializer
@@ -99,10 +129,30 @@ class AssignmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Assignment
-        fields = ["id", "lead", "lead_email", "lead_name", "lead_stage", "source", "score",
-                  "grade", "queue", "queue_name", "sdr", "sdr_username", "status", "created_at",
-                  "assigned_at", "due_at", "overdue", "first_touch_at", "breached_at",
-                  "closed_at", "why", "waiting_reason"]
+        fields = [
+            "id",
+            "lead",
+            "lead_email",
+            "lead_name",
+            "lead_stage",
+            "source",
+            "score",
+            "grade",
+            "queue",
+            "queue_name",
+            "sdr",
+            "sdr_username",
+            "status",
+            "created_at",
+            "assigned_at",
+            "due_at",
+            "overdue",
+            "first_touch_at",
+            "breached_at",
+            "closed_at",
+            "why",
+            "waiting_reason",
+        ]
         read_only_fields = fields
 
     def get_score(self, assignment: Assignment) -> str | None:
@@ -114,8 +164,11 @@ class AssignmentSerializer(serializers.ModelSerializer):
         return score.grade if score else None
 
     def get_overdue(self, assignment: Assignment) -> bool:
-        return (assignment.status == AssignmentStatus.OPEN and assignment.due_at is not None
-                and assignment.due_at <= timezone.now())
+        return (
+            assignment.status == AssignmentStatus.OPEN
+            and assignment.due_at is not None
+            and assignment.due_at <= timezone.now()
+        )
 
 
 class NoteSerializer(serializers.Serializer):
@@ -124,8 +177,9 @@ class NoteSerializer(serializers.Serializer):
 
 class RejectSerializer(NoteSerializer):
     # Blank is let through: the service refuses it with its own message.
-    reason = serializers.ChoiceField(choices=RejectReason.choices, required=False,
-                                     allow_blank=True, default="")
+    reason = serializers.ChoiceField(
+        choices=RejectReason.choices, required=False, allow_blank=True, default=""
+    )
 
 
 class TouchSerializer(NoteSerializer):
@@ -150,8 +204,7 @@ class IsAssignedSDR(BasePermission):
 SDR_ACTION = [TokenScopes, IsAssignedSDR]
 
 
-class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                        viewsets.GenericViewSet):
+class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """MQLs handed to queues and SDRs, most urgent first. ``?overdue=true``
     lists those past their SLA due time. The actions are the SDR's decisions."""
 
@@ -172,26 +225,42 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @action(detail=True, methods=["post"], permission_classes=SDR_ACTION)
     def accept(self, request, pk=None):
         """Accept the MQL: the lead becomes a SAL."""
-        return self._decide(request, NoteSerializer, lambda a, by, data: services.accept_mql(
-            assignment=a, by=by, note=data["note"]))
+        return self._decide(
+            request,
+            NoteSerializer,
+            lambda a, by, data: services.accept_mql(assignment=a, by=by, note=data["note"]),
+        )
 
     @extend_schema(request=RejectSerializer, responses=AssignmentSerializer)
     @action(detail=True, methods=["post"], permission_classes=SDR_ACTION)
     def reject(self, request, pk=None):
         """Reject the MQL with a reason (and a note, required for “other”)."""
-        return self._decide(request, RejectSerializer, lambda a, by, data: services.reject_mql(
-            assignment=a, by=by, reason=data["reason"], note=data["note"]))
+        return self._decide(
+            request,
+            RejectSerializer,
+            lambda a, by, data: services.reject_mql(
+                assignment=a, by=by, reason=data["reason"], note=data["note"]
+            ),
+        )
 
     @extend_schema(request=NoteSerializer, responses=AssignmentSerializer)
     @action(detail=True, methods=["post"], permission_classes=SDR_ACTION)
     def recycle(self, request, pk=None):
         """Recycle the lead to nurture."""
-        return self._decide(request, NoteSerializer, lambda a, by, data: services.recycle_mql(
-            assignment=a, by=by, note=data["note"]))
+        return self._decide(
+            request,
+            NoteSerializer,
+            lambda a, by, data: services.recycle_mql(assignment=a, by=by, note=data["note"]),
+        )
 
     @extend_schema(request=TouchSerializer, responses=AssignmentSerializer)
     @action(detail=True, methods=["post"], permission_classes=SDR_ACTION)
     def touch(self, request, pk=None):
         """Log a call or an email; the MQL stays open."""
-        return self._decide(request, TouchSerializer, lambda a, by, data: services.log_touch(
-            assignment=a, by=by, kind=data["kind"], note=data["note"]))
+        return self._decide(
+            request,
+            TouchSerializer,
+            lambda a, by, data: services.log_touch(
+                assignment=a, by=by, kind=data["kind"], note=data["note"]
+            ),
+        )

@@ -32,8 +32,10 @@ class WorkingTime:
 
     def _window(self, day: date) -> tuple[datetime, datetime]:
         zone = ZoneInfo(self.time_zone)
-        return (datetime.combine(day, self.day_start, zone),
-                datetime.combine(day, self.day_end, zone))
+        return (
+            datetime.combine(day, self.day_start, zone),
+            datetime.combine(day, self.day_end, zone),
+        )
 
 
 def add_working_minutes(start: datetime, minutes: float, calendar: WorkingTime) -> datetime:

@@ -16,16 +16,20 @@ class AssignmentFilter(django_filters.FilterSet):
 
     q = django_filters.CharFilter(method="search", label="Search name, email or company")
     source = django_filters.ModelChoiceFilter(
-        field_name="lead__source", to_field_name="slug", queryset=LeadSource.objects.all(),
-        label="Source (slug)", empty_label="Any source",
+        field_name="lead__source",
+        to_field_name="slug",
+        queryset=LeadSource.objects.all(),
+        label="Source (slug)",
+        empty_label="Any source",
     )
-    grade = django_filters.ChoiceFilter(field_name="lead__score__grade", choices=GRADES,
-                                        label="Fit grade", empty_label="Any grade")
-    overdue = django_filters.BooleanFilter(method="filter_overdue",
-                                           label="Overdue (past its SLA due time)")
+    grade = django_filters.ChoiceFilter(
+        field_name="lead__score__grade", choices=GRADES, label="Fit grade", empty_label="Any grade"
+    )
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue", label="Overdue (past its SLA due time)"
+    )
     # distinct=False: the status is a column of the row, so no duplicate rows to fold.
-    status = django_filters.MultipleChoiceFilter(choices=AssignmentStatus.choices,
-                                                 distinct=False)
+    status = django_filters.MultipleChoiceFilter(choices=AssignmentStatus.choices, distinct=False)
     queue = django_filters.ModelChoiceFilter(queryset=Queue.objects.all())
     sdr = django_filters.ModelChoiceFilter(queryset=get_user_model().objects.all())
 

@@ -20,15 +20,24 @@ class AcceptForm(forms.Form):
 class RejectForm(forms.Form):
     # Not required here: the service refuses a missing reason with its own message.
     reason = forms.ChoiceField(
-        required=False, choices=[("", "Choose a reason…"), *RejectReason.choices],
+        required=False,
+        choices=[("", "Choose a reason…"), *RejectReason.choices],
     )
-    note = forms.CharField(required=False, widget=NOTE_WIDGET, max_length=2000,
-                           help_text="Required when the reason is “Other”.")
+    note = forms.CharField(
+        required=False,
+        widget=NOTE_WIDGET,
+        max_length=2000,
+        help_text="Required when the reason is “Other”.",
+    )
 
 
 class RecycleForm(forms.Form):
-    note = forms.CharField(required=False, widget=NOTE_WIDGET, max_length=2000,
-                           help_text="What marketing should know, e.g. “call back next quarter”.")
+    note = forms.CharField(
+        required=False,
+        widget=NOTE_WIDGET,
+        max_length=2000,
+        help_text="What marketing should know, e.g. “call back next quarter”.",
+    )
 
 
 class TouchForm(forms.Form):

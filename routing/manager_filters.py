@@ -42,8 +42,9 @@ class SLAFilters:
         """The first moment after the period (midnight after the end), or None."""
         if self.end is None:
             return None
-        return datetime.combine(self.end + timedelta(days=1), time.min,
-                                tzinfo=timezone.get_current_timezone())
+        return datetime.combine(
+            self.end + timedelta(days=1), time.min, tzinfo=timezone.get_current_timezone()
+        )
 
 
 class SDRChoiceField(forms.ModelChoiceField):
@@ -52,18 +53,29 @@ class SDRChoiceField(forms.ModelChoiceField):
 
 
 class SLAFilterForm(forms.Form):
-    start = forms.DateField(label="From", required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}),
-                            help_text=f"Default: {DEFAULT_DAYS} days ago.")
-    end = forms.DateField(label="To", required=False,
-                          widget=forms.DateInput(attrs={"type": "date"}),
-                          help_text="Default: open-ended, up to now.")
-    queue = forms.ModelChoiceField(queryset=Queue.objects.order_by("name"), required=False,
-                                   empty_label="All queues")
+    start = forms.DateField(
+        label="From",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=f"Default: {DEFAULT_DAYS} days ago.",
+    )
+    end = forms.DateField(
+        label="To",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Default: open-ended, up to now.",
+    )
+    queue = forms.ModelChoiceField(
+        queryset=Queue.objects.order_by("name"), required=False, empty_label="All queues"
+    )
     sdr = SDRChoiceField(
-        label="SDR", required=False, empty_label="All SDRs",
-        queryset=get_user_model().objects.filter(groups__name=roles.SDR).order_by(
-            "first_name", "last_name", "username"))
+        label="SDR",
+        required=False,
+        empty_label="All SDRs",
+        queryset=get_user_model()
+        .objects.filter(groups__name=roles.SDR)
+        .order_by("first_name", "last_name", "username"),
+    )
 
     def __init__(self, *args, today: date, **kwargs):
         super().__init__(*args, **kwargs)

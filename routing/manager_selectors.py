@@ -155,8 +155,10 @@ class SLAReport:
     @property
     def chart_data(self) -> dict[str, list[Any]]:
         """What ``sla_chart.js`` draws, through ``json_script``."""
-        return {"labels": [day.isoformat() for day, _ in self.breaches_per_day],
-                "breaches": [n for _, n in self.breaches_per_day]}
+        return {
+            "labels": [day.isoformat() for day, _ in self.breaches_per_day],
+            "breaches": [n for _, n in self.breaches_per_day],
+        }
 
 
 def any_assignments() -> bool:
@@ -177,12 +179,14 @@ def due_in_period(filters: SLAFilters, *, now: datetime) -> QuerySet[Assignment]
     # "status IN (every status)" changes no result, but it lets PostgreSQL
     # read the deadline range from the (status, due_at) and (sdr, status,
     # due_at) indexes instead of scanning every assignment ever made.
-    queryset = _in_scope(filters).filter(status__in=AssignmentStatus.values,
-                                         due_at__gte=filters.since)
+    queryset = _in_scope(filters).filter(
+        status__in=AssignmentStatus.values, due_at__gte=filters.since
+    )
     if filters.until is not None:
         queryset = queryset.filter(due_at__lt=filters.until)
-    return queryset.filter(Q(due_at__lte=now) | Q(first_touch_at__isnull=False)
-                           | Q(breached_at__isnull=False))
+    return queryset.filter(
+        Q(due_at__lte=now) | Q(first_touch_at__isnull=False) | Q(breached_at__isnull=False)
+    )
 
 
 def _stats_aggregates(using: str) -> dict[str, Aggregate]:
@@ -193,15 +197,19 @@ def _stats_aggregates(using: str) -> dict[str, Aggregate]:
         "touched": Count("pk", filter=TOUCHED),
     }
     if _median_in_sql(using):
-        aggregates["median_first_touch"] = Median(TIME_TO_FIRST_TOUCH,
-                                                  output_field=DurationField(), filter=TOUCHED)
+        aggregates["median_first_touch"] = Median(
+            TIME_TO_FIRST_TOUCH, output_field=DurationField(), filter=TOUCHED
+        )
     return aggregates
 
 
 def _median_in_python(queryset: QuerySet[Assignment]) -> timedelta | None:
     """The median over a bounded set, for databases without percentile_cont."""
-    durations = list(queryset.filter(TOUCHED).annotate(
-        took=TIME_TO_FIRST_TOUCH).values_list("took", flat=True)[:MEDIAN_IN_PYTHON_LIMIT + 1])
+    durations = list(
+        queryset.filter(TOUCHED)
+        .annotate(took=TIME_TO_FIRST_TOUCH)
+        .values_list("took", flat=True)[: MEDIAN_IN_PYTHON_LIMIT + 1]
+    )
     if not durations or len(durations) > MEDIAN_IN_PYTHON_LIMIT:
         return None
     return statistics.median(durations)
@@ -220,9 +228,14 @@ def _grouped(queryset: QuerySet[Assignment], key: str) -> list[dict[str, Any]]:
 
 
 def _stats(row: dict[str, Any], name: str) -> BreachStats:
-    return BreachStats(name=name, due=row["due"], breached=row["breached"],
-                       touched_late=row["touched_late"], touched=row["touched"],
-                       median_first_touch=row.get("median_first_touch"))
+    return BreachStats(
+        name=name,
+        due=row["due"],
+        breached=row["breached"],
+        touched_late=row["touched_late"],
+        touched=row["touched"],
+        median_first_touch=row.get("median_first_touch"),
+    )
 
 
 def _worst_first(rows: list[BreachStats]) -> list[BreachStats]:
@@ -233,21 +246,25 @@ def _worst_first(rows: list[BreachStats]) -> list[BreachStats]:
 # median sorts every row of the period by its group, and a narrow integer key
 # sorts about twice as fast as joined names (measured at 150,000 deadlines).
 
+
 def breaches_by_sdr(filters: SLAFilters, *, now: datetime) -> list[BreachStats]:
     """One row per SDR with an assignment due in the period, most breaches first.
     Outside PostgreSQL the rows carry no median."""
     rows = _grouped(due_in_period(filters, now=now).filter(sdr__isnull=False), "sdr")
     users = get_user_model().objects.filter(pk__in=[row["sdr"] for row in rows])
-    names = {user.pk: user.get_full_name() or user.username
-             for user in users.only("username", "first_name", "last_name")}
+    names = {
+        user.pk: user.get_full_name() or user.username
+        for user in users.only("username", "first_name", "last_name")
+    }
     return _worst_first([_stats(row, names[row["sdr"]]) for row in rows])
 
 
 def breaches_by_queue(filters: SLAFilters, *, now: datetime) -> list[BreachStats]:
     """One row per queue with an assignment due in the period, most breaches first."""
     rows = _grouped(due_in_period(filters, now=now), "queue")
-    names = dict(Queue.objects.filter(pk__in=[row["queue"] for row in rows])
-                 .values_list("pk", "name"))
+    names = dict(
+        Queue.objects.filter(pk__in=[row["queue"] for row in rows]).values_list("pk", "name")
+    )
     return _worst_first([_stats(row, names[row["queue"]]) for row in rows])
 
 
@@ -255,18 +272,28 @@ def breaches_per_day(filters: SLAFilters, *, now: datetime) -> list[tuple[date, 
     """Every day of the period with its number of breaches, zeros included.
     An open-ended period runs to today, or to its last breach if later."""
     counted = dict(
-        due_in_period(filters, now=now).filter(BREACHED)
+        due_in_period(filters, now=now)
+        .filter(BREACHED)
         .annotate(day=TruncDate("due_at", tzinfo=timezone.get_current_timezone()))
-        .values("day").annotate(n=Count("pk")).order_by("day").values_list("day", "n"))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .order_by("day")
+        .values_list("day", "n")
+    )
     return _fill_days(filters, now, counted)
 
 
-def _fill_days(filters: SLAFilters, now: datetime, counted: dict[date, int],
-               ) -> list[tuple[date, int]]:
+def _fill_days(
+    filters: SLAFilters,
+    now: datetime,
+    counted: dict[date, int],
+) -> list[tuple[date, int]]:
     last = filters.end or max([timezone.localdate(now), *counted])
     days = (last - filters.start).days + 1
-    return [(day, counted.get(day, 0))
-            for day in (filters.start + timedelta(days=i) for i in range(days))]
+    return [
+        (day, counted.get(day, 0))
+        for day in (filters.start + timedelta(days=i) for i in range(days))
+    ]
 
 
 def open_by_age(filters: SLAFilters, *, now: datetime) -> list[AgeBucket]:
@@ -274,23 +301,44 @@ def open_by_age(filters: SLAFilters, *, now: datetime) -> list[AgeBucket]:
     does not apply; the queue and SDR do (a waiting MQL has no SDR). One
     count per status and bucket, read from the small partial index of open
     assignments (assignment_open_by_age) without touching the table."""
-    bucket = Case(*[When(created_at__gt=now - youngest, then=Value(i))
-                    for i, (_, _, youngest) in enumerate(AGE_BUCKETS) if youngest is not None],
-                  default=Value(len(AGE_BUCKETS) - 1), output_field=IntegerField())
-    counted = {(row["status"], row["bucket"]): row["n"] for row in
-               _in_scope(filters).filter(status__in=OPEN_STATUSES).annotate(bucket=bucket)
-               .values("status", "bucket").annotate(n=Count("pk")).order_by()}
-    return [AgeBucket(label, counted.get((AssignmentStatus.OPEN, i), 0),
-                      counted.get((AssignmentStatus.WAITING, i), 0))
-            for i, (label, _, _) in enumerate(AGE_BUCKETS)]
+    bucket = Case(
+        *[
+            When(created_at__gt=now - youngest, then=Value(i))
+            for i, (_, _, youngest) in enumerate(AGE_BUCKETS)
+            if youngest is not None
+        ],
+        default=Value(len(AGE_BUCKETS) - 1),
+        output_field=IntegerField(),
+    )
+    counted = {
+        (row["status"], row["bucket"]): row["n"]
+        for row in _in_scope(filters)
+        .filter(status__in=OPEN_STATUSES)
+        .annotate(bucket=bucket)
+        .values("status", "bucket")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }
+    return [
+        AgeBucket(
+            label,
+            counted.get((AssignmentStatus.OPEN, i), 0),
+            counted.get((AssignmentStatus.WAITING, i), 0),
+        )
+        for i, (label, _, _) in enumerate(AGE_BUCKETS)
+    ]
 
 
 def waiting_reasons(filters: SLAFilters) -> list[tuple[str, int]]:
     """Why MQLs wait for an SDR, most common first (the first few reasons)."""
     return list(
-        _in_scope(filters).filter(status=AssignmentStatus.WAITING)
-        .values("waiting_reason").annotate(n=Count("pk")).order_by("-n", "waiting_reason")
-        .values_list("waiting_reason", "n")[:WAITING_REASONS_SHOWN])
+        _in_scope(filters)
+        .filter(status=AssignmentStatus.WAITING)
+        .values("waiting_reason")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "waiting_reason")
+        .values_list("waiting_reason", "n")[:WAITING_REASONS_SHOWN]
+    )
 
 
 def sla_report(filters: SLAFilters, *, now: datetime) -> SLAReport:
@@ -309,15 +357,17 @@ def sla_report(filters: SLAFilters, *, now: datetime) -> SLAReport:
         )
     rolled = rolled_up(filters, now=now, split=split)
     users = get_user_model().objects.filter(pk__in=list(rolled.by_sdr))
-    sdr_names = {user.pk: user.get_full_name() or user.username
-                 for user in users.only("username", "first_name", "last_name")}
-    queue_names = dict(Queue.objects.filter(pk__in=list(rolled.by_queue))
-                       .values_list("pk", "name"))
+    sdr_names = {
+        user.pk: user.get_full_name() or user.username
+        for user in users.only("username", "first_name", "last_name")
+    }
+    queue_names = dict(Queue.objects.filter(pk__in=list(rolled.by_queue)).values_list("pk", "name"))
     return SLAReport(
         summary=_stats(rolled.summary, "All"),
         by_sdr=_worst_first([_stats(row, sdr_names[pk]) for pk, row in rolled.by_sdr.items()]),
-        by_queue=_worst_first([_stats(row, queue_names[pk])
-                               for pk, row in rolled.by_queue.items()]),
+        by_queue=_worst_first(
+            [_stats(row, queue_names[pk]) for pk, row in rolled.by_queue.items()]
+        ),
         breaches_per_day=_fill_days(filters, now, rolled.breaches_per_day),
         open_by_age=open_by_age(filters, now=now),
         waiting_reasons=waiting_reasons(filters),
@@ -335,8 +385,12 @@ def rollup_split(*, now: datetime) -> datetime | None:
     if connection.vendor != "postgresql":
         return None
     state = rollup_state()
-    if (state is None or state.covered_until is None or state.covered_until > now
-            or state.time_zone != timezone.get_current_timezone_name()):
+    if (
+        state is None
+        or state.covered_until is None
+        or state.covered_until > now
+        or state.time_zone != timezone.get_current_timezone_name()
+    ):
         return None
     return state.covered_until
 
@@ -435,21 +489,36 @@ def rolled_up(filters: SLAFilters, *, now: datetime, split: datetime) -> RolledU
     live_until = filters.until or now + timedelta(days=LONGEST_FUTURE_DAYS)
     zone = timezone.get_current_timezone_name()
     rolled_params = [filters.start, rolled_until, *scope_params]
-    params = [zone, list(AssignmentStatus.values), live_from, live_until, now, *scope_params,
-              zone, live_from, live_until, now, *scope_params,
-              *rolled_params, *rolled_params]
+    params = [
+        zone,
+        list(AssignmentStatus.values),
+        live_from,
+        live_until,
+        now,
+        *scope_params,
+        zone,
+        live_from,
+        live_until,
+        now,
+        *scope_params,
+        *rolled_params,
+        *rolled_params,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(ROLLED_UP_SQL.format(scope=scope), params)
         rows = cursor.fetchall()
-    summary = {"due": 0, "breached": 0, "touched_late": 0, "touched": 0,
-               "median_first_touch": None}
+    summary = {"due": 0, "breached": 0, "touched_late": 0, "touched": 0, "median_first_touch": None}
     by_sdr, by_queue, per_day = {}, {}, {}
     for g, queue_id, sdr_id, day, due, breached, late, touched, low, high in rows:
         # The empty grouping set sums nothing to NULL when no deadline falls
         # in the period (e.g. only touches of assignments due later).
-        row = {"due": int(due or 0), "breached": int(breached or 0),
-               "touched_late": int(late or 0), "touched": int(touched or 0),
-               "median_first_touch": None if low is None else timedelta(minutes=(low + high) / 2)}
+        row = {
+            "due": int(due or 0),
+            "breached": int(breached or 0),
+            "touched_late": int(late or 0),
+            "touched": int(touched or 0),
+            "median_first_touch": None if low is None else timedelta(minutes=(low + high) / 2),
+        }
         if g == ALL:
             summary = row
         elif g == BY_QUEUE:
@@ -477,9 +546,21 @@ class BreachLine:
     minutes_overdue: int
 
 
-BREACH_FIELDS = ("lead_id", "lead__email", "lead__first_name", "lead__last_name", "queue__name",
-                 "sdr__username", "sdr__first_name", "sdr__last_name", "assigned_at", "due_at",
-                 "first_touch_at", "breached_at", "closed_at")
+BREACH_FIELDS = (
+    "lead_id",
+    "lead__email",
+    "lead__first_name",
+    "lead__last_name",
+    "queue__name",
+    "sdr__username",
+    "sdr__first_name",
+    "sdr__last_name",
+    "assigned_at",
+    "due_at",
+    "first_touch_at",
+    "breached_at",
+    "closed_at",
+)
 
 
 def breach_lines(filters: SLAFilters, *, now: datetime) -> Iterator[BreachLine]:
@@ -487,16 +568,38 @@ def breach_lines(filters: SLAFilters, *, now: datetime) -> Iterator[BreachLine]:
     long export streams without holding every row in memory. Minutes
     overdue run from the deadline to the first touch, to the close (a
     reassignment), or to now while it is still untouched."""
-    rows = (due_in_period(filters, now=now).filter(BREACHED).order_by("due_at", "pk")
-            .values_list(*BREACH_FIELDS).iterator(chunk_size=2000))
-    for (lead_id, email, first, last, queue, sdr_username, sdr_first, sdr_last, assigned_at,
-         due_at, first_touch_at, breached_at, closed_at) in rows:
+    rows = (
+        due_in_period(filters, now=now)
+        .filter(BREACHED)
+        .order_by("due_at", "pk")
+        .values_list(*BREACH_FIELDS)
+        .iterator(chunk_size=2000)
+    )
+    for (
+        lead_id,
+        email,
+        first,
+        last,
+        queue,
+        sdr_username,
+        sdr_first,
+        sdr_last,
+        assigned_at,
+        due_at,
+        first_touch_at,
+        breached_at,
+        closed_at,
+    ) in rows:
         overdue_until = first_touch_at or closed_at or now
         yield BreachLine(
-            lead_id=lead_id, lead_email=email or "", lead_name=f"{first} {last}".strip(),
+            lead_id=lead_id,
+            lead_email=email or "",
+            lead_name=f"{first} {last}".strip(),
             queue=queue,
             sdr=f"{sdr_first or ''} {sdr_last or ''}".strip() or sdr_username or "",
-            assigned_at=assigned_at, due_at=due_at, first_touch_at=first_touch_at,
+            assigned_at=assigned_at,
+            due_at=due_at,
+            first_touch_at=first_touch_at,
             breached_at=breached_at,
             minutes_overdue=max(0, int((overdue_until - due_at).total_seconds() // 60)),
         )

@@ -19,8 +19,18 @@ from routing.manager_filters import SLAFilterForm
 from routing.manager_selectors import BreachLine, any_assignments, breach_lines, sla_report
 
 TEMPLATE = "routing/manager_sla.html"
-CSV_HEADER = ("lead_id", "lead_email", "lead_name", "queue", "sdr", "assigned_at", "due_at",
-              "first_touch_at", "breached_at", "minutes_overdue")
+CSV_HEADER = (
+    "lead_id",
+    "lead_email",
+    "lead_name",
+    "queue",
+    "sdr",
+    "assigned_at",
+    "due_at",
+    "first_touch_at",
+    "breached_at",
+    "minutes_overdue",
+)
 
 
 def manager_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -45,10 +55,16 @@ def sla(request: HttpRequest) -> HttpResponse:
     if not any_assignments():
         return render(request, TEMPLATE, {"form": form, "no_assignments": True})
     filters = form.filters()
-    return render(request, TEMPLATE, {
-        "form": form, "filters": filters, "report": sla_report(filters, now=now),
-        "query": request.GET.urlencode(),
-    })
+    return render(
+        request,
+        TEMPLATE,
+        {
+            "form": form,
+            "filters": filters,
+            "report": sla_report(filters, now=now),
+            "query": request.GET.urlencode(),
+        },
+    )
 
 
 class _Echo:
@@ -66,11 +82,22 @@ def _csv_lines(lines: Iterable[BreachLine]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_HEADER)
     for line in lines:
-        yield writer.writerow(safe_row([
-            line.lead_id, line.lead_email, line.lead_name, line.queue, line.sdr,
-            _when(line.assigned_at), _when(line.due_at), _when(line.first_touch_at),
-            _when(line.breached_at), line.minutes_overdue,
-        ]))
+        yield writer.writerow(
+            safe_row(
+                [
+                    line.lead_id,
+                    line.lead_email,
+                    line.lead_name,
+                    line.queue,
+                    line.sdr,
+                    _when(line.assigned_at),
+                    _when(line.due_at),
+                    _when(line.first_touch_at),
+                    _when(line.breached_at),
+                    line.minutes_overdue,
+                ]
+            )
+        )
 
 
 @manager_required
@@ -80,9 +107,13 @@ def sla_breaches_csv(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return HttpResponseBadRequest(form.errors.as_text(), content_type="text/plain")
     filters = form.filters()
-    response = StreamingHttpResponse(_csv_lines(breach_lines(filters, now=now)),
-                                     content_type="text/csv; charset=utf-8")
-    period = f"{filters.start:%Y-%m-%d}-{filters.end:%Y-%m-%d}" if filters.end else (
-        f"from-{filters.start:%Y-%m-%d}")
+    response = StreamingHttpResponse(
+        _csv_lines(breach_lines(filters, now=now)), content_type="text/csv; charset=utf-8"
+    )
+    period = (
+        f"{filters.start:%Y-%m-%d}-{filters.end:%Y-%m-%d}"
+        if filters.end
+        else (f"from-{filters.start:%Y-%m-%d}")
+    )
     response["Content-Disposition"] = f'attachment; filename="sla-breaches-{period}.csv"'
     return response

@@ -12,10 +12,12 @@ from routing.calendar import WorkingTime
 
 class BusinessCalendar(models.Model):
     name = models.CharField(max_length=100, unique=True)
-    time_zone = models.CharField(max_length=64, default="UTC",
-                                 help_text="IANA name, e.g. Europe/Berlin.")
-    working_days = models.JSONField(default=list,
-                                    help_text="Weekdays worked, Monday = 0: [0, 1, 2, 3, 4].")
+    time_zone = models.CharField(
+        max_length=64, default="UTC", help_text="IANA name, e.g. Europe/Berlin."
+    )
+    working_days = models.JSONField(
+        default=list, help_text="Weekdays worked, Monday = 0: [0, 1, 2, 3, 4]."
+    )
     day_start = models.TimeField(default=time(9))
     day_end = models.TimeField(default=time(17))
 
@@ -27,31 +29,41 @@ class BusinessCalendar(models.Model):
 
         if self.time_zone not in available_timezones():
             raise ValidationError({"time_zone": f"Unknown time zone {self.time_zone!r}."})
-        if (not isinstance(self.working_days, list) or not self.working_days
-                or not all(isinstance(d, int) and 0 <= d <= 6 for d in self.working_days)):
-            raise ValidationError({"working_days": "Give weekdays 0 (Monday) to 6, e.g. "
-                                                   "[0, 1, 2, 3, 4]."})
+        if (
+            not isinstance(self.working_days, list)
+            or not self.working_days
+            or not all(isinstance(d, int) and 0 <= d <= 6 for d in self.working_days)
+        ):
+            raise ValidationError(
+                {"working_days": "Give weekdays 0 (Monday) to 6, e.g. [0, 1, 2, 3, 4]."}
+            )
         if self.day_start >= self.day_end:
             raise ValidationError({"day_end": "The working day must end after it starts."})
 
     def working_time(self) -> WorkingTime:
         return WorkingTime(
-            time_zone=self.time_zone, weekdays=frozenset(self.working_days),
-            day_start=self.day_start, day_end=self.day_end,
+            time_zone=self.time_zone,
+            weekdays=frozenset(self.working_days),
+            day_start=self.day_start,
+            day_end=self.day_end,
             holidays=frozenset(self.holidays.values_list("date", flat=True)),
         )
 
 
 class Holiday(models.Model):
-    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE,
-                                 related_name="holidays")
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="holidays"
+    )
     date = models.DateField()
     name = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["date"]
-        constraints = [models.UniqueConstraint(fields=["calendar", "date"],
-                                               name="one_holiday_per_calendar_day")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["calendar", "date"], name="one_holiday_per_calendar_day"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}"
@@ -62,17 +74,26 @@ class SLAPolicy(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     first_touch_minutes = models.PositiveIntegerField(
-        help_text="Time to first touch, e.g. 120 for two hours.")
+        help_text="Time to first touch, e.g. 120 for two hours."
+    )
     calendar = models.ForeignKey(
-        BusinessCalendar, null=True, blank=True, on_delete=models.PROTECT,
-        help_text="Count only business hours of this calendar (empty: plain hours).")
+        BusinessCalendar,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text="Count only business hours of this calendar (empty: plain hours).",
+    )
     remind_at_percent = models.PositiveSmallIntegerField(
-        default=75, help_text="Remind the SDR when this share of the time has passed.")
+        default=75, help_text="Remind the SDR when this share of the time has passed."
+    )
     reassign_after_minutes = models.PositiveIntegerField(
-        null=True, blank=True,
-        help_text="After a breach, reassign once this grace period has passed (empty: never).")
+        null=True,
+        blank=True,
+        help_text="After a breach, reassign once this grace period has passed (empty: never).",
+    )
     escalate_to_manager = models.BooleanField(
-        default=True, help_text="Tell the queue's manager about each breach.")
+        default=True, help_text="Tell the queue's manager about each breach."
+    )
 
     class Meta:
         verbose_name = "SLA policy"
@@ -97,26 +118,42 @@ class Queue(models.Model):
     name = models.CharField(max_length=100, unique=True)
     priority = models.PositiveIntegerField(default=100, help_text="Lower is tried first.")
     is_active = models.BooleanField(default=True)
-    sources = models.ManyToManyField(LeadSource, blank=True, related_name="+",
-                                     help_text="Only leads from these sources.")
+    sources = models.ManyToManyField(
+        LeadSource, blank=True, related_name="+", help_text="Only leads from these sources."
+    )
     activity_kinds = models.JSONField(
-        default=list, blank=True,
-        help_text='Only leads with one of these activities in the last 30 days, e.g. '
-                  '["demo_request"].')
-    countries = models.JSONField(default=list, blank=True,
-                                 help_text='Only leads from these countries, e.g. ["US", "CA"].')
+        default=list,
+        blank=True,
+        help_text="Only leads with one of these activities in the last 30 days, e.g. "
+        '["demo_request"].',
+    )
+    countries = models.JSONField(
+        default=list, blank=True, help_text='Only leads from these countries, e.g. ["US", "CA"].'
+    )
     min_employees = models.PositiveIntegerField(null=True, blank=True)
     max_employees = models.PositiveIntegerField(null=True, blank=True)
-    named_accounts_only = models.BooleanField(default=False,
-                                              help_text="Only leads of named/target accounts.")
-    fallback = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="+",
-                                 help_text="Where a lead goes when nobody here can take it.")
+    named_accounts_only = models.BooleanField(
+        default=False, help_text="Only leads of named/target accounts."
+    )
+    fallback = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Where a lead goes when nobody here can take it.",
+    )
     sla_policy = models.ForeignKey(SLAPolicy, on_delete=models.PROTECT, related_name="queues")
-    strategy = models.CharField(max_length=30, choices=Strategy.choices,
-                                default=Strategy.ROUND_ROBIN)
-    manager = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                on_delete=models.SET_NULL, related_name="managed_queues")
+    strategy = models.CharField(
+        max_length=30, choices=Strategy.choices, default=Strategy.ROUND_ROBIN
+    )
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_queues",
+    )
 
     class Meta:
         ordering = ["priority", "name"]
@@ -129,12 +166,14 @@ class Membership(models.Model):
     """An SDR working a queue."""
 
     queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="memberships")
-    sdr = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                            related_name="queue_memberships")
+    sdr = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="queue_memberships"
+    )
     capacity = models.PositiveIntegerField(default=25, help_text="Most open MQLs at once.")
     weight = models.PositiveIntegerField(default=1, help_text="Share for weighted routing.")
-    away_until = models.DateTimeField(null=True, blank=True,
-                                      help_text="Away (skipped) until this moment.")
+    away_until = models.DateTimeField(
+        null=True, blank=True, help_text="Away (skipped) until this moment."
+    )
     is_active = models.BooleanField(default=True)
     # Never reset: round robin stays fair as members come and go.
     assigned_count = models.PositiveIntegerField(default=0, editable=False)
@@ -142,13 +181,15 @@ class Membership(models.Model):
     # the routing services in the transaction that opens or closes one, under
     # this row's lock, so routing reads the load in O(1) instead of counting
     # assignments; the SLA watcher's pass repairs any drift (repair_open_counts).
-    open_count = models.PositiveIntegerField(default=0, editable=False,
-                                             help_text="Open MQLs with this SDR in this queue.")
+    open_count = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Open MQLs with this SDR in this queue."
+    )
 
     class Meta:
         ordering = ["queue", "sdr__username"]
-        constraints = [models.UniqueConstraint(fields=["queue", "sdr"],
-                                               name="one_membership_per_queue")]
+        constraints = [
+            models.UniqueConstraint(fields=["queue", "sdr"], name="one_membership_per_queue")
+        ]
 
     def __str__(self) -> str:
         return f"{self.sdr} in {self.queue}"
@@ -171,8 +212,13 @@ class Assignment(models.Model):
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="assignments")
     queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="assignments")
-    sdr = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                            on_delete=models.PROTECT, related_name="assignments")
+    sdr = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assignments",
+    )
     status = models.CharField(max_length=20, choices=AssignmentStatus.choices)
     created_at = models.DateTimeField(auto_now_add=True)
     assigned_at = models.DateTimeField(null=True, blank=True)
@@ -181,8 +227,9 @@ class Assignment(models.Model):
     first_touch_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
     breached_at = models.DateTimeField(null=True, blank=True)
-    reassigned_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
-                                        related_name="+")
+    reassigned_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     closed_at = models.DateTimeField(null=True, blank=True)
     why = models.JSONField(default=dict, help_text="Why this queue and this SDR.")
     waiting_reason = models.CharField(max_length=300, blank=True)
@@ -191,7 +238,8 @@ class Assignment(models.Model):
         ordering = ["due_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["lead"], condition=models.Q(status__in=OPEN_STATUSES),
+                fields=["lead"],
+                condition=models.Q(status__in=OPEN_STATUSES),
                 name="one_open_assignment_per_lead",
                 violation_error_message="This lead already has an open assignment.",
             )
@@ -202,13 +250,19 @@ class Assignment(models.Model):
             models.Index(fields=["status", "due_at"]),
             # The SLA page reads future deadlines only once they have an
             # outcome (touched or breached): a few, out of a day's worth.
-            models.Index(fields=["due_at"], name="assignment_due_with_outcome",
-                         condition=models.Q(first_touch_at__isnull=False)
-                         | models.Q(breached_at__isnull=False)),
+            models.Index(
+                fields=["due_at"],
+                name="assignment_due_with_outcome",
+                condition=models.Q(first_touch_at__isnull=False)
+                | models.Q(breached_at__isnull=False),
+            ),
             # Open MQLs by age on the SLA page, counted from this index alone.
-            models.Index(fields=["created_at"], include=["status", "queue", "sdr"],
-                         name="assignment_open_by_age",
-                         condition=models.Q(status__in=OPEN_STATUSES)),
+            models.Index(
+                fields=["created_at"],
+                include=["status", "queue", "sdr"],
+                name="assignment_open_by_age",
+                condition=models.Q(status__in=OPEN_STATUSES),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -243,10 +297,12 @@ class Touch(models.Model):
 class Notice(models.Model):
     """An in-app notice (reminders, breaches, escalations)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="notices")
-    assignment = models.ForeignKey(Assignment, null=True, blank=True, on_delete=models.CASCADE,
-                                   related_name="notices")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices"
+    )
+    assignment = models.ForeignKey(
+        Assignment, null=True, blank=True, on_delete=models.CASCADE, related_name="notices"
+    )
     kind = models.CharField(max_length=20)
     text = models.CharField(max_length=300)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -256,8 +312,9 @@ class Notice(models.Model):
         ordering = ["-created_at"]
         constraints = [
             # Each reminder or breach notice goes once to each person.
-            models.UniqueConstraint(fields=["user", "assignment", "kind"],
-                                    name="one_notice_per_event")
+            models.UniqueConstraint(
+                fields=["user", "assignment", "kind"], name="one_notice_per_event"
+            )
         ]
 
     def __str__(self) -> str:
@@ -274,10 +331,14 @@ class SLADay(models.Model):
     day = models.DateField()
     # No indexes of their own: every read narrows by day first, and fewer
     # indexes keep the rewrite of a day cheap.
-    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+",
-                              db_index=False)
-    sdr = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE,
-                            related_name="+", db_index=False)
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+", db_index=False)
+    sdr = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+    )
     due = models.PositiveIntegerField()
     breached = models.PositiveIntegerField()
     touched_late = models.PositiveIntegerField()
@@ -296,10 +357,14 @@ class SLAFirstTouch(models.Model):
     first touch is read off these counts."""
 
     day = models.DateField()
-    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+",
-                              db_index=False)
-    sdr = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE,
-                            related_name="+", db_index=False)
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+", db_index=False)
+    sdr = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+    )
     minutes = models.PositiveIntegerField()
     touches = models.PositiveIntegerField()
 

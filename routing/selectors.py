@@ -34,9 +34,9 @@ def _with_lead(queryset: QuerySet[Assignment]) -> QuerySet[Assignment]:
 def assignments_for_sdr(user: AbstractBaseUser) -> QuerySet[Assignment]:
     """The SDR's open MQLs, most urgent first: the earliest due (so the
     overdue ones) on top, then by id so equal due times keep one order."""
-    return _with_lead(
-        Assignment.objects.filter(sdr=user, status=AssignmentStatus.OPEN)
-    ).order_by("due_at", "id")
+    return _with_lead(Assignment.objects.filter(sdr=user, status=AssignmentStatus.OPEN)).order_by(
+        "due_at", "id"
+    )
 
 
 def assignments_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Assignment]:
@@ -60,8 +60,9 @@ def assignments_viewable_on_pages(user: AbstractBaseUser) -> QuerySet[Assignment
 
 
 def queues_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Queue]:
-    return Queue.objects.select_related("sla_policy__calendar", "fallback", "manager"
-                                        ).prefetch_related("sources")
+    return Queue.objects.select_related(
+        "sla_policy__calendar", "fallback", "manager"
+    ).prefetch_related("sources")
 
 
 def memberships_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Membership]:
@@ -106,15 +107,17 @@ def lead_file(assignment: Assignment) -> LeadFile:
     lead = assignment.lead
     # What sales saw at hand-off: the last snapshot taken up to this assignment
     # (a lead recycled and qualified again has one per crossing).
-    snapshot = (MQLSnapshot.objects.filter(lead=lead, created_at__lte=assignment.created_at)
-                .order_by("-created_at", "-id").first())
+    snapshot = (
+        MQLSnapshot.objects.filter(lead=lead, created_at__lte=assignment.created_at)
+        .order_by("-created_at", "-id")
+        .first()
+    )
     activities = Activity.objects.filter(lead=lead).order_by("-occurred_at", "-id")
     contacts, contact_count, account_score = [], 0, None
     if lead.account_id:
         others = Lead.objects.filter(account_id=lead.account_id).exclude(pk=lead.pk)
         contacts = list(others.order_by("last_name", "first_name", "id")[:OTHER_CONTACTS_SHOWN])
-        contact_count = (len(contacts) if len(contacts) < OTHER_CONTACTS_SHOWN
-                         else others.count())
+        contact_count = len(contacts) if len(contacts) < OTHER_CONTACTS_SHOWN else others.count()
         if AccountScore is not None:
             account_score = AccountScore.objects.filter(account_id=lead.account_id).first()
     timeline = list(activities[:TIMELINE_LENGTH])
@@ -122,8 +125,7 @@ def lead_file(assignment: Assignment) -> LeadFile:
         score=snapshot or lead_score(lead),
         score_is_snapshot=snapshot is not None,
         activities=timeline,
-        activity_count=(len(timeline) if len(timeline) < TIMELINE_LENGTH
-                        else activities.count()),
+        activity_count=(len(timeline) if len(timeline) < TIMELINE_LENGTH else activities.count()),
         other_contacts=contacts,
         other_contact_count=contact_count,
         account_score=account_score,
@@ -131,11 +133,12 @@ def lead_file(assignment: Assignment) -> LeadFile:
 
 
 def stage_history(lead: Lead) -> QuerySet[StageChange]:
-    return StageChange.objects.filter(lead=lead).select_related("changed_by").order_by(
-        "-changed_at", "-id")
+    return (
+        StageChange.objects.filter(lead=lead)
+        .select_related("changed_by")
+        .order_by("-changed_at", "-id")
+    )
 
 
 def touches_of(assignment: Assignment) -> QuerySet[Touch]:
-    return Touch.objects.filter(assignment=assignment).select_related("by").order_by(
-        "-at", "-id")
-
+    return Touch.objects.filter(assignment=assignment).select_related("by").order_by("-at", "-id")

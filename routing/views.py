@@ -94,8 +94,13 @@ class QueueRow:
 def _row(assignment: Assignment, now: datetime) -> QueueRow:
     score = lead_score(assignment.lead)
     text, overdue = time_left(assignment.due_at, now)
-    return QueueRow(assignment=assignment, score=score, time_left=text, overdue=overdue,
-                    reasons=top_reasons(score.explanation if score else None))
+    return QueueRow(
+        assignment=assignment,
+        score=score,
+        time_left=text,
+        overdue=overdue,
+        reasons=top_reasons(score.explanation if score else None),
+    )
 
 
 def _notices(user) -> dict[str, Any]:
@@ -124,13 +129,15 @@ def _require_lead_page_role(request: HttpRequest) -> None:
 def queue(request: HttpRequest) -> HttpResponse:
     """The SDR's open MQLs, most urgent first, filtered and paginated."""
     _require_sdr(request)
-    filterset = AssignmentFilter(request.GET or None, queryset=assignments_for_sdr(request.user),
-                                 request=request)
+    filterset = AssignmentFilter(
+        request.GET or None, queryset=assignments_for_sdr(request.user), request=request
+    )
     page = Paginator(filterset.qs, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
     # Filtering validated the form; its valid values say whether any filter is on.
     filtered = filterset.is_bound and any(
-        value not in (None, "", []) for value in filterset.form.cleaned_data.values())
+        value not in (None, "", []) for value in filterset.form.cleaned_data.values()
+    )
     context = {
         "filter": filterset,
         "page": page,
@@ -150,11 +157,13 @@ def mark_notices_read(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return HttpResponse("Give the id of a notice, or nothing for all.", status=400)
     notice = form.cleaned_data["notice"]
-    services.mark_notices_read(user=request.user,
-                               notice_ids=[notice] if notice is not None else None)
+    services.mark_notices_read(
+        user=request.user, notice_ids=[notice] if notice is not None else None
+    )
     if request.htmx:
-        return render(request, "routing/queue.html#notices",
-                      {**_notices(request.user), "oob": True})
+        return render(
+            request, "routing/queue.html#notices", {**_notices(request.user), "oob": True}
+        )
     return redirect("routing:queue" if has_role(request.user, SDR) else "home")
 
 
@@ -174,8 +183,9 @@ def _action_forms(bound: forms.Form | None = None) -> dict[str, forms.Form]:
     return forms_
 
 
-def _panel_context(request: HttpRequest, assignment: Assignment, *,
-                   bound: forms.Form | None = None, done: str = "") -> dict[str, Any]:
+def _panel_context(
+    request: HttpRequest, assignment: Assignment, *, bound: forms.Form | None = None, done: str = ""
+) -> dict[str, Any]:
     """What the decision panel shows: status, clock, actions, touches, stage history."""
     text, overdue = time_left(assignment.due_at, timezone.now())
     touches = list(touches_of(assignment))
@@ -184,8 +194,9 @@ def _panel_context(request: HttpRequest, assignment: Assignment, *,
     return {
         "assignment": assignment,
         "lead": assignment.lead,
-        "can_act": (assignment.sdr_id == request.user.pk
-                    and assignment.status == AssignmentStatus.OPEN),
+        "can_act": (
+            assignment.sdr_id == request.user.pk and assignment.status == AssignmentStatus.OPEN
+        ),
         "is_open": assignment.status == AssignmentStatus.OPEN,
         "time_left": text,
         "overdue": overdue,
@@ -198,8 +209,9 @@ def _panel_context(request: HttpRequest, assignment: Assignment, *,
     }
 
 
-def _page_context(request: HttpRequest, assignment: Assignment, *,
-                  bound: forms.Form | None = None) -> dict[str, Any]:
+def _page_context(
+    request: HttpRequest, assignment: Assignment, *, bound: forms.Form | None = None
+) -> dict[str, Any]:
     return {
         **_panel_context(request, assignment, bound=bound),
         "file": lead_file(assignment),
@@ -232,8 +244,9 @@ ACTIONS: dict[str, Action] = {
     ),
     "reject": Action(
         RejectForm,
-        lambda a, by, data: services.reject_mql(assignment=a, by=by, reason=data["reason"],
-                                                note=data["note"]),
+        lambda a, by, data: services.reject_mql(
+            assignment=a, by=by, reason=data["reason"], note=data["note"]
+        ),
         "Rejected: {lead} has left your queue.",
     ),
     "recycle": Action(
@@ -243,13 +256,16 @@ ACTIONS: dict[str, Action] = {
     ),
     "touch": Action(
         TouchForm,
-        lambda a, by, data: services.log_touch(assignment=a, by=by, kind=data["kind"],
-                                               note=data["note"]),
+        lambda a, by, data: services.log_touch(
+            assignment=a, by=by, kind=data["kind"], note=data["note"]
+        ),
         "Logged: the {kind} with {lead}.",
     ),
 }
 ACTIONS_BY_FORM = {
-    AcceptForm: "accept_form", RejectForm: "reject_form", RecycleForm: "recycle_form",
+    AcceptForm: "accept_form",
+    RejectForm: "reject_form",
+    RecycleForm: "recycle_form",
     TouchForm: "touch_form",
 }
 
@@ -278,20 +294,25 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             show_domain_error(form, error)
             status = error.status_code
         else:
-            done = spec.done.format(lead=assignment.lead.full_name or assignment.lead,
-                                    kind=form.cleaned_data.get("kind", ""))
+            done = spec.done.format(
+                lead=assignment.lead.full_name or assignment.lead,
+                kind=form.cleaned_data.get("kind", ""),
+            )
             # 4. Render what changed.
             if request.htmx:
                 fresh = assignments_viewable_on_pages(request.user).get(pk=pk)
-                return render(request, "routing/lead.html#panel",
-                              _panel_context(request, fresh, done=done))
+                return render(
+                    request, "routing/lead.html#panel", _panel_context(request, fresh, done=done)
+                )
             messages.success(request, done)
             return redirect("routing:lead", pk=pk)
     fresh = assignments_viewable_on_pages(request.user).get(pk=pk)
     if request.htmx:
         # htmx swaps only successful answers by default: the fragment with its
         # errors goes back as 200.
-        return render(request, "routing/lead.html#panel",
-                      _panel_context(request, fresh, bound=form))
-    return render(request, "routing/lead.html", _page_context(request, fresh, bound=form),
-                  status=status)
+        return render(
+            request, "routing/lead.html#panel", _panel_context(request, fresh, bound=form)
+        )
+    return render(
+        request, "routing/lead.html", _page_context(request, fresh, bound=form), status=status
+    )

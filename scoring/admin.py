@@ -134,16 +134,33 @@ class EngagementRuleInline(RuleInline):
     layer = Layer.ENGAGEMENT
     verbose_name = "engagement rule"
     verbose_name_plural = "Engagement: what they did (points per activity)"
-    fields = ["position", "name", "activity_kinds", "url_pattern", "property_conditions",
-              "points", "window_days", "cap", "half_life_days"]
+    fields = [
+        "position",
+        "name",
+        "activity_kinds",
+        "url_pattern",
+        "property_conditions",
+        "points",
+        "window_days",
+        "cap",
+        "half_life_days",
+    ]
 
 
 class DisqualifierRuleInline(RuleInline):
     layer = Layer.DISQUALIFIER
     verbose_name = "disqualifier"
     verbose_name_plural = "Disqualifiers: never an MQL (a field, or an activity)"
-    fields = ["position", "name", "field", "operator", "value", "activity_kinds", "url_pattern",
-              "window_days"]
+    fields = [
+        "position",
+        "name",
+        "field",
+        "operator",
+        "value",
+        "activity_kinds",
+        "url_pattern",
+        "window_days",
+    ]
 
 
 # --- Versions ------------------------------------------------------------------------
@@ -171,17 +188,44 @@ class ScoringModelForm(forms.ModelForm):
 
 # Settings the services copy and edit that the fieldsets below do not place
 # themselves (account scoring, and whatever comes next) still show, grouped.
-_PLACED = {"name", "notes", "threshold", "min_fit", "min_engagement", "grade_a_min",
-           "grade_b_min", "grade_c_min", "fit_floor", "fit_ceiling", "engagement_floor",
-           "engagement_ceiling", "total_floor", "total_ceiling"}
+_PLACED = {
+    "name",
+    "notes",
+    "threshold",
+    "min_fit",
+    "min_engagement",
+    "grade_a_min",
+    "grade_b_min",
+    "grade_c_min",
+    "fit_floor",
+    "fit_ceiling",
+    "engagement_floor",
+    "engagement_ceiling",
+    "total_floor",
+    "total_ceiling",
+}
 _ACCOUNT = [f for f in rule_services.MODEL_SETTINGS if f.startswith("account_")]
 _OTHER = [f for f in rule_services.MODEL_SETTINGS if f not in _PLACED and f not in _ACCOUNT]
-MORE_SETTINGS = [(title, {"classes": ["collapse"], "fields": fields})
-                 for title, fields in [("Account (ABM) scoring", _ACCOUNT),
-                                       ("Other settings", _OTHER)] if fields]
-ALWAYS_READ_ONLY = ["version", "status", "based_on", "created_by", "created_at", "submitted_by",
-                    "submitted_at", "approved_by", "approved_at", "published_by", "published_at",
-                    "archived_at", "audit_trail"]
+MORE_SETTINGS = [
+    (title, {"classes": ["collapse"], "fields": fields})
+    for title, fields in [("Account (ABM) scoring", _ACCOUNT), ("Other settings", _OTHER)]
+    if fields
+]
+ALWAYS_READ_ONLY = [
+    "version",
+    "status",
+    "based_on",
+    "created_by",
+    "created_at",
+    "submitted_by",
+    "submitted_at",
+    "approved_by",
+    "approved_at",
+    "published_by",
+    "published_at",
+    "archived_at",
+    "audit_trail",
+]
 
 
 @dataclass(frozen=True)
@@ -193,17 +237,23 @@ class Step:
 
 
 STEPS: dict[str, Step] = {
-    "clone": Step("Clone into a new draft", ("scoring.add_scoringmodel",),
-                  tuple(ModelStatus.values)),
-    "submit": Step("Submit for approval", ("scoring.change_scoringmodel",),
-                   (ModelStatus.DRAFT,), primary=True),
-    "return": Step("Return to draft",
-                   ("scoring.change_scoringmodel", "scoring.approve_scoringmodel"),
-                   (ModelStatus.SUBMITTED, ModelStatus.APPROVED)),
-    "approve": Step("Approve", ("scoring.approve_scoringmodel",), (ModelStatus.SUBMITTED,),
-                    primary=True),
-    "publish": Step("Publish", ("scoring.publish_scoringmodel",), (ModelStatus.APPROVED,),
-                    primary=True),
+    "clone": Step(
+        "Clone into a new draft", ("scoring.add_scoringmodel",), tuple(ModelStatus.values)
+    ),
+    "submit": Step(
+        "Submit for approval", ("scoring.change_scoringmodel",), (ModelStatus.DRAFT,), primary=True
+    ),
+    "return": Step(
+        "Return to draft",
+        ("scoring.change_scoringmodel", "scoring.approve_scoringmodel"),
+        (ModelStatus.SUBMITTED, ModelStatus.APPROVED),
+    ),
+    "approve": Step(
+        "Approve", ("scoring.approve_scoringmodel",), (ModelStatus.SUBMITTED,), primary=True
+    ),
+    "publish": Step(
+        "Publish", ("scoring.publish_scoringmodel",), (ModelStatus.APPROVED,), primary=True
+    ),
 }
 PREVIEWABLE = (ModelStatus.DRAFT, ModelStatus.SUBMITTED, ModelStatus.APPROVED)
 
@@ -222,17 +272,25 @@ def _status_line(model: ScoringModel) -> str:
         return f"{timezone.localtime(at):%Y-%m-%d %H:%M}" if at else "an unknown date"
 
     if model.status == ModelStatus.DRAFT:
-        return ("Change its settings and rules below, preview the impact, then submit it "
-                "for a sales manager's approval.")
+        return (
+            "Change its settings and rules below, preview the impact, then submit it "
+            "for a sales manager's approval."
+        )
     if model.status == ModelStatus.SUBMITTED:
-        return (f"{who(model.submitted_by)} submitted it on {when(model.submitted_at)}; it "
-                "waits for a sales manager's approval.")
+        return (
+            f"{who(model.submitted_by)} submitted it on {when(model.submitted_at)}; it "
+            "waits for a sales manager's approval."
+        )
     if model.status == ModelStatus.APPROVED:
-        return (f"{who(model.approved_by)} approved it on {when(model.approved_at)}; "
-                "marketing ops can publish it.")
+        return (
+            f"{who(model.approved_by)} approved it on {when(model.approved_at)}; "
+            "marketing ops can publish it."
+        )
     if model.status == ModelStatus.PUBLISHED:
-        return (f"Every lead is scored with it since {when(model.published_at)}. Clone it "
-                "into a new draft to change it.")
+        return (
+            f"Every lead is scored with it since {when(model.published_at)}. Clone it "
+            "into a new draft to change it."
+        )
     return f"A newer version replaced it on {when(model.archived_at)}."
 
 
@@ -253,22 +311,46 @@ class ScoringModelAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["name", "notes"]
     actions = None  # no bulk delete: a draft is discarded from its page, through the service
-    inlines = [DemographicRuleInline, FirmographicRuleInline, EngagementRuleInline,
-               DisqualifierRuleInline, CommitteeRoleInline]
+    inlines = [
+        DemographicRuleInline,
+        FirmographicRuleInline,
+        EngagementRuleInline,
+        DisqualifierRuleInline,
+        CommitteeRoleInline,
+    ]
     fieldsets = [
         (None, {"fields": ["version", "name", "status", "based_on", "notes"]}),
-        ("When a lead is an MQL", {"fields": ["threshold", "min_fit", "min_engagement",
-                                              "eligible_sources"]}),
-        ("Grades, from the fit score", {"fields": [("grade_a_min", "grade_b_min",
-                                                    "grade_c_min")]}),
-        ("Bounds of each score", {"classes": ["collapse"], "fields": [
-            ("fit_floor", "fit_ceiling"), ("engagement_floor", "engagement_ceiling"),
-            ("total_floor", "total_ceiling")]}),
+        (
+            "When a lead is an MQL",
+            {"fields": ["threshold", "min_fit", "min_engagement", "eligible_sources"]},
+        ),
+        ("Grades, from the fit score", {"fields": [("grade_a_min", "grade_b_min", "grade_c_min")]}),
+        (
+            "Bounds of each score",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    ("fit_floor", "fit_ceiling"),
+                    ("engagement_floor", "engagement_ceiling"),
+                    ("total_floor", "total_ceiling"),
+                ],
+            },
+        ),
         *MORE_SETTINGS,
-        ("Life of this version", {"classes": ["collapse"], "fields": [
-            ("created_by", "created_at"), ("submitted_by", "submitted_at"),
-            ("approved_by", "approved_at"), ("published_by", "published_at"), "archived_at",
-            "audit_trail"]}),
+        (
+            "Life of this version",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    ("created_by", "created_at"),
+                    ("submitted_by", "submitted_at"),
+                    ("approved_by", "approved_at"),
+                    ("published_by", "published_at"),
+                    "archived_at",
+                    "audit_trail",
+                ],
+            },
+        ),
     ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -283,37 +365,50 @@ class ScoringModelAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return (obj is None or obj.is_editable) and super().has_delete_permission(request, obj)
 
-
     @admin.display(description="audit trail")
     def audit_trail(self, obj: ScoringModel) -> str:
-        entries = (AuditEntry.objects.filter(
-            content_type=ContentType.objects.get_for_model(ScoringModel), object_id=str(obj.pk))
-            .select_related("actor")[:100])
+        entries = AuditEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(ScoringModel), object_id=str(obj.pk)
+        ).select_related("actor")[:100]
         rows = format_html_join(
-            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((f"{timezone.localtime(e.at):%Y-%m-%d %H:%M}",
-              e.actor.username if e.actor else "system", e.action, e.note,
-              _change_text(e.changes)) for e in entries))
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    f"{timezone.localtime(e.at):%Y-%m-%d %H:%M}",
+                    e.actor.username if e.actor else "system",
+                    e.action,
+                    e.note,
+                    _change_text(e.changes),
+                )
+                for e in entries
+            ),
+        )
         return format_html(
             "<table><thead><tr><th>When</th><th>Who</th><th>What</th><th>Which</th>"
-            "<th>Changes</th></tr></thead><tbody>{}</tbody></table>", rows)
+            "<th>Changes</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
 
     # --- the page ------------------------------------------------------------------
 
-    def render_change_form(self, request, context, add=False, change=False, form_url="",
-                           obj=None):
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context.update(self._version_context(request, obj))
             if not (_editable(obj) and self.has_change_permission(request, obj)):
-                context.update(show_save=False, show_save_and_continue=False,
-                               show_save_and_add_another=False)
+                context.update(
+                    show_save=False, show_save_and_continue=False, show_save_and_add_another=False
+                )
         context["rule_fields"] = sorted(FIELDS)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _version_context(self, request, obj: ScoringModel) -> dict:
         steps = [
-            {"label": step.label, "primary": step.primary,
-             "url": reverse("admin:scoring_scoringmodel_step", args=[obj.pk, name])}
+            {
+                "label": step.label,
+                "primary": step.primary,
+                "url": reverse("admin:scoring_scoringmodel_step", args=[obj.pk, name]),
+            }
             for name, step in STEPS.items()
             if obj.status in step.statuses and _may(request.user, step)
         ]
@@ -321,8 +416,11 @@ class ScoringModelAdmin(admin.ModelAdmin):
         return {
             "steps": steps,
             "status_line": _status_line(obj),
-            "preview_url": (reverse("admin:scoring_scoringmodel_preview", args=[obj.pk])
-                            if obj.status in PREVIEWABLE else None),
+            "preview_url": (
+                reverse("admin:scoring_scoringmodel_preview", args=[obj.pk])
+                if obj.status in PREVIEWABLE
+                else None
+            ),
             "rescore_job": job,
             "rescore_progress": job_progress(job) if job is not None else None,
         }
@@ -338,8 +436,9 @@ class ScoringModelAdmin(admin.ModelAdmin):
     # --- writes, through the services ------------------------------------------
 
     def save_model(self, request, obj, form, change):
-        changed = {name: form.cleaned_data[name] for name in form.changed_data
-                   if name in EDITABLE_SETTINGS}
+        changed = {
+            name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_SETTINGS
+        }
         # Called even with nothing changed: the service refuses a version that
         # stopped being a draft while the page was open.
         rule_services.update_model_settings(model=obj, by=request.user, **changed)
@@ -376,10 +475,16 @@ class ScoringModelAdmin(admin.ModelAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
-            path("<int:object_id>/step/<slug:step>/", view(self.step_view),
-                 name="scoring_scoringmodel_step"),
-            path("<int:object_id>/preview/", view(self.preview_view),
-                 name="scoring_scoringmodel_preview"),
+            path(
+                "<int:object_id>/step/<slug:step>/",
+                view(self.step_view),
+                name="scoring_scoringmodel_step",
+            ),
+            path(
+                "<int:object_id>/preview/",
+                view(self.preview_view),
+                name="scoring_scoringmodel_preview",
+            ),
             *super().get_urls(),
         ]
 
@@ -422,14 +527,21 @@ class ScoringModelAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request, model):
             raise PermissionDenied
         if model.status not in PREVIEWABLE:
-            self.message_user(request, f"v{model.version} is {model.status}: there is nothing "
-                                       "to preview. Clone it into a new draft first.",
-                              messages.ERROR)
+            self.message_user(
+                request,
+                f"v{model.version} is {model.status}: there is nothing "
+                "to preview. Clone it into a new draft first.",
+                messages.ERROR,
+            )
             return redirect("admin:scoring_scoringmodel_change", model.pk)
         impact = preview_impact(draft=model)
-        context = {**self.admin_site.each_context(request), "opts": self.opts,
-                   "original": model, "impact": impact,
-                   "title": f"Impact of v{model.version} against the live version"}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": model,
+            "impact": impact,
+            "title": f"Impact of v{model.version} against the live version",
+        }
         return render(request, "admin/scoring/scoringmodel/preview.html", context)
 
 
@@ -473,8 +585,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(RescoreJob)
 class RescoreJobAdmin(ReadOnlyAdmin):
-    list_display = ["id", "model", "reason", "status", "percent", "leads_scored", "leads_total",
-                    "scores_changed", "became_mql", "created_at", "finished_at"]
+    list_display = [
+        "id",
+        "model",
+        "reason",
+        "status",
+        "percent",
+        "leads_scored",
+        "leads_total",
+        "scores_changed",
+        "became_mql",
+        "created_at",
+        "finished_at",
+    ]
     list_filter = ["status", "reason"]
     list_select_related = ["model"]
     # Status and finish time are in the progress box, which polls; fields here would go stale.
@@ -488,19 +611,22 @@ class RescoreJobAdmin(ReadOnlyAdmin):
     def has_view_permission(self, request, obj=None):
         # Whoever sees the versions sees their rescoring (the roles were given
         # view rights on versions, not on jobs).
-        return (super().has_view_permission(request, obj)
-                or request.user.has_perm("scoring.view_scoringmodel"))
+        return super().has_view_permission(request, obj) or request.user.has_perm(
+            "scoring.view_scoringmodel"
+        )
 
-    def render_change_form(self, request, context, add=False, change=False, form_url="",
-                           obj=None):
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context["progress"] = job_progress(obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_urls(self):
         return [
-            path("<int:object_id>/progress/", self.admin_site.admin_view(self.progress_view),
-                 name="scoring_rescorejob_progress"),
+            path(
+                "<int:object_id>/progress/",
+                self.admin_site.admin_view(self.progress_view),
+                name="scoring_rescorejob_progress",
+            ),
             *super().get_urls(),
         ]
 
@@ -508,8 +634,11 @@ class RescoreJobAdmin(ReadOnlyAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         job = get_object_or_404(RescoreJob.objects.select_related("model"), pk=object_id)
-        return render(request, "admin/scoring/rescorejob/change_form.html#progress",
-                      {"job": job, "progress": job_progress(job)})
+        return render(
+            request,
+            "admin/scoring/rescorejob/change_form.html#progress",
+            {"job": job, "progress": job_progress(job)},
+        )
 
 
 # --- Scores --------------------------------------------------------------------------
@@ -535,14 +664,32 @@ class GradeFilter(admin.SimpleListFilter):
 
 @admin.register(LeadScore)
 class LeadScoreAdmin(ReadOnlyAdmin):
-    list_display = ["lead", "version", "total", "fit", "engagement", "grade", "qualifies",
-                    "scored_at"]
+    list_display = [
+        "lead",
+        "version",
+        "total",
+        "fit",
+        "engagement",
+        "grade",
+        "qualifies",
+        "scored_at",
+    ]
     list_filter = ["qualifies", GradeFilter, "disqualified"]
     list_select_related = ["lead", "model"]
     search_fields = ["lead__email", "lead__external_id"]
     show_full_result_count = False  # a count of a million rows on every search is wasted
-    fields = ["lead", "model", "total", "fit", "engagement", "grade", "disqualified", "qualifies",
-              "scored_at", "why"]
+    fields = [
+        "lead",
+        "model",
+        "total",
+        "fit",
+        "engagement",
+        "grade",
+        "disqualified",
+        "qualifies",
+        "scored_at",
+        "why",
+    ]
     readonly_fields = fields
 
     @admin.display(description="version", ordering="model__version")

@@ -26,12 +26,10 @@ class CommitteeRoleInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj: ScoringModel | None = None) -> bool:
         return self._editable(obj) and super().has_add_permission(request, obj)
 
-    def has_change_permission(self, request: HttpRequest,
-                              obj: ScoringModel | None = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: ScoringModel | None = None) -> bool:
         return self._editable(obj) and super().has_change_permission(request, obj)
 
-    def has_delete_permission(self, request: HttpRequest,
-                              obj: ScoringModel | None = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: ScoringModel | None = None) -> bool:
         return self._editable(obj) and super().has_delete_permission(request, obj)
 
 
@@ -39,13 +37,34 @@ class CommitteeRoleInline(admin.TabularInline):
 class AccountScoreAdmin(admin.ModelAdmin):
     """Read-only: account scores are computed by the scoring services."""
 
-    list_display = ["account", "mqa", "fit", "engagement", "total", "engaged_contacts",
-                    "coverage_percent", "version", "scored_at"]
+    list_display = [
+        "account",
+        "mqa",
+        "fit",
+        "engagement",
+        "total",
+        "engaged_contacts",
+        "coverage_percent",
+        "version",
+        "scored_at",
+    ]
     list_filter = ["qualified", "disqualified", "model"]
     list_select_related = ["account", "model"]
     search_fields = ["account__name", "account__domain"]
-    fields = ["account", "model", "qualified", "disqualified", "fit", "engagement", "total",
-              "engaged_contacts", "coverage", "roles_filled", "explanation", "scored_at"]
+    fields = [
+        "account",
+        "model",
+        "qualified",
+        "disqualified",
+        "fit",
+        "engagement",
+        "total",
+        "engaged_contacts",
+        "coverage",
+        "roles_filled",
+        "explanation",
+        "scored_at",
+    ]
     readonly_fields = fields
     ordering = ["-qualified", "-total", "account"]
 
@@ -67,10 +86,16 @@ class AccountScoreAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: AccountScore | None = None,
-                              ) -> bool:
+    def has_change_permission(
+        self,
+        request: HttpRequest,
+        obj: AccountScore | None = None,
+    ) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: AccountScore | None = None,
-                              ) -> bool:
+    def has_delete_permission(
+        self,
+        request: HttpRequest,
+        obj: AccountScore | None = None,
+    ) -> bool:
         return False

@@ -17,15 +17,20 @@ from scoring.models import AccountScore, LeadScore
 
 def lead_scores_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[LeadScore]:
     """The scores of the leads ``user`` may see, newest leads first, with their version."""
-    return (LeadScore.objects.filter(lead__in=leads_visible_to(user).values("pk"))
-            .select_related("model").order_by("-lead_id"))
+    return (
+        LeadScore.objects.filter(lead__in=leads_visible_to(user).values("pk"))
+        .select_related("model")
+        .order_by("-lead_id")
+    )
 
 
-def account_scores_visible_to(user: AbstractBaseUser | AnonymousUser,
-                              ) -> QuerySet[AccountScore]:
+def account_scores_visible_to(
+    user: AbstractBaseUser | AnonymousUser,
+) -> QuerySet[AccountScore]:
     """The scores of the accounts ``user`` may see, MQAs first, with account and version."""
-    return (AccountScore.objects.filter(account__in=accounts_visible_to(user).values("pk"))
-            .select_related("account", "model"))
+    return AccountScore.objects.filter(
+        account__in=accounts_visible_to(user).values("pk")
+    ).select_related("account", "model")
 
 
 # --- filters --------------------------------------------------------------------------
@@ -59,14 +64,22 @@ class LeadScoreSerializer(serializers.ModelSerializer):
     class Meta:
         model = LeadScore
         fields = [
-            "lead", "model", "model_version", "fit", "engagement", "total", "grade",
-            "disqualified", "qualifies", "explanation", "scored_at",
+            "lead",
+            "model",
+            "model_version",
+            "fit",
+            "engagement",
+            "total",
+            "grade",
+            "disqualified",
+            "qualifies",
+            "explanation",
+            "scored_at",
         ]
         read_only_fields = fields
 
 
-class LeadScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                       viewsets.GenericViewSet):
+class LeadScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Lead scores under the version that gave them, with their explanation.
     ``/api/scores/{lead id}/`` is one lead's score."""
 
@@ -90,15 +103,28 @@ class AccountScoreSerializer(serializers.ModelSerializer):
     class Meta:
         model = AccountScore
         fields = [
-            "account", "account_name", "account_domain", "model", "model_version", "fit",
-            "engagement", "total", "engaged_contacts", "coverage", "roles_filled",
-            "disqualified", "qualified", "explanation", "scored_at",
+            "account",
+            "account_name",
+            "account_domain",
+            "model",
+            "model_version",
+            "fit",
+            "engagement",
+            "total",
+            "engaged_contacts",
+            "coverage",
+            "roles_filled",
+            "disqualified",
+            "qualified",
+            "explanation",
+            "scored_at",
         ]
         read_only_fields = fields
 
 
-class AccountScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                          viewsets.GenericViewSet):
+class AccountScoreViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Account (ABM) scores, MQAs first. ``/api/account-scores/{account id}/``
     is one account's score; ``?qualified=true`` lists the MQAs."""
 

@@ -36,10 +36,14 @@ def _json_value_sql(container: str, key: str, type_: FieldType | str, params: li
     """A JSON member read as text or number, NULL when it is of another type."""
     params += [key, key]
     if type_ == "number":
-        return (f"(CASE WHEN jsonb_typeof({container} -> %s) = 'number' "
-                f"THEN ({container} ->> %s)::numeric END)")
-    return (f"(CASE WHEN jsonb_typeof({container} -> %s) = 'string' "
-            f"THEN NULLIF({container} ->> %s, '') END)")
+        return (
+            f"(CASE WHEN jsonb_typeof({container} -> %s) = 'number' "
+            f"THEN ({container} ->> %s)::numeric END)"
+        )
+    return (
+        f"(CASE WHEN jsonb_typeof({container} -> %s) = 'string' "
+        f"THEN NULLIF({container} ->> %s, '') END)"
+    )
 
 
 def condition_sql(cond: Condition, *, container: str | None, as_of: datetime) -> Sql:
@@ -50,12 +54,18 @@ def condition_sql(cond: Condition, *, container: str | None, as_of: datetime) ->
     if container is not None:
         key = cond.field.removeprefix(ATTRIBUTE_PREFIX)
         if op == Operator.IS_SET:
-            return Sql(f"({container} -> %s IS NOT NULL AND {container} -> %s "
-                       "NOT IN ('null'::jsonb, '\"\"'::jsonb))", [key, key])
+            return Sql(
+                f"({container} -> %s IS NOT NULL AND {container} -> %s "
+                "NOT IN ('null'::jsonb, '\"\"'::jsonb))",
+                [key, key],
+            )
         if op == Operator.IS_TRUE:
             return Sql(f"({container} -> %s = 'true'::jsonb)", [key])
-        kind = "number" if op in (Operator.GT, Operator.GTE, Operator.LT, Operator.LTE,
-                                  Operator.BETWEEN) else "text"
+        kind = (
+            "number"
+            if op in (Operator.GT, Operator.GTE, Operator.LT, Operator.LTE, Operator.BETWEEN)
+            else "text"
+        )
         expr = _json_value_sql(container, key, kind, params)
     else:
         expr = FIELDS[cond.field].sql
@@ -67,8 +77,10 @@ def condition_sql(cond: Condition, *, container: str | None, as_of: datetime) ->
     if op == Operator.EQUALS:
         return Sql(f"(lower({expr}) = lower(%s))", [*params, str(cond.value)])
     if op == Operator.IN:
-        return Sql(f"(lower({expr}) = ANY(SELECT lower(v) FROM unnest(%s::text[]) v))",
-                   [*params, [str(v) for v in cond.value]])
+        return Sql(
+            f"(lower({expr}) = ANY(SELECT lower(v) FROM unnest(%s::text[]) v))",
+            [*params, [str(v) for v in cond.value]],
+        )
     if op == Operator.CONTAINS:
         return Sql(f"(strpos(lower({expr}), lower(%s)) > 0)", [*params, str(cond.value)])
     if op == Operator.REGEX:
@@ -78,13 +90,11 @@ def condition_sql(cond: Condition, *, container: str | None, as_of: datetime) ->
         return Sql(f"({expr} {comparisons[op]} %s::numeric)", [*params, str(cond.value)])
     if op == Operator.BETWEEN:
         low, high = cond.value
-        return Sql(f"({expr} BETWEEN %s::numeric AND %s::numeric)",
-                   [*params, str(low), str(high)])
+        return Sql(f"({expr} BETWEEN %s::numeric AND %s::numeric)", [*params, str(low), str(high)])
     if op == Operator.WITHIN_DAYS:
         since = as_of - timedelta(days=int(cond.value))
         if cond.type == FieldType.DATE:
-            return Sql(f"({expr} >= (%s::timestamptz AT TIME ZONE 'UTC')::date)",
-                       [*params, since])
+            return Sql(f"({expr} >= (%s::timestamptz AT TIME ZONE 'UTC')::date)", [*params, since])
         return Sql(f"({expr} >= %s::timestamptz)", [*params, since])
     raise ValueError(f"unknown operator {op!r}")
 
@@ -117,8 +127,16 @@ def _term_sql(rule: CompiledRule, as_of: datetime) -> Sql:
     )
 
 
-def _entry_sql(rule_id_sql: str, name_sql: str, layer: str, count: str, before: str,
-               after: str, points: str, disqualifies: str) -> str:
+def _entry_sql(
+    rule_id_sql: str,
+    name_sql: str,
+    layer: str,
+    count: str,
+    before: str,
+    after: str,
+    points: str,
+    disqualifies: str,
+) -> str:
     return (
         f"jsonb_build_object('rule_id', {rule_id_sql}, 'rule', {name_sql}, 'layer', '{layer}', "
         f"'count', {count}, 'points_before', round(({before})::numeric / 100, 2), "
@@ -127,10 +145,13 @@ def _entry_sql(rule_id_sql: str, name_sql: str, layer: str, count: str, before: 
     )
 
 
-def _bound_entry_sql(raw: str, clamped: str, label: str, layer: str,
-                     bounds: tuple[int, int]) -> str:
-    name = (f"CASE WHEN {raw} > {clamped} THEN '{label} ceiling ({bounds[1]})' "
-            f"ELSE '{label} floor ({bounds[0]})' END")
+def _bound_entry_sql(
+    raw: str, clamped: str, label: str, layer: str, bounds: tuple[int, int]
+) -> str:
+    name = (
+        f"CASE WHEN {raw} > {clamped} THEN '{label} ceiling ({bounds[1]})' "
+        f"ELSE '{label} floor ({bounds[0]})' END"
+    )
     diff = f"({clamped} - {raw})"
     entry = _entry_sql("NULL::bigint", name, layer, "0", diff, diff, diff, "false")
     return f"CASE WHEN {raw} <> {clamped} THEN {entry} END"
@@ -155,8 +176,15 @@ def scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql) -> Sq
     return _scores_sql(model, as_of=as_of, lead_filter=lead_filter, stored_model_id=None)
 
 
-def rescore_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql, key_filter: Sql,
-                model_id: int, only_changed: bool) -> Sql:
+def rescore_sql(
+    model: CompiledModel,
+    *,
+    as_of: datetime,
+    lead_filter: Sql,
+    key_filter: Sql,
+    model_id: int,
+    only_changed: bool,
+) -> Sql:
     """scores_sql's columns, read against each lead's stored score, plus
     (account_id, stage, had_score, changed). ``key_filter`` is a plain
     condition on ``{lead_id}`` that every lead of ``lead_filter`` meets (its
@@ -170,13 +198,25 @@ def rescore_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql, key_
     the statement's cost, is built only for the changed leads (NULL for the
     others); without it every lead counts as changed.
     """
-    return _scores_sql(model, as_of=as_of, lead_filter=lead_filter, key_filter=key_filter,
-                       stored_model_id=model_id, only_changed=only_changed)
+    return _scores_sql(
+        model,
+        as_of=as_of,
+        lead_filter=lead_filter,
+        key_filter=key_filter,
+        stored_model_id=model_id,
+        only_changed=only_changed,
+    )
 
 
-def _scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql,
-                stored_model_id: int | None, key_filter: Sql | None = None,
-                only_changed: bool = False) -> Sql:
+def _scores_sql(
+    model: CompiledModel,
+    *,
+    as_of: datetime,
+    lead_filter: Sql,
+    stored_model_id: int | None,
+    key_filter: Sql | None = None,
+    only_changed: bool = False,
+) -> Sql:
     params: list[Any] = []
     eng_columns: list[str] = []
     base_columns: list[str] = []
@@ -210,7 +250,8 @@ def _scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql,
         # none: page views, email opens…). A lead whose activities all match
         # nothing has no row here, which counts as zero, as a row of zeros did.
         eng_sql = (
-            "WITH eng AS (SELECT act.lead_id, " + ", ".join(eng_columns)
+            "WITH eng AS (SELECT act.lead_id, "
+            + ", ".join(eng_columns)
             + f" FROM leads_activity act WHERE {eng_filter} AND act.occurred_at >= %s"
             " AND (" + " OR ".join(m.text for m in matches) + ") GROUP BY act.lead_id) "
         )
@@ -222,8 +263,9 @@ def _scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql,
     basis_terms: list[str] = []
     for i, rule in enumerate(model.rules):
         if rule.condition is not None:
-            container = "l.attributes" if rule.condition.field.startswith(ATTRIBUTE_PREFIX) \
-                else None
+            container = (
+                "l.attributes" if rule.condition.field.startswith(ATTRIBUTE_PREFIX) else None
+            )
             cond = condition_sql(rule.condition, container=container, as_of=as_of)
             base_columns.append(f"COALESCE({cond.text}, false) AS h_{i}")
             params += cond.params
@@ -247,8 +289,9 @@ def _scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql,
         elif rule.condition is not None:
             cents = rule.points * 100
             fit_terms.append(f"CASE WHEN h_{i} THEN {cents} ELSE 0 END")
-            entry = _entry_sql("%s::bigint", name_sql, rule.layer, "1", str(cents), str(cents),
-                               str(cents), "false")
+            entry = _entry_sql(
+                "%s::bigint", name_sql, rule.layer, "1", str(cents), str(cents), str(cents), "false"
+            )
             entries.append(f"CASE WHEN h_{i} THEN {_once(entry, rule)} END")
             entry_params += [rule.id, rule.name]
         else:
@@ -259,10 +302,20 @@ def _scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql,
             else:
                 capped = f"GREATEST(s_{i}, {-rule.cap * 100})"
             eng_terms.append(capped)
-            entries.append(f"CASE WHEN n_{i} > 0 THEN "
-                           + _entry_sql("%s::bigint", name_sql, rule.layer, f"n_{i}",
-                                        f"n_{i} * {rule.points * 100}", f"s_{i}", capped,
-                                        "false") + " END")
+            entries.append(
+                f"CASE WHEN n_{i} > 0 THEN "
+                + _entry_sql(
+                    "%s::bigint",
+                    name_sql,
+                    rule.layer,
+                    f"n_{i}",
+                    f"n_{i} * {rule.points * 100}",
+                    f"s_{i}",
+                    capped,
+                    "false",
+                )
+                + " END"
+            )
             entry_params += [rule.id, rule.name]
 
     fb, eb, tb = model.fit_bounds, model.engagement_bounds, model.total_bounds
@@ -277,36 +330,44 @@ def _scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql,
     if stored_model_id is not None:
         # The key filter on the stored scores lets PostgreSQL read just their
         # range of the primary key.
-        stored_join = ("LEFT JOIN scoring_leadscore ls ON ls.lead_id = l.id AND "
-                       + key_filter.text.format(lead_id="ls.lead_id"))
+        stored_join = (
+            "LEFT JOIN scoring_leadscore ls ON ls.lead_id = l.id AND "
+            + key_filter.text.format(lead_id="ls.lead_id")
+        )
         params += key_filter.params
-        stored_columns = ["l.account_id", "l.stage", "ls.lead_id IS NOT NULL AS had_score",
-                          "ls.model_id AS stored_model_id", "ls.basis AS stored_basis",
-                          "ls.qualifies AS stored_qualifies"]
+        stored_columns = [
+            "l.account_id",
+            "l.stage",
+            "ls.lead_id IS NOT NULL AS had_score",
+            "ls.model_id AS stored_model_id",
+            "ls.basis AS stored_basis",
+            "ls.qualifies AS stored_qualifies",
+        ]
     base_select = ", ".join(["l.id AS lead_id", "l.source_id", *stored_columns, *base_columns])
     join_eng = "LEFT JOIN eng e ON e.lead_id = l.id" if eng_sql else ""
-    explanation = ("to_jsonb(array_remove(ARRAY[" + ", ".join(entries)
-                   + "]::jsonb[], NULL))")
+    explanation = "to_jsonb(array_remove(ARRAY[" + ", ".join(entries) + "]::jsonb[], NULL))"
     columns = "lead_id, fit, eng, total, grade, disqualified, qualifies"
     if stored_model_id is None:
         columns += f", {explanation} AS explanation, basis, source_id"
     elif only_changed:
-        changed = (f"(NOT had_score OR stored_model_id <> {int(stored_model_id)} "
-                   "OR stored_basis IS DISTINCT FROM basis OR stored_qualifies <> qualifies)")
-        columns += (f", CASE WHEN {changed} THEN {explanation} END AS explanation, basis, "
-                    f"account_id, stage, had_score, {changed} AS changed")
+        changed = (
+            f"(NOT had_score OR stored_model_id <> {int(stored_model_id)} "
+            "OR stored_basis IS DISTINCT FROM basis OR stored_qualifies <> qualifies)"
+        )
+        columns += (
+            f", CASE WHEN {changed} THEN {explanation} END AS explanation, basis, "
+            f"account_id, stage, had_score, {changed} AS changed"
+        )
     else:
-        columns += (f", {explanation} AS explanation, basis, account_id, stage, had_score, "
-                    "true AS changed")
+        columns += (
+            f", {explanation} AS explanation, basis, account_id, stage, had_score, true AS changed"
+        )
     # Each step ends in OFFSET 0, which keeps PostgreSQL from folding it into
     # the next: folded, every reference to a column (h_i, fit, total…) became
     # a copy of its whole expression, so a rule's regular expression ran once
     # per place its outcome is used, instead of once per lead. The numbers
     # are the same either way; a chunk is scored in about half the time.
-    text = (
-        eng_sql
-        + ", base AS (" if eng_sql else "WITH base AS ("
-    ) + (
+    text = (eng_sql + ", base AS (" if eng_sql else "WITH base AS (") + (
         f"SELECT {base_select} FROM leads_lead l "
         "JOIN leads_leadsource src ON src.id = l.source_id "
         f"LEFT JOIN leads_account a ON a.id = l.account_id {join_eng} {stored_join} "

@@ -83,8 +83,12 @@ class CompiledModel:
         return max((r.window_days for r in self.rules if r.matches_activities), default=0)
 
 
-LAYER_ORDER = {Layer.DEMOGRAPHIC: 0, Layer.FIRMOGRAPHIC: 1, Layer.ENGAGEMENT: 2,
-               Layer.DISQUALIFIER: 3}
+LAYER_ORDER = {
+    Layer.DEMOGRAPHIC: 0,
+    Layer.FIRMOGRAPHIC: 1,
+    Layer.ENGAGEMENT: 2,
+    Layer.DISQUALIFIER: 3,
+}
 
 
 def compile_rule(rule: Rule) -> CompiledRule:
@@ -260,9 +264,17 @@ class ScoreResult:
         return Decimal(self.total_cents).scaleb(-2)
 
 
-def explanation_entry(rule_id: int | None, name: str, layer: str, *, count: int,
-                      before: int, after_decay: int, points: int,
-                      disqualifies: bool = False) -> dict[str, Any]:
+def explanation_entry(
+    rule_id: int | None,
+    name: str,
+    layer: str,
+    *,
+    count: int,
+    before: int,
+    after_decay: int,
+    points: int,
+    disqualifies: bool = False,
+) -> dict[str, Any]:
     """One line of "why": amounts in points (two decimals at most)."""
     return {
         "rule_id": rule_id,
@@ -281,14 +293,16 @@ def clamp(value: int, bounds: tuple[int, int]) -> int:
     return max(low * 100, min(high * 100, value))
 
 
-def bound_adjustment(raw: int, clamped: int, label: str, layer: str,
-                     bounds: tuple[int, int]) -> dict[str, Any] | None:
+def bound_adjustment(
+    raw: int, clamped: int, label: str, layer: str, bounds: tuple[int, int]
+) -> dict[str, Any] | None:
     if raw == clamped:
         return None
     which = f"{label} ceiling ({bounds[1]})" if raw > clamped else f"{label} floor ({bounds[0]})"
     diff = clamped - raw
-    return explanation_entry(None, which, layer, count=0, before=diff, after_decay=diff,
-                             points=diff)
+    return explanation_entry(
+        None, which, layer, count=0, before=diff, after_decay=diff, points=diff
+    )
 
 
 def grade_for(fit_cents: int, bands: tuple[int, int, int]) -> str:
@@ -298,11 +312,19 @@ def grade_for(fit_cents: int, bands: tuple[int, int, int]) -> str:
     return "D"
 
 
-def score(model: CompiledModel, *, values: Mapping[str, Any], attributes: Mapping[str, Any],
-          source_id: int, activities: Iterable[ActivityFacts], as_of: datetime) -> ScoreResult:
+def score(
+    model: CompiledModel,
+    *,
+    values: Mapping[str, Any],
+    attributes: Mapping[str, Any],
+    source_id: int,
+    activities: Iterable[ActivityFacts],
+    as_of: datetime,
+) -> ScoreResult:
     """Scores one lead from its field values, attributes and activities."""
-    activities = [a for a in activities
-                  if a.occurred_at >= as_of - timedelta(days=model.max_window_days)]
+    activities = [
+        a for a in activities if a.occurred_at >= as_of - timedelta(days=model.max_window_days)
+    ]
     # A rule that names its kinds looks only at activities of those kinds:
     # scoring a lead with 200 events, matching each against each rule was
     # most of the engine's time.
@@ -325,19 +347,40 @@ def score(model: CompiledModel, *, values: Mapping[str, Any], attributes: Mappin
             cents = rule.points * 100
             if rule.layer == Layer.DISQUALIFIER:
                 disqualified = True
-                explanation.append(explanation_entry(rule.id, rule.name, rule.layer, count=1,
-                                                     before=0, after_decay=0, points=0,
-                                                     disqualifies=True))
+                explanation.append(
+                    explanation_entry(
+                        rule.id,
+                        rule.name,
+                        rule.layer,
+                        count=1,
+                        before=0,
+                        after_decay=0,
+                        points=0,
+                        disqualifies=True,
+                    )
+                )
                 continue
             fit_raw += cents
-            explanation.append(explanation_entry(rule.id, rule.name, rule.layer, count=1,
-                                                 before=cents, after_decay=cents, points=cents))
+            explanation.append(
+                explanation_entry(
+                    rule.id,
+                    rule.name,
+                    rule.layer,
+                    count=1,
+                    before=cents,
+                    after_decay=cents,
+                    points=cents,
+                )
+            )
             continue
 
         count = 0
         decayed = 0
-        candidates = ([a for kind in set(rule.activity_kinds) for a in by_kind.get(kind, ())]
-                      if rule.activity_kinds else activities)
+        candidates = (
+            [a for kind in set(rule.activity_kinds) for a in by_kind.get(kind, ())]
+            if rule.activity_kinds
+            else activities
+        )
         for activity in candidates:
             if not activity_matches(rule, activity, as_of):
                 continue
@@ -348,15 +391,32 @@ def score(model: CompiledModel, *, values: Mapping[str, Any], attributes: Mappin
             continue
         if rule.layer == Layer.DISQUALIFIER:
             disqualified = True
-            explanation.append(explanation_entry(rule.id, rule.name, rule.layer, count=count,
-                                                 before=0, after_decay=0, points=0,
-                                                 disqualifies=True))
+            explanation.append(
+                explanation_entry(
+                    rule.id,
+                    rule.name,
+                    rule.layer,
+                    count=count,
+                    before=0,
+                    after_decay=0,
+                    points=0,
+                    disqualifies=True,
+                )
+            )
             continue
         points = capped(decayed, rule.points, rule.cap)
         engagement_raw += points
-        explanation.append(explanation_entry(rule.id, rule.name, rule.layer, count=count,
-                                             before=count * rule.points * 100,
-                                             after_decay=decayed, points=points))
+        explanation.append(
+            explanation_entry(
+                rule.id,
+                rule.name,
+                rule.layer,
+                count=count,
+                before=count * rule.points * 100,
+                after_decay=decayed,
+                points=points,
+            )
+        )
 
     fit = clamp(fit_raw, model.fit_bounds)
     engagement = clamp(engagement_raw, model.engagement_bounds)
@@ -364,8 +424,9 @@ def score(model: CompiledModel, *, values: Mapping[str, Any], attributes: Mappin
     total = clamp(total_raw, model.total_bounds)
     for adjustment in (
         bound_adjustment(fit_raw, fit, "Fit", "fit", model.fit_bounds),
-        bound_adjustment(engagement_raw, engagement, "Engagement", "engagement",
-                         model.engagement_bounds),
+        bound_adjustment(
+            engagement_raw, engagement, "Engagement", "engagement", model.engagement_bounds
+        ),
         bound_adjustment(total_raw, total, "Total", "total", model.total_bounds),
     ):
         if adjustment is not None:
@@ -387,5 +448,3 @@ def score(model: CompiledModel, *, values: Mapping[str, Any], attributes: Mappin
         qualifies=qualifies,
         explanation=explanation,
     )
-
-

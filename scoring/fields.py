@@ -44,10 +44,13 @@ FIELDS: dict[str, Field] = {
         _text("country", "l.country", "country"),
         _text("company_name", "l.company_name", "company name"),
         _text("email", "l.email", "email"),
-        Field("email_domain", FieldType.TEXT,
-              # What follows the last @; split_part costs a fraction of a regex.
-              "CASE WHEN strpos(l.email, '@') > 0 THEN split_part(l.email, '@', -1) END",
-              "email domain"),
+        Field(
+            "email_domain",
+            FieldType.TEXT,
+            # What follows the last @; split_part costs a fraction of a regex.
+            "CASE WHEN strpos(l.email, '@') > 0 THEN split_part(l.email, '@', -1) END",
+            "email domain",
+        ),
         _text("source_detail", "l.source_detail", "source detail"),
         Field("source", FieldType.TEXT, "src.slug", "lead source"),
         Field("do_not_contact", FieldType.BOOLEAN, "l.do_not_contact", "do not contact"),
@@ -58,10 +61,15 @@ FIELDS: dict[str, Field] = {
         _text("account.country", "a.country", "account country"),
         Field("account.employee_count", FieldType.NUMBER, "a.employee_count", "employee count"),
         Field("account.annual_revenue", FieldType.NUMBER, "a.annual_revenue", "annual revenue"),
-        Field("account.last_funding_date", FieldType.DATE, "a.last_funding_date",
-              "last funding date"),
-        Field("account.is_target_account", FieldType.BOOLEAN, "a.is_target_account",
-              "named / target account"),
+        Field(
+            "account.last_funding_date", FieldType.DATE, "a.last_funding_date", "last funding date"
+        ),
+        Field(
+            "account.is_target_account",
+            FieldType.BOOLEAN,
+            "a.is_target_account",
+            "named / target account",
+        ),
     ]
 }
 
@@ -98,14 +106,16 @@ def lead_values(lead: Lead) -> dict[str, Any]:
     if account is None:
         values.update({name: None for name in FIELDS if name.startswith("account.")})
     else:
-        values.update({
-            "account.name": account.name or None,
-            "account.domain": account.domain or None,
-            "account.industry": account.industry or None,
-            "account.country": account.country or None,
-            "account.employee_count": account.employee_count,
-            "account.annual_revenue": account.annual_revenue,
-            "account.last_funding_date": account.last_funding_date,
-            "account.is_target_account": account.is_target_account,
-        })
+        values.update(
+            {
+                "account.name": account.name or None,
+                "account.domain": account.domain or None,
+                "account.industry": account.industry or None,
+                "account.country": account.country or None,
+                "account.employee_count": account.employee_count,
+                "account.annual_revenue": account.annual_revenue,
+                "account.last_funding_date": account.last_funding_date,
+                "account.is_target_account": account.is_target_account,
+            }
+        )
     return values

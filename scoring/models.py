@@ -29,7 +29,11 @@ class ScoringModel(models.Model):
         max_length=20, choices=ModelStatus.choices, default=ModelStatus.DRAFT, editable=False
     )
     based_on = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, editable=False,
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        editable=False,
         related_name="derived_versions",
     )
     notes = models.TextField(blank=True, help_text="What changed in this version, and why.")
@@ -54,53 +58,77 @@ class ScoringModel(models.Model):
 
     # Account (ABM) scoring: when an account is a marketing qualified account (MQA).
     account_contact_cap = models.PositiveIntegerField(
-        "most engagement one contact adds to its account", default=40,
+        "most engagement one contact adds to its account",
+        default=40,
         help_text="So that one very busy contact cannot qualify an account alone.",
     )
     account_engaged_at = models.IntegerField(
-        "contact counts as engaged from", default=10,
+        "contact counts as engaged from",
+        default=10,
         help_text="A contact is engaged when its engagement score reaches this.",
     )
     account_min_fit = models.IntegerField(
-        "MQA: minimum account fit", default=0,
+        "MQA: minimum account fit",
+        default=0,
         help_text="The firmographic points of the account itself.",
     )
     account_min_engagement = models.IntegerField(
-        "MQA: minimum account engagement", default=60,
+        "MQA: minimum account engagement",
+        default=60,
         help_text="The sum of its contacts' engagement, each capped.",
     )
     account_min_engaged_contacts = models.PositiveIntegerField(
-        "MQA: minimum engaged contacts", default=2,
+        "MQA: minimum engaged contacts",
+        default=2,
     )
     account_min_coverage = models.PositiveSmallIntegerField(
-        "MQA: minimum buying-committee coverage (%)", default=50,
+        "MQA: minimum buying-committee coverage (%)",
+        default=50,
         validators=[MaxValueValidator(100)],
         help_text="The share of committee roles that engaged contacts fill.",
     )
 
     eligible_sources = models.ManyToManyField(
-        LeadSource, blank=True, related_name="+",
+        LeadSource,
+        blank=True,
+        related_name="+",
         help_text="Leads from these sources may become MQLs under this version.",
     )
 
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", editable=False,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", editable=False,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
     )
     submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", editable=False,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
     )
     approved_at = models.DateTimeField(null=True, blank=True, editable=False)
     published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", editable=False,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
     )
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     archived_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -168,13 +196,15 @@ class Rule(models.Model):
     position = models.PositiveIntegerField(default=0)
 
     field = models.CharField(
-        max_length=120, blank=True,
+        max_length=120,
+        blank=True,
         help_text="Lead field (title, seniority, email_domain…), account.<field> "
         "(account.employee_count…) or attributes.<name> for imported columns.",
     )
     operator = models.CharField(max_length=20, choices=Operator.choices, blank=True)
     value = models.JSONField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text='JSON: "VP" for equals, ["CEO", "CTO"] for in, 500 for ≥, [10, 50] '
         "for between, 90 for within the last N days; empty for is set / is true.",
     )
@@ -184,11 +214,13 @@ class Rule(models.Model):
         default=list, blank=True, help_text='Engagement: the activity kinds, e.g. ["demo_request"].'
     )
     url_pattern = models.CharField(
-        max_length=300, blank=True,
+        max_length=300,
+        blank=True,
         help_text="Engagement: a regular expression the activity URL must match.",
     )
     property_conditions = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text='Engagement: [{"key": "plan", "operator": "equals", "value": "team"}]',
     )
     window_days = models.PositiveIntegerField(
@@ -198,7 +230,8 @@ class Rule(models.Model):
         null=True, blank=True, help_text="Engagement: at most this many points from this rule."
     )
     half_life_days = models.PositiveIntegerField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="Engagement: an activity's points halve every N days (empty: no decay).",
     )
 
@@ -223,10 +256,12 @@ class LeadScore(models.Model):
     ever a draft that scored nobody, scans the table instead.)
     """
 
-    lead = models.OneToOneField(Lead, on_delete=models.CASCADE, primary_key=True,
-                                related_name="score")
-    model = models.ForeignKey(ScoringModel, on_delete=models.CASCADE, related_name="+",
-                              db_index=False)
+    lead = models.OneToOneField(
+        Lead, on_delete=models.CASCADE, primary_key=True, related_name="score"
+    )
+    model = models.ForeignKey(
+        ScoringModel, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     fit = models.DecimalField(max_digits=9, decimal_places=2)
     engagement = models.DecimalField(max_digits=9, decimal_places=2)
     total = models.DecimalField(max_digits=9, decimal_places=2)
@@ -241,7 +276,8 @@ class LeadScore(models.Model):
     basis = models.BigIntegerField(null=True, editable=False)
     scored_at = models.DateTimeField(
         help_text="When this score was last written. A rescore job leaves a score "
-                  "that did not change as it was.")
+        "that did not change as it was."
+    )
 
     def __str__(self) -> str:
         return f"{self.lead_id}: {self.total}"
@@ -290,7 +326,8 @@ class RescoreJob(models.Model):
     status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.RUNNING)
     as_of = models.DateTimeField(help_text="Every lead of the job is scored as of this moment.")
     engaged_since = models.DateTimeField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="Only leads with activity since then (decay: the others cannot change).",
     )
     chunks_total = models.PositiveIntegerField(default=0)
@@ -298,10 +335,12 @@ class RescoreJob(models.Model):
     leads_total = models.PositiveIntegerField(default=0)
     leads_scored = models.PositiveIntegerField(default=0)
     scores_changed = models.PositiveIntegerField(
-        default=0, help_text="Leads whose score the job changed (the others kept theirs).")
+        default=0, help_text="Leads whose score the job changed (the others kept theirs)."
+    )
     became_mql = models.PositiveIntegerField(default=0)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -343,8 +382,9 @@ class CommitteeRole(models.Model):
     are case-insensitive and must mean the same in Python and PostgreSQL.
     """
 
-    model = models.ForeignKey(ScoringModel, on_delete=models.CASCADE,
-                              related_name="committee_roles")
+    model = models.ForeignKey(
+        ScoringModel, on_delete=models.CASCADE, related_name="committee_roles"
+    )
     name = models.CharField(max_length=100)
     title_pattern = models.CharField(
         max_length=300,
@@ -352,7 +392,8 @@ class CommitteeRole(models.Model):
         "(^|[^a-z])(cfo|finance)([^a-z]|$). Use [^a-z] rather than \\b.",
     )
     department_pattern = models.CharField(
-        max_length=300, blank=True,
+        max_length=300,
+        blank=True,
         help_text="Optional: a regular expression the department must match as well.",
     )
     position = models.PositiveIntegerField(default=0)
@@ -360,9 +401,11 @@ class CommitteeRole(models.Model):
     class Meta:
         ordering = ["model", "position", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["model", "name"], name="committee_role_unique_name",
-                                    violation_error_message="This version already has a role "
-                                                            "of that name."),
+            models.UniqueConstraint(
+                fields=["model", "name"],
+                name="committee_role_unique_name",
+                violation_error_message="This version already has a role of that name.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -383,13 +426,16 @@ class AccountScore(models.Model):
     Written only by scoring.services.accounts.score_accounts.
     """
 
-    account = models.OneToOneField(Account, on_delete=models.CASCADE, primary_key=True,
-                                   related_name="score")
+    account = models.OneToOneField(
+        Account, on_delete=models.CASCADE, primary_key=True, related_name="score"
+    )
     model = models.ForeignKey(ScoringModel, on_delete=models.CASCADE, related_name="+")
-    fit = models.DecimalField(max_digits=9, decimal_places=2,
-                              help_text="Firmographic points of the account's own fields.")
+    fit = models.DecimalField(
+        max_digits=9, decimal_places=2, help_text="Firmographic points of the account's own fields."
+    )
     engagement = models.DecimalField(
-        max_digits=11, decimal_places=2,
+        max_digits=11,
+        decimal_places=2,
         help_text="Sum of its contacts' engagement, each capped at the version's contact cap.",
     )
     total = models.DecimalField(max_digits=11, decimal_places=2, help_text="Fit + engagement.")

@@ -111,7 +111,10 @@ def preview_impact(*, draft: ScoringModel, as_of: datetime | None = None) -> Imp
         key=lambda s: (-s.leads, s.source),
     )
     return ImpactPreview(
-        draft=draft, live=live_model(), as_of=as_of, sources=sources,
+        draft=draft,
+        live=live_model(),
+        as_of=as_of,
+        sources=sources,
         buckets=_buckets(draft_buckets, live_buckets),
         unscored=sum(counts[5] for counts in by_source.values()),
         seconds=time.monotonic() - started,
@@ -124,8 +127,10 @@ def _buckets(draft: Counter[int], live: Counter[int]) -> list[Bucket]:
     filled = set(draft) | set(live)
     if not filled:
         return []
-    return [Bucket(low * BUCKET_POINTS, live[low], draft[low])
-            for low in range(min(filled), max(filled) + 1)]
+    return [
+        Bucket(low * BUCKET_POINTS, live[low], draft[low])
+        for low in range(min(filled), max(filled) + 1)
+    ]
 
 
 # Counts per source: leads, live MQLs, draft MQLs, newly, stopped, unscored.
@@ -154,8 +159,10 @@ GROUP BY GROUPING SETS ((source_id), (draft_bucket), (live_bucket))
 """
 
 
-def _count_in_sql(compiled: CompiledModel, as_of: datetime,
-                  ) -> tuple[dict[int, SourceCounts], Counter[int], Counter[int]]:
+def _count_in_sql(
+    compiled: CompiledModel,
+    as_of: datetime,
+) -> tuple[dict[int, SourceCounts], Counter[int], Counter[int]]:
     # The explanation the scores query also builds is never read here, and
     # PostgreSQL drops unread columns of a subquery: it is not computed.
     scores = bulk.scores_sql(compiled, as_of=as_of, lead_filter=bulk.Sql("{lead_id} > %s", [0]))
@@ -169,12 +176,16 @@ def _count_in_sql(compiled: CompiledModel, as_of: datetime,
         # 10 s for a million leads and three million activities); and with
         # the default random read cost it hashes ten million activities rather
         # than read them, already in lead order, from their covering index.
-        cursor.execute("SELECT set_config('jit', 'off', true), "
-                       "set_config('work_mem', %s, true), "
-                       "set_config('random_page_cost', %s, true)",
-                       [_WORK_MEM, bulk.RANDOM_READ_COST])
-        cursor.execute(_IMPACT_SQL.format(scores=scores.text),
-                       [BUCKET_POINTS * 100, BUCKET_POINTS, *scores.params])
+        cursor.execute(
+            "SELECT set_config('jit', 'off', true), "
+            "set_config('work_mem', %s, true), "
+            "set_config('random_page_cost', %s, true)",
+            [_WORK_MEM, bulk.RANDOM_READ_COST],
+        )
+        cursor.execute(
+            _IMPACT_SQL.format(scores=scores.text),
+            [BUCKET_POINTS * 100, BUCKET_POINTS, *scores.params],
+        )
         for is_source, is_draft, source_id, draft_bucket, live_bucket, *counts in cursor:
             if is_source:
                 by_source[source_id] = tuple(counts)
@@ -185,8 +196,10 @@ def _count_in_sql(compiled: CompiledModel, as_of: datetime,
     return by_source, draft, live
 
 
-def _count_in_python(compiled: CompiledModel, as_of: datetime,
-                     ) -> tuple[dict[int, SourceCounts], Counter[int], Counter[int]]:
+def _count_in_python(
+    compiled: CompiledModel,
+    as_of: datetime,
+) -> tuple[dict[int, SourceCounts], Counter[int], Counter[int]]:
     counts: dict[int, list[int]] = defaultdict(lambda: [0] * 6)
     draft: Counter[int] = Counter()
     live: Counter[int] = Counter()
@@ -202,22 +215,39 @@ def _count_in_python(compiled: CompiledModel, as_of: datetime,
     return {k: tuple(v) for k, v in counts.items()}, draft, live
 
 
-def _count_batch(compiled: CompiledModel, as_of: datetime, leads: list[Lead],
-                 counts: dict[int, list[int]], draft: Counter[int], live: Counter[int]) -> None:
+def _count_batch(
+    compiled: CompiledModel,
+    as_of: datetime,
+    leads: list[Lead],
+    counts: dict[int, list[int]],
+    draft: Counter[int],
+    live: Counter[int],
+) -> None:
     ids = [lead.pk for lead in leads]
-    stored = {s.lead_id: (s.qualifies, s.total) for s in
-              LeadScore.objects.filter(lead_id__in=ids).only("lead_id", "qualifies", "total")}
+    stored = {
+        s.lead_id: (s.qualifies, s.total)
+        for s in LeadScore.objects.filter(lead_id__in=ids).only("lead_id", "qualifies", "total")
+    }
     activities: dict[int, list[engine.ActivityFacts]] = defaultdict(list)
     if compiled.max_window_days:
         since = as_of - timedelta(days=compiled.max_window_days)
         for a in Activity.objects.filter(lead_id__in=ids, occurred_at__gte=since).only(
-                "lead_id", "kind", "url", "properties", "occurred_at"):
-            activities[a.lead_id].append(engine.ActivityFacts(
-                kind=a.kind, url=a.url, properties=a.properties, occurred_at=a.occurred_at))
+            "lead_id", "kind", "url", "properties", "occurred_at"
+        ):
+            activities[a.lead_id].append(
+                engine.ActivityFacts(
+                    kind=a.kind, url=a.url, properties=a.properties, occurred_at=a.occurred_at
+                )
+            )
     for lead in leads:
-        result = engine.score(compiled, values=lead_values(lead), attributes=lead.attributes,
-                              source_id=lead.source_id, activities=activities[lead.pk],
-                              as_of=as_of)
+        result = engine.score(
+            compiled,
+            values=lead_values(lead),
+            attributes=lead.attributes,
+            source_id=lead.source_id,
+            activities=activities[lead.pk],
+            as_of=as_of,
+        )
         live_qualifies, live_total = stored.get(lead.pk, (False, None))
         row = counts[lead.source_id]
         row[0] += 1

@@ -14,8 +14,11 @@ def live_compiled_model() -> CompiledModel | None:
     """The live version, compiled, for a path that needs only its rules and
     settings: one narrow query, no ScoringModel instance (half a millisecond
     of a single lead's scoring went into building one)."""
-    model_id = (ScoringModel.objects.filter(status=ModelStatus.PUBLISHED)
-                .values_list("pk", flat=True).first())
+    model_id = (
+        ScoringModel.objects.filter(status=ModelStatus.PUBLISHED)
+        .values_list("pk", flat=True)
+        .first()
+    )
     return None if model_id is None else _compiled(model_id)
 
 

@@ -32,8 +32,12 @@ def check_regex(pattern: Any, where: str) -> None:
         raise ValidationError({where: "Give a regular expression."})
     for escape in _ESCAPE.findall(pattern):
         if escape not in _PORTABLE_ESCAPES:
-            raise ValidationError({where: f"\\{escape} is not supported in patterns; use "
-                                          "character classes such as [^a-z] instead."})
+            raise ValidationError(
+                {
+                    where: f"\\{escape} is not supported in patterns; use "
+                    "character classes such as [^a-z] instead."
+                }
+            )
     try:
         re.compile(pattern)
     except re.error as error:
@@ -44,58 +48,75 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def check_operator_value(operator: str, value: Any, type_: FieldType, where: str,
-                         label: str) -> None:
+def check_operator_value(
+    operator: str, value: Any, type_: FieldType, where: str, label: str
+) -> None:
     """The operator fits the field's type, and the value fits the operator."""
     if operator not in OPERATORS_BY_TYPE[type_]:
         allowed = ", ".join(sorted(OPERATORS_BY_TYPE[type_]))
-        raise ValidationError({where: f"'{operator}' does not apply to {label} "
-                                      f"({type_.value}); use one of: {allowed}."})
+        raise ValidationError(
+            {
+                where: f"'{operator}' does not apply to {label} "
+                f"({type_.value}); use one of: {allowed}."
+            }
+        )
     if operator in ("equals", "contains") and not isinstance(value, str | int | float):
         raise ValidationError({"value": f"'{operator}' needs a text value, e.g. \"VP\"."})
     if operator == "in" and (not isinstance(value, list) or not value):
-        raise ValidationError({"value": "'in' needs a list of values, e.g. [\"CEO\", \"CTO\"]."})
+        raise ValidationError({"value": '\'in\' needs a list of values, e.g. ["CEO", "CTO"].'})
     if operator == "regex":
         check_regex(value, "value")
     if operator in ("gt", "gte", "lt", "lte") and not _is_number(value):
         raise ValidationError({"value": f"'{operator}' needs a number, e.g. 200."})
     if operator == "between" and not (
-        isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)
+        isinstance(value, list)
+        and len(value) == 2
+        and all(_is_number(v) for v in value)
         and value[0] <= value[1]
     ):
         raise ValidationError({"value": "'between' needs [low, high] numbers, e.g. [10, 50]."})
-    if operator == "within_days" and not (isinstance(value, int) and not isinstance(value, bool)
-                                          and value > 0):
+    if operator == "within_days" and not (
+        isinstance(value, int) and not isinstance(value, bool) and value > 0
+    ):
         raise ValidationError({"value": "'within_days' needs a whole number of days, e.g. 90."})
 
 
 def validate_rule(rule) -> None:
     """Raises ValidationError naming the field of the rule that is wrong."""
     activity_based = rule.layer == "engagement" or (
-        rule.layer == "disqualifier" and bool(rule.activity_kinds))
+        rule.layer == "disqualifier" and bool(rule.activity_kinds)
+    )
     if not activity_based:
         if not rule.field:
             raise ValidationError({"field": "Name the field this rule tests."})
         field = field_for(rule.field)
         if field is None:
             known = ", ".join(sorted(FIELDS))
-            raise ValidationError({"field": f"Unknown field '{rule.field}'. Use one of {known}, "
-                                            "or attributes.<name> for an imported column."})
+            raise ValidationError(
+                {
+                    "field": f"Unknown field '{rule.field}'. Use one of {known}, "
+                    "or attributes.<name> for an imported column."
+                }
+            )
         if not rule.operator:
             raise ValidationError({"operator": "Choose an operator."})
         check_operator_value(rule.operator, rule.value, field.type, "operator", field.label)
         return
     if rule.field:
-        raise ValidationError({"field": "An activity rule matches activities; leave the field "
-                                        "empty."})
+        raise ValidationError(
+            {"field": "An activity rule matches activities; leave the field empty."}
+        )
     kinds = rule.activity_kinds
-    if not isinstance(kinds, list) or not all(isinstance(k, str) and ACTIVITY_KIND.match(k)
-                                              for k in kinds):
-        raise ValidationError({"activity_kinds": "Give a list of activity kinds such as "
-                                                 "[\"demo_request\"]."})
+    if not isinstance(kinds, list) or not all(
+        isinstance(k, str) and ACTIVITY_KIND.match(k) for k in kinds
+    ):
+        raise ValidationError(
+            {"activity_kinds": 'Give a list of activity kinds such as ["demo_request"].'}
+        )
     if rule.layer == "engagement" and not kinds and not rule.url_pattern:
-        raise ValidationError({"activity_kinds": "Say which activities count: kinds, a URL "
-                                                 "pattern, or both."})
+        raise ValidationError(
+            {"activity_kinds": "Say which activities count: kinds, a URL pattern, or both."}
+        )
     if rule.url_pattern:
         check_regex(rule.url_pattern, "url_pattern")
     conditions = rule.property_conditions
@@ -103,11 +124,17 @@ def validate_rule(rule) -> None:
         raise ValidationError({"property_conditions": "Give a list of conditions."})
     for n, cond in enumerate(conditions, start=1):
         if not isinstance(cond, dict) or not cond.get("key") or not cond.get("operator"):
-            raise ValidationError({"property_conditions": f"Condition {n} needs a key and an "
-                                                          "operator."})
+            raise ValidationError(
+                {"property_conditions": f"Condition {n} needs a key and an operator."}
+            )
         try:
-            check_operator_value(cond["operator"], cond.get("value"), FieldType.ANY,
-                                 "property_conditions", f"property '{cond['key']}'")
+            check_operator_value(
+                cond["operator"],
+                cond.get("value"),
+                FieldType.ANY,
+                "property_conditions",
+                f"property '{cond['key']}'",
+            )
         except ValidationError as error:
             messages = "; ".join(error.messages)
             raise ValidationError({"property_conditions": f"Condition {n}: {messages}"}) from None

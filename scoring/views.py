@@ -18,8 +18,12 @@ from scoring.engine import LAYER_ORDER
 from scoring.fields import field_for
 from scoring.models import FIT_LAYERS, Layer, ModelStatus, Rule, ScoringModel
 
-NUMBER_PHRASES = {"gt": "is more than", "gte": "is at least", "lt": "is less than",
-                  "lte": "is at most"}
+NUMBER_PHRASES = {
+    "gt": "is more than",
+    "gte": "is at least",
+    "lt": "is less than",
+    "lte": "is at most",
+}
 
 
 @dataclass(frozen=True)
@@ -91,8 +95,10 @@ def _activities(rule: Rule, *, each: bool) -> str:
     text = f"{'Each' if each else 'Any'} {what}"
     if rule.url_pattern:
         text += f" whose URL matches {_quoted(rule.url_pattern)}"
-    conditions = [f"{c['key']} {condition_phrase(c['operator'], c.get('value'))}"
-                  for c in rule.property_conditions or []]
+    conditions = [
+        f"{c['key']} {condition_phrase(c['operator'], c.get('value'))}"
+        for c in rule.property_conditions or []
+    ]
     if conditions:
         text += f" where {_join(conditions, 'and')}"
     return f"{text} in the last {_days(rule.window_days)}"
@@ -117,11 +123,16 @@ def rule_sentence(rule: Rule) -> str:
 
 def summary_sentence(model: ScoringModel, source_names: Iterable[str]) -> str:
     names = list(source_names)
-    sources = (f"it comes from one of: {', '.join(names)}" if names
-               else "it comes from an eligible source (none is eligible at the moment)")
-    return (f"A lead becomes an MQL when its fit score is at least {model.min_fit}, its "
-            f"engagement score at least {model.min_engagement}, and its total at least "
-            f"{model.threshold}, it is not disqualified, and {sources}.")
+    sources = (
+        f"it comes from one of: {', '.join(names)}"
+        if names
+        else "it comes from an eligible source (none is eligible at the moment)"
+    )
+    return (
+        f"A lead becomes an MQL when its fit score is at least {model.min_fit}, its "
+        f"engagement score at least {model.min_engagement}, and its total at least "
+        f"{model.threshold}, it is not disqualified, and {sources}."
+    )
 
 
 def describe(model: ScoringModel) -> Definition:
@@ -130,12 +141,18 @@ def describe(model: ScoringModel) -> Definition:
     by_layer: dict[str, list[RuleSentence]] = {layer: [] for layer in Layer.values}
     for rule in rules:
         by_layer[rule.layer].append(RuleSentence(rule.name, rule_sentence(rule)))
-    grades = [f"{letter}: fit at least {minimum}" for letter, minimum in
-              zip("ABC", (model.grade_a_min, model.grade_b_min, model.grade_c_min), strict=True)]
+    grades = [
+        f"{letter}: fit at least {minimum}"
+        for letter, minimum in zip(
+            "ABC", (model.grade_a_min, model.grade_b_min, model.grade_c_min), strict=True
+        )
+    ]
     grades.append(f"D: fit below {model.grade_c_min}")
-    bounds = (f"Fit counts from {model.fit_floor} to {model.fit_ceiling} points, engagement "
-              f"from {model.engagement_floor} to {model.engagement_ceiling}, and the total from "
-              f"{model.total_floor} to {model.total_ceiling}.")
+    bounds = (
+        f"Fit counts from {model.fit_floor} to {model.fit_ceiling} points, engagement "
+        f"from {model.engagement_floor} to {model.engagement_ceiling}, and the total from "
+        f"{model.total_floor} to {model.total_ceiling}."
+    )
     return Definition(
         model=model,
         summary=summary_sentence(model, (s.name for s in model.eligible_sources.all())),
@@ -149,14 +166,20 @@ def describe(model: ScoringModel) -> Definition:
 
 
 def _live_version() -> ScoringModel | None:
-    return (ScoringModel.objects.filter(status=ModelStatus.PUBLISHED)
-            .select_related("approved_by", "published_by")
-            .prefetch_related("rules", "eligible_sources").first())
+    return (
+        ScoringModel.objects.filter(status=ModelStatus.PUBLISHED)
+        .select_related("approved_by", "published_by")
+        .prefetch_related("rules", "eligible_sources")
+        .first()
+    )
 
 
 @login_required
 def definition(request):
     """What an MQL is right now, for every role: read-only, from the live version."""
     model = _live_version()
-    return render(request, "scoring/definition.html",
-                  {"definition": describe(model) if model is not None else None})
+    return render(
+        request,
+        "scoring/definition.html",
+        {"definition": describe(model) if model is not None else None},
+    )

@@ -92,8 +92,9 @@ def api_client():
 @pytest.fixture
 def integration_client(integration_user):
     """An API client with a token of every scope, as the integration account."""
-    issued = tokens.issue_token(name="Test integration", scopes=ApiTokenScope.values,
-                                user=integration_user, by=None)
+    issued = tokens.issue_token(
+        name="Test integration", scopes=ApiTokenScope.values, user=integration_user, by=None
+    )
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.key}")
     return client
@@ -130,7 +131,13 @@ def browser_type_launch_args(browser_type_launch_args):
         **browser_type_launch_args,
         "executable_path": "/usr/bin/chromium",
         "args": [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
         ],
     }

@@ -21,8 +21,9 @@ def make_lead(email: str | None = None, *, source_slug: str = "inbound_form", **
     return Lead.objects.create(email=email, source=source(source_slug), **fields)
 
 
-def make_activity(lead: Lead, kind: str = "page_view", *, occurred_at: datetime | None = None,
-                  **fields) -> Activity:
+def make_activity(
+    lead: Lead, kind: str = "page_view", *, occurred_at: datetime | None = None, **fields
+) -> Activity:
     n = next(_seq)
     return Activity.objects.create(
         lead=lead,

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
-from handoff.wsgi import application
+from config.wsgi import application
 from leads.models import Stage
 from leads.services import change_stage, upsert_lead
 from routing.models import Queue
@@ -44,29 +44,51 @@ def api_schema() -> dict:
 # Texts that have broken, or could break, what stores or shows them: NUL (which
 # PostgreSQL refuses in text and jsonb), formulas, a right-to-left override, a
 # long text.
-HOSTILE_TEXT = ["\x00", "a\x00b", '=HYPERLINK("https://evil.example","x")', "+1", "@SUM(A1)",
-                " ", "\u202e", "a" * 5000]
+HOSTILE_TEXT = [
+    "\x00",
+    "a\x00b",
+    '=HYPERLINK("https://evil.example","x")',
+    "+1",
+    "@SUM(A1)",
+    " ",
+    "\u202e",
+    "a" * 5000,
+]
 
 # Generated when the tests are collected, by the generator behind /api/schema/
 # (which answers only signed-in users, and there is no database yet).
-schema = schemathesis.openapi.from_dict(api_schema(), config=schemathesis.Config.from_dict({
-    "generation": {
-        "max-examples": EXAMPLES_PER_OPERATION, "deterministic": True, "database": "none",
-        # The session is ours (below), not a generated cookie.
-        "with-security-parameters": False,
-        "dictionaries": {"string": {"dictionary": "hostile", "probability": 0.3}},
-    },
-    "dictionaries": {"hostile": {"values": HOSTILE_TEXT}},
-    # The coverage phase sends hundreds of cases per operation: over a minute in all.
-    "phases": {"coverage": {"enabled": False}},
-}))
+schema = schemathesis.openapi.from_dict(
+    api_schema(),
+    config=schemathesis.Config.from_dict(
+        {
+            "generation": {
+                "max-examples": EXAMPLES_PER_OPERATION,
+                "deterministic": True,
+                "database": "none",
+                # The session is ours (below), not a generated cookie.
+                "with-security-parameters": False,
+                "dictionaries": {"string": {"dictionary": "hostile", "probability": 0.3}},
+            },
+            "dictionaries": {"hostile": {"values": HOSTILE_TEXT}},
+            # The coverage phase sends hundreds of cases per operation: over a minute in all.
+            "phases": {"coverage": {"enabled": False}},
+        }
+    ),
+)
 schema.app = application  # cases are called through the WSGI app, in-process
 
 # The rows the test made, by the collection a path's id names (filled per test).
 EXISTING: dict[str, int] = {}
-COLLECTION_OF_ID = {"leads": "lead", "scores": "lead", "accounts": "account",
-                    "account-scores": "account", "activities": "activity",
-                    "assignments": "assignment", "queues": "queue", "memberships": "membership"}
+COLLECTION_OF_ID = {
+    "leads": "lead",
+    "scores": "lead",
+    "accounts": "account",
+    "account-scores": "account",
+    "activities": "activity",
+    "assignments": "assignment",
+    "queues": "queue",
+    "memberships": "membership",
+}
 
 
 @schema.hook
@@ -103,23 +125,32 @@ def session(in_process_requests, marketing_ops, sdr):
     """Marketing ops' session and CSRF token, as a browser would send them; and
     an MQL with its account, an activity, and its assignment to an SDR."""
     membership = join_queue(queue=Queue.objects.get(name="Inbound MQLs"), sdr=sdr)
-    lead, _ = upsert_lead(email="ada@acme.example", company_name="Acme",
-                          source=factories.source())
+    lead, _ = upsert_lead(email="ada@acme.example", company_name="Acme", source=factories.source())
     activity = factories.make_activity(lead)
     change_stage(lead=lead, to_stage=Stage.MQL, reason="fuzz")
     assignment = route_mql(lead_id=lead.pk)
     lead.refresh_from_db()
     EXISTING.clear()
-    EXISTING.update(lead=lead.pk, account=lead.account_id, activity=activity.pk,
-                    assignment=assignment.pk, queue=membership.queue_id,
-                    membership=membership.pk)
+    EXISTING.update(
+        lead=lead.pk,
+        account=lead.account_id,
+        activity=activity.pk,
+        assignment=assignment.pk,
+        queue=membership.queue_id,
+        membership=membership.pk,
+    )
     browser = Client()
     browser.force_login(marketing_ops)
     csrf = get_random_string(32)  # a CSRF secret: the cookie and the header must agree
-    return {"cookies": {django_settings.SESSION_COOKIE_NAME:
-                        browser.cookies[django_settings.SESSION_COOKIE_NAME].value,
-                        django_settings.CSRF_COOKIE_NAME: csrf},
-            "headers": {"X-CSRFToken": csrf}}
+    return {
+        "cookies": {
+            django_settings.SESSION_COOKIE_NAME: browser.cookies[
+                django_settings.SESSION_COOKIE_NAME
+            ].value,
+            django_settings.CSRF_COOKIE_NAME: csrf,
+        },
+        "headers": {"X-CSRFToken": csrf},
+    }
 
 
 def says_what_was_wrong(ctx, response, case):
@@ -140,8 +171,13 @@ def says_what_was_wrong(ctx, response, case):
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES_PER_OPERATION, derandomize=True, deadline=None,
-          suppress_health_check=list(HealthCheck), database=None)
+@settings(
+    max_examples=EXAMPLES_PER_OPERATION,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
 def test_no_request_gets_a_server_error_and_every_refusal_says_why(case, session):
     # A database error aborts the whole transaction: back to before the request,
     # so that the next example starts clean and the failure found is this one.

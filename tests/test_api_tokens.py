@@ -29,16 +29,25 @@ def client_with(key: str) -> APIClient:
 
 
 def event(lead, n: int = 1) -> dict:
-    return {"lead": lead.pk, "kind": "page_view", "occurred_at": "2026-01-05T10:00:00Z",
-            "source_system": "web", "external_id": f"evt-{n}",
-            "url": "https://www.example.com/pricing"}
+    return {
+        "lead": lead.pk,
+        "kind": "page_view",
+        "occurred_at": "2026-01-05T10:00:00Z",
+        "source_system": "web",
+        "external_id": f"evt-{n}",
+        "url": "https://www.example.com/pricing",
+    }
 
 
 @pytest.fixture
 def tracking(integration_user, marketing_ops):
     """Web tracking: may send activity events, nothing else."""
-    return tokens.issue_token(name="Web tracking", scopes=[ApiTokenScope.ACTIVITIES_WRITE],
-                              user=integration_user, by=marketing_ops)
+    return tokens.issue_token(
+        name="Web tracking",
+        scopes=[ApiTokenScope.ACTIVITIES_WRITE],
+        user=integration_user,
+        by=marketing_ops,
+    )
 
 
 @pytest.fixture
@@ -62,11 +71,16 @@ def test_issuing_is_audited_with_who_and_what(tracking, marketing_ops, integrati
     entry = AuditEntry.objects.get(action="token issued")
 
     assert (entry.actor, entry.object_id, entry.object_repr) == (
-        marketing_ops, str(tracking.token.pk), f"Web tracking ({tracking.key[:12]}…)")
-    assert entry.changes == {"name": [None, "Web tracking"],
-                             "scopes": [None, ["activities:write"]],
-                             "user": [None, "crm-integration"],
-                             "prefix": [None, tracking.key[:12]]}
+        marketing_ops,
+        str(tracking.token.pk),
+        f"Web tracking ({tracking.key[:12]}…)",
+    )
+    assert entry.changes == {
+        "name": [None, "Web tracking"],
+        "scopes": [None, ["activities:write"]],
+        "user": [None, "crm-integration"],
+        "prefix": [None, tracking.key[:12]],
+    }
     assert tracking.key not in json.dumps(entry.changes)
 
 
@@ -74,8 +88,9 @@ def test_a_token_acts_only_as_an_integration_account(sdr, marketing_ops):
     with pytest.raises(DomainError) as refused:
         tokens.issue_token(name="Sneaky", scopes=["leads:read"], user=sdr, by=marketing_ops)
 
-    assert refused.value.message == ("sam.sdr is not in the Integration group: tokens act only "
-                                     "as integration accounts.")
+    assert refused.value.message == (
+        "sam.sdr is not in the Integration group: tokens act only as integration accounts."
+    )
 
 
 def test_a_token_without_an_account_gets_a_new_integration_account(marketing_ops):
@@ -88,8 +103,12 @@ def test_a_token_without_an_account_gets_a_new_integration_account(marketing_ops
 
 def test_unknown_scopes_are_refused(marketing_ops, integration_user):
     with pytest.raises(DomainError) as refused:
-        tokens.issue_token(name="CRM", scopes=["leads:write", "everything"],
-                           user=integration_user, by=marketing_ops)
+        tokens.issue_token(
+            name="CRM",
+            scopes=["leads:write", "everything"],
+            user=integration_user,
+            by=marketing_ops,
+        )
 
     assert refused.value.message.startswith("Unknown scope(s): everything. Known scopes: ")
 
@@ -107,18 +126,21 @@ def test_a_token_inside_its_scopes_is_let_through(tracking, lead):
 def test_a_token_outside_its_scopes_gets_403_naming_the_missing_scope(tracking, lead):
     client = client_with(tracking.key)
 
-    write = client.post("/api/leads/", {"email": "bob@acme.example", "source": "inbound_form"},
-                        format="json")
+    write = client.post(
+        "/api/leads/", {"email": "bob@acme.example", "source": "inbound_form"}, format="json"
+    )
     read = client.get(ACTIVITIES)
 
     assert write.status_code == 403
     assert write.json()["detail"] == (
         'This API token lacks the scope "leads:write" that POST /api/leads/ needs; '
-        "its scopes are: activities:write.")
+        "its scopes are: activities:write."
+    )
     assert read.status_code == 403
     assert read.json()["detail"] == (
         'This API token lacks the scope "leads:read" that GET /api/activities/ needs; '
-        "its scopes are: activities:write.")
+        "its scopes are: activities:write."
+    )
 
 
 def test_endpoints_closed_to_integrations_refuse_every_token(integration_client):
@@ -126,20 +148,24 @@ def test_endpoints_closed_to_integrations_refuse_every_token(integration_client)
 
     assert response.status_code == 403
     assert response.json()["detail"] == (
-        "API tokens may not GET /api/queues/: it is not open to integrations.")
+        "API tokens may not GET /api/queues/: it is not open to integrations."
+    )
 
 
 def test_the_role_still_applies_inside_the_scopes(integration_user, marketing_ops, lead):
     """The Integration group has no delete or change on activities, whatever the scopes."""
-    issued = tokens.issue_token(name="CRM", scopes=ApiTokenScope.values, user=integration_user,
-                                by=marketing_ops)
+    issued = tokens.issue_token(
+        name="CRM", scopes=ApiTokenScope.values, user=integration_user, by=marketing_ops
+    )
 
-    response = client_with(issued.key).patch(f"/api/leads/{lead.pk}/", {"title": "CTO"},
-                                             format="json")
+    response = client_with(issued.key).patch(
+        f"/api/leads/{lead.pk}/", {"title": "CTO"}, format="json"
+    )
     assert response.status_code == 200
     integration_user.groups.clear()
-    response = client_with(issued.key).patch(f"/api/leads/{lead.pk}/", {"title": "CEO"},
-                                             format="json")
+    response = client_with(issued.key).patch(
+        f"/api/leads/{lead.pk}/", {"title": "CEO"}, format="json"
+    )
     assert response.status_code == 403
 
 
@@ -168,7 +194,8 @@ def test_a_revoked_token_gets_401_saying_so(tracking, marketing_ops, lead):
     revoked = timezone.localtime(ApiToken.objects.get().revoked_at).strftime("%Y-%m-%d %H:%M %Z")
     assert response.json()["detail"] == (
         f"This API token ({tracking.key[:12]}…, Web tracking) was revoked on {revoked}; "
-        "ask an administrator for a new one.")
+        "ask an administrator for a new one."
+    )
 
 
 def test_revoking_is_audited_and_happens_once(tracking, marketing_ops, manager):
@@ -179,8 +206,11 @@ def test_revoking_is_audited_and_happens_once(tracking, marketing_ops, manager):
 
     token = ApiToken.objects.get()
     entry = AuditEntry.objects.get(action="token revoked")
-    assert (token.revoked_by, entry.actor, entry.note) == (marketing_ops, marketing_ops,
-                                                           "laptop lost")
+    assert (token.revoked_by, entry.actor, entry.note) == (
+        marketing_ops,
+        marketing_ops,
+        "laptop lost",
+    )
     assert entry.changes == {"revoked_at": [None, token.revoked_at.isoformat()]}
     assert twice.value.message == f"The token {token} was already revoked."
 
@@ -205,23 +235,27 @@ def test_last_use_is_written_at_most_once_a_minute(tracking, lead, django_assert
 
 
 def rates(**changed) -> dict:
-    return {**settings.REST_FRAMEWORK,
-            "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
-                                       **changed}}
+    return {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **changed},
+    }
 
 
-def test_ingestion_beyond_the_rate_gets_429_with_retry_after(tracking, integration_user,
-                                                             marketing_ops, lead, monkeypatch):
-    other = tokens.issue_token(name="Web tracking EU", scopes=["activities:write"],
-                               user=integration_user, by=marketing_ops)
+def test_ingestion_beyond_the_rate_gets_429_with_retry_after(
+    tracking, integration_user, marketing_ops, lead, monkeypatch
+):
+    other = tokens.issue_token(
+        name="Web tracking EU", scopes=["activities:write"], user=integration_user, by=marketing_ops
+    )
     client = client_with(tracking.key)
     # The clock stands still 20 s into a minute: the window cannot turn mid-test.
     now = (time.time() // 60) * 60 + 20
     monkeypatch.setattr("handoff.api.throttling.clock", lambda: now)
 
     with override_settings(REST_FRAMEWORK=rates(**{"ingest-activities": "2/min"})):
-        answers = [client.post(ACTIVITIES, event(lead, n), format="json").status_code
-                   for n in range(3)]
+        answers = [
+            client.post(ACTIVITIES, event(lead, n), format="json").status_code for n in range(3)
+        ]
         throttled = client.post(ACTIVITIES, event(lead, 9), format="json")
         other_token = client_with(other.key).post(ACTIVITIES, event(lead, 10), format="json")
 
@@ -230,7 +264,8 @@ def test_ingestion_beyond_the_rate_gets_429_with_retry_after(tracking, integrati
     assert throttled.headers["Retry-After"] == "40"
     assert throttled.json()["detail"] == (
         "Too many requests: POST /api/activities/ is limited to 2/min for each API token "
-        "(send events in batches of up to 1,000). Expected available in 40 seconds.")
+        "(send events in batches of up to 1,000). Expected available in 40 seconds."
+    )
     assert other_token.status_code == 201  # per token
 
 
@@ -247,22 +282,29 @@ def test_ingestion_goes_on_unthrottled_while_the_cache_is_down(tracking, lead, m
     client = client_with(tracking.key)
 
     with override_settings(REST_FRAMEWORK=rates(**{"ingest-activities": "1/min"})):
-        answers = [client.post(ACTIVITIES, event(lead, n), format="json").status_code
-                   for n in range(3)]
+        answers = [
+            client.post(ACTIVITIES, event(lead, n), format="json").status_code for n in range(3)
+        ]
 
     assert answers == [201, 201, 201]
     assert Unreachable.calls == 1  # then left alone for a while, not tried by every request
 
 
-@pytest.mark.parametrize(("cache_url", "backend"), [
-    ("redis://127.0.0.1:6379/1", "django.core.cache.backends.redis.RedisCache"),
-    ("", "django.core.cache.backends.filebased.FileBasedCache"),
-])
+@pytest.mark.parametrize(
+    ("cache_url", "backend"),
+    [
+        ("redis://127.0.0.1:6379/1", "django.core.cache.backends.redis.RedisCache"),
+        ("", "django.core.cache.backends.filebased.FileBasedCache"),
+    ],
+)
 def test_the_cache_is_shared_by_processes(cache_url, backend):
     """Throttling counts in the cache: it must be one every web process sees."""
-    result = run_manage("shell", "-c", "from django.conf import settings; "
-                        "print(settings.CACHES['default']['BACKEND'])",
-                        env={**PRODUCTION_ENV, "CACHE_URL": cache_url})
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])",
+        env={**PRODUCTION_ENV, "CACHE_URL": cache_url},
+    )
 
     assert result.stdout.strip().splitlines()[-1] == backend, result.stderr
 
@@ -271,8 +313,7 @@ def test_a_cache_url_of_another_kind_is_refused():
     result = run_manage("check", env={**PRODUCTION_ENV, "CACHE_URL": "memcached://x:11211"})
 
     assert result.returncode != 0
-    assert ("CACHE_URL must be a redis:// URL or empty (got 'memcached://x:11211')."
-            in result.stderr)
+    assert "CACHE_URL must be a redis:// URL or empty (got 'memcached://x:11211')." in result.stderr
 
 
 def test_reads_are_not_throttled(integration_client):
@@ -286,9 +327,13 @@ def test_reads_are_not_throttled(integration_client):
 
 
 def test_a_batch_of_a_thousand_events_is_well_under_the_size_limit(tracking, lead):
-    batch = [{**event(lead, n), "properties": {"utm_source": "newsletter",
-                                               "utm_campaign": f"spring-{n % 20}"}}
-             for n in range(1000)]
+    batch = [
+        {
+            **event(lead, n),
+            "properties": {"utm_source": "newsletter", "utm_campaign": f"spring-{n % 20}"},
+        }
+        for n in range(1000)
+    ]
     body = json.dumps(batch).encode()
 
     response = client_with(tracking.key).post(ACTIVITIES, body, content_type="application/json")
@@ -306,7 +351,8 @@ def test_a_body_over_the_limit_gets_413_saying_the_limit(tracking, lead):
     assert response.status_code == 413
     assert response.json()["detail"] == (
         f"Request body too large: the API takes at most 2,000 bytes (this one has "
-        f"{len(body):,} bytes). Send events in batches of at most 1,000.")
+        f"{len(body):,} bytes). Send events in batches of at most 1,000."
+    )
 
 
 @override_settings(API_MAX_BODY_BYTES=2000, DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
@@ -317,18 +363,19 @@ def test_a_body_django_refuses_to_read_gets_the_same_413(tracking, lead):
 
     assert response.status_code == 413
     assert response.json()["detail"].startswith(
-        "Request body too large: the API takes at most 2,000 bytes")
+        "Request body too large: the API takes at most 2,000 bytes"
+    )
 
 
 # --- The admin ------------------------------------------------------------------------------
 
 
-def test_marketing_ops_issue_a_token_in_the_admin_and_see_the_key_once(client_as,
-                                                                       marketing_ops):
+def test_marketing_ops_issue_a_token_in_the_admin_and_see_the_key_once(client_as, marketing_ops):
     client = client_as(marketing_ops)
 
-    page = client.post("/admin/handoff/apitoken/add/", {
-        "name": "Web forms", "scopes": ["leads:write"], "user": ""})
+    page = client.post(
+        "/admin/handoff/apitoken/add/", {"name": "Web forms", "scopes": ["leads:write"], "user": ""}
+    )
 
     token = ApiToken.objects.get()
     key = page.context["key"]
@@ -337,8 +384,11 @@ def test_marketing_ops_issue_a_token_in_the_admin_and_see_the_key_once(client_as
     assert "Copy the key now: it cannot be shown again." in page.text
     assert f'value="{key}"' in page.text
     assert tokens.token_for_key(key) == token
-    assert (token.name, token.scopes, token.created_by) == ("Web forms", ["leads:write"],
-                                                            marketing_ops)
+    assert (token.name, token.scopes, token.created_by) == (
+        "Web forms",
+        ["leads:write"],
+        marketing_ops,
+    )
     listing = client.get("/admin/handoff/apitoken/")
     detail = client.get(f"/admin/handoff/apitoken/{token.pk}/change/")
     assert key[:12] in listing.text and key not in listing.text
@@ -346,13 +396,18 @@ def test_marketing_ops_issue_a_token_in_the_admin_and_see_the_key_once(client_as
 
 
 def test_the_admin_revoke_action_revokes_and_audits(client_as, marketing_ops, tracking):
-    response = client_as(marketing_ops).post("/admin/handoff/apitoken/", {
-        "action": "revoke", "_selected_action": [tracking.token.pk]}, follow=True)
+    response = client_as(marketing_ops).post(
+        "/admin/handoff/apitoken/",
+        {"action": "revoke", "_selected_action": [tracking.token.pk]},
+        follow=True,
+    )
 
     token = ApiToken.objects.get()
     assert "1 token(s) revoked: their next request gets 401." in response.text
     assert (token.revoked_by, AuditEntry.objects.filter(action="token revoked").count()) == (
-        marketing_ops, 1)
+        marketing_ops,
+        1,
+    )
 
 
 def test_sales_managers_see_tokens_but_neither_issue_nor_revoke(client_as, manager, tracking):
@@ -360,8 +415,9 @@ def test_sales_managers_see_tokens_but_neither_issue_nor_revoke(client_as, manag
 
     assert client.get("/admin/handoff/apitoken/").status_code == 200
     assert client.get("/admin/handoff/apitoken/add/").status_code == 403
-    client.post("/admin/handoff/apitoken/", {"action": "revoke",
-                                             "_selected_action": [tracking.token.pk]})
+    client.post(
+        "/admin/handoff/apitoken/", {"action": "revoke", "_selected_action": [tracking.token.pk]}
+    )
     assert ApiToken.objects.get().revoked_at is None
 
 

@@ -21,14 +21,19 @@ def refuse_connection(*args, **kwargs):
 @pytest.fixture
 def broker_down(monkeypatch):
     """Every publish fails as kombu reports a refused connection."""
-    for task in ("routing.tasks.assign_waiting_leads", "routing.tasks.route_mql",
-                 "scoring.tasks.rescore_leads", "scoring.tasks.rescore_after_events"):
+    for task in (
+        "routing.tasks.assign_waiting_leads",
+        "routing.tasks.route_mql",
+        "scoring.tasks.rescore_leads",
+        "scoring.tasks.rescore_after_events",
+    ):
         monkeypatch.setattr(f"{task}.delay", refuse_connection)
 
 
 @pytest.mark.django_db(transaction=True)  # the decision commits, and its callbacks run
-def test_an_sdr_decision_goes_through_with_the_broker_down(reference_data_kept, sdr, other_sdr,
-                                                           client_as, broker_down, caplog):
+def test_an_sdr_decision_goes_through_with_the_broker_down(
+    reference_data_kept, sdr, other_sdr, client_as, broker_down, caplog
+):
     seat([sdr, other_sdr], Queue.objects.filter(name__in=["Demo requests", "Inbound MQLs"]))
     assignment = mql_for(sdr)
 
@@ -42,12 +47,13 @@ def test_an_sdr_decision_goes_through_with_the_broker_down(reference_data_kept, 
     assert [r.getMessage() for r in caplog.records] == [
         "The broker is unavailable (Error 111 connecting to 127.0.0.1:6379. Connection "
         "refused.): routing.assign_waiting_leads was not queued for "
-        f"{{'queue_id': {assignment.queue_id}}}; the periodic sweep will do it."]
+        f"{{'queue_id': {assignment.queue_id}}}; the periodic sweep will do it."
+    ]
 
 
 def test_publishing_goes_through_with_the_broker_down_and_the_sweep_sends_the_chunks(
-        db, marketing_ops, manager, settings, monkeypatch, caplog,
-        django_capture_on_commit_callbacks):
+    db, marketing_ops, manager, settings, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
     from scoring import services
     from scoring.models import ModelStatus, RescoreChunk
     from scoring.selectors import live_model
@@ -66,8 +72,10 @@ def test_publishing_goes_through_with_the_broker_down_and_the_sweep_sends_the_ch
         refuse_connection()
 
     monkeypatch.setattr("scoring.tasks.rescore_chunk.delay", refuse)
-    with caplog.at_level(logging.WARNING, logger="handoff.enqueue"), \
-            django_capture_on_commit_callbacks(execute=True):
+    with (
+        caplog.at_level(logging.WARNING, logger="handoff.enqueue"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         job = services.publish_model(model=draft, by=marketing_ops)
 
     draft.refresh_from_db()
@@ -78,19 +86,21 @@ def test_publishing_goes_through_with_the_broker_down_and_the_sweep_sends_the_ch
     assert [r.getMessage() for r in caplog.records] == [
         "The broker is unavailable (Error 111 connecting to 127.0.0.1:6379. Connection "
         "refused.): 3 of 3 scoring.rescore_chunk messages were not queued; the periodic "
-        "sweep will send them."]
+        "sweep will send them."
+    ]
 
     # The broker is back; the sweep finds the job's chunks pending and sends them.
     sent: list[int] = []
-    monkeypatch.setattr("scoring.tasks.rescore_chunk.delay",
-                        lambda *, chunk_id: sent.append(chunk_id))
+    monkeypatch.setattr(
+        "scoring.tasks.rescore_chunk.delay", lambda *, chunk_id: sent.append(chunk_id)
+    )
     services.sweep_unscored_leads(stale_after=timedelta(0))
-    assert sorted(sent) == sorted(RescoreChunk.objects.filter(job=job).values_list("pk",
-                                                                                   flat=True))
+    assert sorted(sent) == sorted(RescoreChunk.objects.filter(job=job).values_list("pk", flat=True))
 
 
 def test_an_import_started_with_the_broker_down_is_sent_again_by_its_sweep(
-        db, settings, tmp_path, monkeypatch, caplog, django_capture_on_commit_callbacks):
+    db, settings, tmp_path, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
     from leads import importing, tasks
     from leads.models import ImportJob, Lead
     from tests.leads.test_import import HEADER, SMALL_MAPPING
@@ -99,10 +109,13 @@ def test_an_import_started_with_the_broker_down_is_sent_again_by_its_sweep(
     settings.MEDIA_ROOT = tmp_path / "media"
 
     monkeypatch.setattr(tasks.run_import, "delay", refuse_connection)
-    with caplog.at_level(logging.WARNING, logger="handoff.enqueue"), \
-            django_capture_on_commit_callbacks(execute=True):
-        job = importing.start_import(file=csv_upload(HEADER + "ada@example.com,Ada,,,7,,,\r\n"),
-                                     mapping=SMALL_MAPPING)
+    with (
+        caplog.at_level(logging.WARNING, logger="handoff.enqueue"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        job = importing.start_import(
+            file=csv_upload(HEADER + "ada@example.com,Ada,,,7,,,\r\n"), mapping=SMALL_MAPPING
+        )
     assert job.status == ImportJob.Status.QUEUED
     assert "leads.run_import was not queued" in caplog.records[0].getMessage()
 
@@ -128,15 +141,17 @@ def test_an_import_started_with_the_broker_down_is_sent_again_by_its_sweep(
 
 
 def test_a_recalibration_started_with_the_broker_down_is_sent_again_by_its_sweep(
-        db, marketing_ops, monkeypatch, caplog, django_capture_on_commit_callbacks):
+    db, marketing_ops, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
     from feedback import recalibration, tasks
     from feedback.models import Recalibration
 
     monkeypatch.setattr(tasks.recalibrate, "delay", refuse_connection)
-    with caplog.at_level(logging.WARNING, logger="handoff.enqueue"), \
-            django_capture_on_commit_callbacks(execute=True):
-        run = recalibration.start_recalibration(source="history", outcome="known",
-                                                by=marketing_ops)
+    with (
+        caplog.at_level(logging.WARNING, logger="handoff.enqueue"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        run = recalibration.start_recalibration(source="history", outcome="known", by=marketing_ops)
     assert run.status == Recalibration.Status.QUEUED
     assert "feedback.recalibrate was not queued" in caplog.records[0].getMessage()
 
@@ -148,8 +163,7 @@ def test_a_recalibration_started_with_the_broker_down_is_sent_again_by_its_sweep
             return recalibration.resend_queued_recalibrations()
 
     assert resend() == 0
-    Recalibration.objects.filter(pk=run.pk).update(
-        created_at=timezone.now() - timedelta(minutes=6))
+    Recalibration.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(minutes=6))
     assert resend() == 1
     assert sent == [{"run_id": run.pk}]
     tasks.recalibrate(**sent[0])

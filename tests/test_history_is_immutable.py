@@ -17,11 +17,14 @@ def history(db, marketing_ops):
     return change, entry
 
 
-@pytest.mark.parametrize("url", [
-    "/admin/leads/stagechange/{change}/delete/",
-    "/admin/leads/stagechange/add/",
-    "/admin/handoff/auditentry/{entry}/delete/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/leads/stagechange/{change}/delete/",
+        "/admin/leads/stagechange/add/",
+        "/admin/handoff/auditentry/{entry}/delete/",
+    ],
+)
 def test_history_cannot_be_added_or_deleted_in_the_admin(client_as, marketing_ops, history, url):
     change, entry = history
 

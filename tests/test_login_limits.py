@@ -10,10 +10,14 @@ from django.utils import timezone
 
 from tests.conftest import PASSWORD
 
-LOCKED_SAM = ("Too many failed logins: the account “sam.sdr” is locked for 15 minutes. "
-              "Try again later, or ask an administrator to unlock it.")
-LOCKED_NETWORK = ("Too many failed logins from your network: logging in from it is locked "
-                  "for 15 minutes. Try again later.")
+LOCKED_SAM = (
+    "Too many failed logins: the account “sam.sdr” is locked for 15 minutes. "
+    "Try again later, or ask an administrator to unlock it."
+)
+LOCKED_NETWORK = (
+    "Too many failed logins from your network: logging in from it is locked "
+    "for 15 minutes. Try again later."
+)
 
 
 @pytest.fixture(autouse=True)
@@ -27,8 +31,7 @@ def _limits(settings):
 
 
 def log_in(client, username, password, path="/login/", address="10.0.0.1"):
-    return client.post(path, {"username": username, "password": password},
-                       REMOTE_ADDR=address)
+    return client.post(path, {"username": username, "password": password}, REMOTE_ADDR=address)
 
 
 def fail(client, username, times, **where):
@@ -121,15 +124,25 @@ def test_the_admin_login_is_limited_too(client, marketing_ops):
 def test_behind_the_proxy_the_client_is_the_address_it_forwarded(client, sdr, settings):
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     for n in range(30):
-        client.post("/login/", {"username": f"guess{n}", "password": "x"},
-                    REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.7",
-                    HTTP_X_FORWARDED_PROTO="https", secure=True)
+        client.post(
+            "/login/",
+            {"username": f"guess{n}", "password": "x"},
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.7",
+            HTTP_X_FORWARDED_PROTO="https",
+            secure=True,
+        )
 
     assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.7"}
     # Another client behind the same proxy is not locked out.
-    response = client.post("/login/", {"username": "sam.sdr", "password": PASSWORD},
-                           REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.4",
-                           HTTP_X_FORWARDED_PROTO="https", secure=True)
+    response = client.post(
+        "/login/",
+        {"username": "sam.sdr", "password": PASSWORD},
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="198.51.100.4",
+        HTTP_X_FORWARDED_PROTO="https",
+        secure=True,
+    )
     assert response.status_code == 302
 
 

@@ -53,8 +53,12 @@ PEOPLE = ("anonymous", "sdr", "other_sdr", "ops", "manager")
 TOKEN_SCOPES = {
     "forms": [ApiTokenScope.LEADS_WRITE],
     "tracking": [ApiTokenScope.ACTIVITIES_WRITE],
-    "crm": [ApiTokenScope.LEADS_WRITE, ApiTokenScope.OUTCOMES_WRITE, ApiTokenScope.LEADS_READ,
-            ApiTokenScope.SCORES_READ],
+    "crm": [
+        ApiTokenScope.LEADS_WRITE,
+        ApiTokenScope.OUTCOMES_WRITE,
+        ApiTokenScope.LEADS_READ,
+        ApiTokenScope.SCORES_READ,
+    ],
     "revoked": list(ApiTokenScope.values),
 }
 PRINCIPALS = PEOPLE + tuple(TOKEN_SCOPES)
@@ -66,15 +70,38 @@ PAGE_METHODS = ("GET", "POST")
 def page(*, sdr: str, ops: str, manager: str, other_sdr: str | None = None) -> dict[str, str]:
     """A server-rendered page: anonymous visitors and API tokens (which pages
     ignore) are sent to the login page."""
-    return {"anonymous": L, "sdr": sdr, "other_sdr": other_sdr or sdr, "ops": ops,
-            "manager": manager, **dict.fromkeys(TOKEN_SCOPES, L)}
+    return {
+        "anonymous": L,
+        "sdr": sdr,
+        "other_sdr": other_sdr or sdr,
+        "ops": ops,
+        "manager": manager,
+        **dict.fromkeys(TOKEN_SCOPES, L),
+    }
 
 
-def api(*, sdr: str, ops: str, manager: str, forms: str, tracking: str, crm: str,
-        other_sdr: str | None = None) -> dict[str, str]:
+def api(
+    *,
+    sdr: str,
+    ops: str,
+    manager: str,
+    forms: str,
+    tracking: str,
+    crm: str,
+    other_sdr: str | None = None,
+) -> dict[str, str]:
     """An API endpoint: no credentials or a revoked token get 401."""
-    return {"anonymous": L, "sdr": sdr, "other_sdr": other_sdr or sdr, "ops": ops,
-            "manager": manager, "forms": forms, "tracking": tracking, "crm": crm, "revoked": L}
+    return {
+        "anonymous": L,
+        "sdr": sdr,
+        "other_sdr": other_sdr or sdr,
+        "ops": ops,
+        "manager": manager,
+        "forms": forms,
+        "tracking": tracking,
+        "crm": crm,
+        "revoked": L,
+    }
 
 
 def everyone(answer: str, **overrides: str) -> dict[str, str]:
@@ -91,13 +118,21 @@ def admin_only(staff: str = A, **overrides: str) -> dict[str, str]:
     return {**dict.fromkeys(PRINCIPALS, L), **dict.fromkeys(STAFF, staff), **overrides}
 
 
-def read_only_api(*, read: dict[str, str], write_perm_holders: dict[str, str] | None = None,
-                  ) -> dict[str, dict[str, str]]:
+def read_only_api(
+    *,
+    read: dict[str, str],
+    write_perm_holders: dict[str, str] | None = None,
+) -> dict[str, dict[str, str]]:
     """An API endpoint that only reads: writes are refused by the model
     permissions (403) before the missing method (405) is noticed."""
     refused = api(sdr=D, ops=D, manager=D, forms=D, tracking=D, crm=D)
-    return {"GET": read, "POST": refused, "PUT": {**refused, **(write_perm_holders or {})},
-            "PATCH": {**refused, **(write_perm_holders or {})}, "DELETE": refused}
+    return {
+        "GET": read,
+        "POST": refused,
+        "PUT": {**refused, **(write_perm_holders or {})},
+        "PATCH": {**refused, **(write_perm_holders or {})},
+        "DELETE": refused,
+    }
 
 
 # Reading leads, accounts, activities: every role (an SDR their own leads'),
@@ -123,9 +158,12 @@ def sdr_action(post_by_assigned_sdr: str = A) -> dict[str, dict[str, str]]:
     return {
         # A token that may read assignments learns that the action takes POST.
         "GET": api(sdr=N, ops=N, manager=N, forms=D, tracking=D, crm=N),
-        "POST": api(sdr=post_by_assigned_sdr, other_sdr=H, ops=D, manager=D, forms=D,
-                    tracking=D, crm=D),
-        "PUT": other_methods, "PATCH": other_methods, "DELETE": other_methods,
+        "POST": api(
+            sdr=post_by_assigned_sdr, other_sdr=H, ops=D, manager=D, forms=D, tracking=D, crm=D
+        ),
+        "PUT": other_methods,
+        "PATCH": other_methods,
+        "DELETE": other_methods,
     }
 
 
@@ -134,28 +172,34 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     "home": {"GET": users(A), "POST": users(A)},
     "login": {"GET": everyone(A), "POST": everyone(A)},
     "logout": {"GET": everyone(N), "POST": everyone(A)},
-    "routing:queue": {"GET": page(sdr=A, ops=D, manager=D),
-                      "POST": users(N)},
+    "routing:queue": {"GET": page(sdr=A, ops=D, manager=D), "POST": users(N)},
     "routing:mark-notices-read": {"GET": users(N), "POST": users(A)},
-    "routing:lead": {"GET": page(sdr=A, other_sdr=H, ops=D, manager=A),
-                     "POST": users(N)},
-    "routing:act": {"GET": users(N),
-                    "POST": page(sdr=A, other_sdr=H, ops=D, manager=D)},
+    "routing:lead": {"GET": page(sdr=A, other_sdr=H, ops=D, manager=A), "POST": users(N)},
+    "routing:act": {"GET": users(N), "POST": page(sdr=A, other_sdr=H, ops=D, manager=D)},
     "scoring:definition": {"GET": users(A), "POST": users(A)},
-    "manager_sla:report": {"GET": page(sdr=D, ops=D, manager=A),
-                           "POST": page(sdr=D, ops=D, manager=A)},
-    "manager_sla:breaches_csv": {"GET": page(sdr=D, ops=D, manager=A),
-                                 "POST": page(sdr=D, ops=D, manager=A)},
-    "feedback:dashboard": {"GET": page(sdr=D, ops=D, manager=A),
-                           "POST": page(sdr=D, ops=D, manager=N)},
+    "manager_sla:report": {
+        "GET": page(sdr=D, ops=D, manager=A),
+        "POST": page(sdr=D, ops=D, manager=A),
+    },
+    "manager_sla:breaches_csv": {
+        "GET": page(sdr=D, ops=D, manager=A),
+        "POST": page(sdr=D, ops=D, manager=A),
+    },
+    "feedback:dashboard": {
+        "GET": page(sdr=D, ops=D, manager=A),
+        "POST": page(sdr=D, ops=D, manager=N),
+    },
     # Only the SDR who accepted the lead; for anybody else it does not exist.
-    "feedback:qualify_sql": {"GET": page(sdr=A, other_sdr=H, ops=H, manager=H),
-                             "POST": page(sdr=A, other_sdr=H, ops=H, manager=H)},
+    "feedback:qualify_sql": {
+        "GET": page(sdr=A, other_sdr=H, ops=H, manager=H),
+        "POST": page(sdr=A, other_sdr=H, ops=H, manager=H),
+    },
     # --- API: leads, accounts, activities ---------------------------------------------------
     "lead-list": {
         "GET": READ_LEADS,
         "POST": api(sdr=D, ops=A, manager=D, forms=A, tracking=D, crm=A),
-        "PUT": CHANGE_NO_SUCH_METHOD, "PATCH": CHANGE_NO_SUCH_METHOD,
+        "PUT": CHANGE_NO_SUCH_METHOD,
+        "PATCH": CHANGE_NO_SUCH_METHOD,
         "DELETE": DELETE_NO_SUCH_METHOD,
     },
     "lead-detail": {
@@ -194,18 +238,34 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         "DELETE": DELETE_NO_SUCH_METHOD,
     },
     # --- API: routing (queues and memberships are not for integrations) ---------------------
-    "queue-list": {"GET": ROUTING_READ, "POST": ROUTING_CHANGE, "PUT": ROUTING_CHANGE,
-                   "PATCH": ROUTING_CHANGE,
-                   "DELETE": api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=D)},
-    "queue-detail": {"GET": ROUTING_READ, "POST": ROUTING_CHANGE, "PUT": ROUTING_CHANGE,
-                     "PATCH": ROUTING_CHANGE,
-                     "DELETE": api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=D)},
-    "membership-list": {"GET": ROUTING_READ, "POST": ROUTING_CHANGE, "PUT": ROUTING_CHANGE,
-                        "PATCH": ROUTING_CHANGE,
-                        "DELETE": api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=D)},
-    "membership-detail": {"GET": ROUTING_READ_OWN, "POST": ROUTING_CHANGE,
-                          "PUT": ROUTING_CHANGE, "PATCH": ROUTING_CHANGE,
-                          "DELETE": api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=D)},
+    "queue-list": {
+        "GET": ROUTING_READ,
+        "POST": ROUTING_CHANGE,
+        "PUT": ROUTING_CHANGE,
+        "PATCH": ROUTING_CHANGE,
+        "DELETE": api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=D),
+    },
+    "queue-detail": {
+        "GET": ROUTING_READ,
+        "POST": ROUTING_CHANGE,
+        "PUT": ROUTING_CHANGE,
+        "PATCH": ROUTING_CHANGE,
+        "DELETE": api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=D),
+    },
+    "membership-list": {
+        "GET": ROUTING_READ,
+        "POST": ROUTING_CHANGE,
+        "PUT": ROUTING_CHANGE,
+        "PATCH": ROUTING_CHANGE,
+        "DELETE": api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=D),
+    },
+    "membership-detail": {
+        "GET": ROUTING_READ_OWN,
+        "POST": ROUTING_CHANGE,
+        "PUT": ROUTING_CHANGE,
+        "PATCH": ROUTING_CHANGE,
+        "DELETE": api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=D),
+    },
     # Managers hold change_assignment (for the admin's reassignments): the API
     # has no such method for them.
     "assignment-list": read_only_api(read=READ_LEADS, write_perm_holders={"manager": N}),
@@ -237,21 +297,28 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     # --- API: the index of links, the schema and its docs (signed in) -------------
     "api-root": {
         "GET": everyone(A, anonymous=L, revoked=L),
-        **{m: everyone(N, anonymous=L, forms=D, tracking=D, crm=D, revoked=L)
-           for m in API_METHODS[1:]},
+        **{
+            m: everyone(N, anonymous=L, forms=D, tracking=D, crm=D, revoked=L)
+            for m in API_METHODS[1:]
+        },
     },
-    "api-schema": {"GET": everyone(A, anonymous=L, revoked=L),
-                   **{m: everyone(N, anonymous=L, revoked=L) for m in API_METHODS[1:]}},
+    "api-schema": {
+        "GET": everyone(A, anonymous=L, revoked=L),
+        **{m: everyone(N, anonymous=L, revoked=L) for m in API_METHODS[1:]},
+    },
     # The docs are a page for people: the rest are sent to log in.
-    "api-docs": {"GET": everyone(L, **dict.fromkeys(PEOPLE[1:], A)),
-                 **{m: everyone(L, **dict.fromkeys(PEOPLE[1:], N)) for m in API_METHODS[1:]}},
+    "api-docs": {
+        "GET": everyone(L, **dict.fromkeys(PEOPLE[1:], A)),
+        **{m: everyone(L, **dict.fromkeys(PEOPLE[1:], N)) for m in API_METHODS[1:]},
+    },
     # --- Admin pages beyond the model rule ------------------------------------------------
     "admin:index": {"GET": admin_only(), "POST": admin_only()},
     "admin:login": {"GET": everyone(A), "POST": everyone(A)},
     # Logging out of the admin: others are sent to the admin's index (and on to log in).
-    "admin:logout": {"GET": admin_only(N, **dict.fromkeys(PRINCIPALS[:3], A),
-                                       **dict.fromkeys(TOKEN_SCOPES, A)),
-                     "POST": everyone(A)},
+    "admin:logout": {
+        "GET": admin_only(N, **dict.fromkeys(PRINCIPALS[:3], A), **dict.fromkeys(TOKEN_SCOPES, A)),
+        "POST": everyone(A),
+    },
     "admin:password_change": {"GET": admin_only(), "POST": admin_only()},
     "admin:password_change_done": {"GET": admin_only(), "POST": admin_only(N)},
     "admin:jsi18n": {"GET": admin_only(), "POST": admin_only(N)},
@@ -266,19 +333,22 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     "admin:leads_lead_merge": {"GET": admin_only(manager=D), "POST": admin_only(manager=D)},
     # "Add" is the upload page, which needs the import permission (marketing ops).
     "admin:leads_importjob_add": {"GET": admin_only(), "POST": admin_only()},
-    "admin:leads_importjob_import": {"GET": admin_only(manager=D),
-                                     "POST": admin_only(manager=D)},
+    "admin:leads_importjob_import": {"GET": admin_only(manager=D), "POST": admin_only(manager=D)},
     # The permission first, then the job (the world has none).
-    "admin:leads_importjob_progress": {"GET": admin_only(H, manager=D),
-                                       "POST": admin_only(H, manager=D)},
+    "admin:leads_importjob_progress": {
+        "GET": admin_only(H, manager=D),
+        "POST": admin_only(H, manager=D),
+    },
     # Approving the live version is refused with a message (a redirect): only
     # managers may try; marketing ops hold no approve permission.
     "admin:scoring_scoringmodel_step": {"GET": admin_only(N), "POST": admin_only(ops=D)},
     "admin:scoring_scoringmodel_preview": {"GET": admin_only(), "POST": admin_only()},
     "admin:scoring_rescorejob_progress": {"GET": admin_only(H), "POST": admin_only(H)},
     "admin:feedback_recalibration_add": {"GET": admin_only(), "POST": admin_only()},
-    "admin:feedback_recalibration_start": {"GET": admin_only(manager=D),
-                                           "POST": admin_only(manager=D)},
+    "admin:feedback_recalibration_start": {
+        "GET": admin_only(manager=D),
+        "POST": admin_only(manager=D),
+    },
     "admin:feedback_recalibration_progress": {"GET": admin_only(H), "POST": admin_only(H)},
 }
 # Admin model pages follow the rule in admin_rule().
@@ -351,11 +421,11 @@ def without_answers(routes: list[Route]) -> list[str]:
 
 def test_a_new_url_without_answers_is_caught():
     health = Route("health", "health", "health/", ())
-    admin_page = Route("admin:leads_lead_export", "admin:leads_lead_export",
-                       "admin/leads/lead/export/", ())
+    admin_page = Route(
+        "admin:leads_lead_export", "admin:leads_lead_export", "admin/leads/lead/export/", ()
+    )
 
-    assert without_answers([*ROUTES, health, admin_page]) == ["admin:leads_lead_export",
-                                                              "health"]
+    assert without_answers([*ROUTES, health, admin_page]) == ["admin:leads_lead_export", "health"]
 
 
 def test_every_url_has_expected_answers():
@@ -367,7 +437,8 @@ def test_every_url_has_expected_answers():
         "for each to EXPECTED in tests/test_permission_matrix.py, keyed by the URL name: what "
         "each principal gets for each method, e.g. "
         '"health": {"GET": everyone(ALLOWED), "POST": everyone(NO_METHOD)}; and give its '
-        "URL parameters a value in url_kwargs() if it has any.")
+        "URL parameters a value in url_kwargs() if it has any."
+    )
     assert not stale, f"Rows of EXPECTED for URLs that no longer exist: {stale}"
 
 
@@ -405,29 +476,43 @@ def world(sdr, other_sdr, marketing_ops, manager, integration_user) -> World:
     # CRM sets it; routing does not).
     Lead.objects.filter(pk__in=[lead.pk, accepted.lead_id]).update(owner=sdr)
     score_accounts(account_ids=[lead.account_id])
-    opportunity = Opportunity.objects.create(crm_id="006-1", lead=accepted.lead, amount=1000,
-                                             created_on=timezone.localdate())
-    people = {"anonymous": None, "sdr": sdr, "other_sdr": other_sdr, "ops": marketing_ops,
-              "manager": manager}
+    opportunity = Opportunity.objects.create(
+        crm_id="006-1", lead=accepted.lead, amount=1000, created_on=timezone.localdate()
+    )
+    people = {
+        "anonymous": None,
+        "sdr": sdr,
+        "other_sdr": other_sdr,
+        "ops": marketing_ops,
+        "manager": manager,
+    }
     clients: dict[str, Client] = {}
     for name, user in people.items():
         clients[name] = Client()
         if user is not None:
             clients[name].force_login(user)
     for name, scopes in TOKEN_SCOPES.items():
-        issued = tokens.issue_token(name=name, scopes=scopes, user=integration_user,
-                                    by=marketing_ops)
+        issued = tokens.issue_token(
+            name=name, scopes=scopes, user=integration_user, by=marketing_ops
+        )
         if name == "revoked":
             tokens.revoke_token(token=issued.token, by=marketing_ops)
         clients[name] = Client(HTTP_AUTHORIZATION=f"Bearer {issued.key}")
     return World(
-        users=people, clients=clients, lead=lead, assignment_id=assignment.pk,
+        users=people,
+        clients=clients,
+        lead=lead,
+        assignment_id=assignment.pk,
         accepted_lead_id=accepted.lead_id,
         ids={
-            "lead": lead.pk, "account": lead.account_id,
+            "lead": lead.pk,
+            "account": lead.account_id,
             "activity": lead.activities.values_list("pk", flat=True).first(),
-            "queue": inbound.pk, "membership": Membership.objects.get(sdr=sdr, queue=inbound).pk,
-            "assignment": assignment.pk, "score": lead.pk, "account-score": lead.account_id,
+            "queue": inbound.pk,
+            "membership": Membership.objects.get(sdr=sdr, queue=inbound).pk,
+            "assignment": assignment.pk,
+            "score": lead.pk,
+            "account-score": lead.account_id,
             "opportunity": opportunity.pk,
         },
     )
@@ -455,11 +540,15 @@ def url_kwargs(route: Route, world: World) -> dict[str, object]:
         elif route.key == "admin:app_list":
             values[param] = "leads"
         elif route.key == "admin:view_on_site":
-            values[param] = {"content_type_id": ContentType.objects.get_for_model(Lead).pk,
-                             "object_id": world.lead.pk}[param]
+            values[param] = {
+                "content_type_id": ContentType.objects.get_for_model(Lead).pk,
+                "object_id": world.lead.pk,
+            }[param]
         elif route.key == "admin:scoring_scoringmodel_step":
-            values[param] = {"object_id": admin_object_id("scoring", "scoringmodel"),
-                             "step": "approve"}[param]
+            values[param] = {
+                "object_id": admin_object_id("scoring", "scoringmodel"),
+                "step": "approve",
+            }[param]
         elif route.key == "admin/(?P<url>.*)$":
             values[param] = "no-such-page/"
         elif route.key == "admin:auth_user_password_change":
@@ -468,8 +557,9 @@ def url_kwargs(route: Route, world: World) -> dict[str, object]:
             _, app, model, *_ = route.route.split("/")
             values[param] = admin_object_id(app, model)
         else:
-            raise AssertionError(f"No value for the parameter {param!r} of {route.key}: "
-                                 "give it one in url_kwargs().")
+            raise AssertionError(
+                f"No value for the parameter {param!r} of {route.key}: give it one in url_kwargs()."
+            )
     return values
 
 
@@ -515,8 +605,9 @@ def ask(client: Client, method: str, url: str, *, api_call: bool) -> str:
     return answer_of(response)
 
 
-def check(route: Route, expected: dict[str, dict[str, str]], world: World,
-          methods: tuple[str, ...]) -> list[str]:
+def check(
+    route: Route, expected: dict[str, dict[str, str]], world: World, methods: tuple[str, ...]
+) -> list[str]:
     url = url_of(route, world)
     wrong = []
     for method in methods:
@@ -539,8 +630,9 @@ def test_each_page_and_endpoint_answers_as_expected(world):
             # The same view as the route without the suffix: reading is enough.
             wrong += check(route, EXPECTED[route.key], world, ("GET",))
         else:
-            wrong += check(route, EXPECTED[route.key], world,
-                           API_METHODS if route.is_api else PAGE_METHODS)
+            wrong += check(
+                route, EXPECTED[route.key], world, API_METHODS if route.is_api else PAGE_METHODS
+            )
 
     assert not wrong, f"{len(wrong)} unexpected answer(s):\n" + "\n".join(wrong)
 
@@ -564,8 +656,11 @@ def admin_rule(route: Route, principal: str, method: str, user: User | None) -> 
     may = {
         "changelist": model_admin.has_view_or_change_permission(request),
         "add": model_admin.has_add_permission(request),
-        "change": (model_admin.has_change_permission(request, obj) if method == "POST"
-                   else model_admin.has_view_or_change_permission(request, obj)),
+        "change": (
+            model_admin.has_change_permission(request, obj)
+            if method == "POST"
+            else model_admin.has_view_or_change_permission(request, obj)
+        ),
         "delete": model_admin.has_delete_permission(request, obj),
         "history": model_admin.has_view_or_change_permission(request, obj),
         "redirect": True,  # to the change page, which answers for itself
@@ -583,8 +678,7 @@ def test_the_admin_lets_in_staff_only_and_then_by_model_permissions(world):
     for route in [r for r in ROUTES if admin_rule_applies(r)]:
         url = url_of(route, world)
         # Only the add, change and delete pages treat POST otherwise than GET.
-        methods = PAGE_METHODS if route.key.endswith(("_add", "_change", "_delete")) else (
-            "GET",)
+        methods = PAGE_METHODS if route.key.endswith(("_add", "_change", "_delete")) else ("GET",)
         for method in methods:
             for principal in ADMIN_PRINCIPALS:
                 want = admin_rule(route, principal, method, world.users.get(principal))

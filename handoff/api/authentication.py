@@ -20,7 +20,8 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed(
-                "Malformed Authorization header: send 'Authorization: Bearer <key>'.")
+                "Malformed Authorization header: send 'Authorization: Bearer <key>'."
+            )
         token = token_for_key(header[1])
         if token is None:
             raise exceptions.AuthenticationFailed("Unknown API token.")
@@ -28,10 +29,12 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             revoked = timezone.localtime(token.revoked_at).strftime("%Y-%m-%d %H:%M %Z")
             raise exceptions.AuthenticationFailed(
                 f"This API token ({token.prefix}…, {token.name}) was revoked on {revoked}; "
-                "ask an administrator for a new one.")
+                "ask an administrator for a new one."
+            )
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(
-                f"The account of this API token ({token.user.get_username()}) is deactivated.")
+                f"The account of this API token ({token.user.get_username()}) is deactivated."
+            )
         note_use(token)
         return token.user, token
 
@@ -48,5 +51,8 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
     name = "bearerToken"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer",
-                "description": "An API token issued in the admin (API tokens)."}
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token issued in the admin (API tokens).",
+        }

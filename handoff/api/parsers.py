@@ -19,7 +19,8 @@ def too_large(size: int | None) -> RequestTooLarge:
     got = f" (this one has {size:,} bytes)" if size else ""
     return RequestTooLarge(
         f"Request body too large: the API takes at most {limit:,} bytes{got}. "
-        "Send events in batches of at most 1,000.")
+        "Send events in batches of at most 1,000."
+    )
 
 
 def check_size(parser_context) -> None:

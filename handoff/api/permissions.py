@@ -19,13 +19,17 @@ class TokenScopes(BasePermission):
             return request.method in SAFE_METHODS  # the index of links
         needed = scope_needed(getattr(view, "basename", None), request.method)
         if needed is None:
-            self.message = (f"API tokens may not {request.method} {request.path}: "
-                            "it is not open to integrations.")
+            self.message = (
+                f"API tokens may not {request.method} {request.path}: "
+                "it is not open to integrations."
+            )
             return False
         if needed not in token.scopes:
-            self.message = (f'This API token lacks the scope "{needed}" that '
-                            f"{request.method} {request.path} needs; its scopes are: "
-                            f"{', '.join(token.scopes)}.")
+            self.message = (
+                f'This API token lacks the scope "{needed}" that '
+                f"{request.method} {request.path} needs; its scopes are: "
+                f"{', '.join(token.scopes)}."
+            )
             return False
         return True
 

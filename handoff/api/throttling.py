@@ -23,8 +23,11 @@ from rest_framework.throttling import BaseThrottle
 from handoff.models import ApiToken
 
 # Router basename -> the throttle rate (DEFAULT_THROTTLE_RATES key) of its POST.
-INGESTION = {"lead": "ingest-leads", "activity": "ingest-activities",
-             "opportunity": "ingest-opportunities"}
+INGESTION = {
+    "lead": "ingest-leads",
+    "activity": "ingest-activities",
+    "opportunity": "ingest-opportunities",
+}
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 clock = time.time  # tests stop it
 # Throttling protects the service; it must not stop it. When the cache is
@@ -37,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
-    """"600/min" -> (600, 60): requests allowed, and per how many seconds."""
+    """ "600/min" -> (600, 60): requests allowed, and per how many seconds."""
     count, _, period = rate.partition("/")
     return int(count), PERIODS[period.strip()[:1]]
 
@@ -70,8 +73,11 @@ def _count(key: str, timeout: int, now: float) -> int | None:
             return 1
     except Exception as error:  # the backend's own error types: Redis, files
         _cache_down_until = now + CACHE_RETRY_SECONDS
-        logger.warning("API throttling is off for %s s: the cache is unreachable (%s)",
-                       CACHE_RETRY_SECONDS, error)
+        logger.warning(
+            "API throttling is off for %s s: the cache is unreachable (%s)",
+            CACHE_RETRY_SECONDS,
+            error,
+        )
         return None
 
 
@@ -100,6 +106,10 @@ class IngestionThrottle(BaseThrottle):
             return True
         wait = math.ceil((window + 1) * seconds - now)
         # DRF adds "Expected available in N seconds." and the Retry-After header.
-        raise exceptions.Throttled(wait=wait, detail=(
-            f"Too many requests: POST {request.path} is limited to {rate} for each "
-            "API token (send events in batches of up to 1,000)."))
+        raise exceptions.Throttled(
+            wait=wait,
+            detail=(
+                f"Too many requests: POST {request.path} is limited to {rate} for each "
+                "API token (send events in batches of up to 1,000)."
+            ),
+        )

@@ -141,8 +141,7 @@ class RowConverter:
             )
         if rule.attribute and len(text) > ATTRIBUTE_MAX_LENGTH:
             raise ValueError(
-                f"{len(text)} characters, but a text attribute holds at most "
-                f"{ATTRIBUTE_MAX_LENGTH}"
+                f"{len(text)} characters, but a text attribute holds at most {ATTRIBUTE_MAX_LENGTH}"
             )
         return text
 

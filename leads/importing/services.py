@@ -141,9 +141,13 @@ def resend_queued_imports(*, queued_for: timedelta = timedelta(minutes=5)) -> in
     many were sent."""
     from leads.tasks import run_import
 
-    return resend_jobs(run_import, ImportJob.objects.filter(
-        status=ImportJob.Status.QUEUED, created_at__lt=timezone.now() - queued_for),
-        id_argument="job_id")
+    return resend_jobs(
+        run_import,
+        ImportJob.objects.filter(
+            status=ImportJob.Status.QUEUED, created_at__lt=timezone.now() - queued_for
+        ),
+        id_argument="job_id",
+    )
 
 
 def run_import_job(*, job_id: int) -> bool:

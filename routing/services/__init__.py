@@ -14,6 +14,14 @@ from routing.services.notices import mark_notices_read
 from routing.services.sla import watch_sla_clocks
 
 __all__ = [
-    "accept_mql", "assign_waiting", "join_queue", "log_touch", "mark_notices_read",
-    "recycle_mql", "reject_mql", "repair_open_counts", "route_mql", "watch_sla_clocks",
+    "accept_mql",
+    "assign_waiting",
+    "join_queue",
+    "log_touch",
+    "mark_notices_read",
+    "recycle_mql",
+    "reject_mql",
+    "repair_open_counts",
+    "route_mql",
+    "watch_sla_clocks",
 ]

@@ -44,7 +44,9 @@ def match_queue(lead: Lead) -> tuple[Queue | None, str]:
     recent_kinds = set(
         Activity.objects.filter(
             lead=lead, occurred_at__gte=timezone.now() - timedelta(days=RECENT_ACTIVITY_DAYS)
-        ).values_list("kind", flat=True).distinct()
+        )
+        .values_list("kind", flat=True)
+        .distinct()
     )
     account = lead.account
     for queue in Queue.objects.filter(is_active=True).prefetch_related("sources"):
@@ -86,8 +88,10 @@ def sla_times(policy: SLAPolicy, start: datetime) -> tuple[datetime, datetime]:
     remind_minutes = minutes * policy.remind_at_percent / 100
     if policy.calendar_id:
         calendar = policy.calendar.working_time()
-        return (add_working_minutes(start, minutes, calendar),
-                add_working_minutes(start, remind_minutes, calendar))
+        return (
+            add_working_minutes(start, minutes, calendar),
+            add_working_minutes(start, remind_minutes, calendar),
+        )
     return start + timedelta(minutes=minutes), start + timedelta(minutes=remind_minutes)
 
 
@@ -103,8 +107,12 @@ def pick_sdr(queue: Queue, lead: Lead, *, exclude: set[int] | None = None) -> Pi
     until the caller's transaction ends: their open counts, read under that
     lock, cannot change before the caller's assignment is counted."""
     now = timezone.now()
-    members = list(Membership.objects.select_for_update(of=("self",))
-                   .filter(queue=queue, is_active=True).select_related("sdr").order_by("pk"))
+    members = list(
+        Membership.objects.select_for_update(of=("self",))
+        .filter(queue=queue, is_active=True)
+        .select_related("sdr")
+        .order_by("pk")
+    )
     load = {m.sdr_id: m.open_count for m in members}
     skipped, available = [], []
     for m in members:
@@ -152,8 +160,10 @@ def waiting_reason(queue: Queue, skipped: list[dict[str, Any]]) -> str:
     for s in skipped:
         kind = s["reason"].split(" (")[0].split(" until ")[0]  # "full (3/3)" -> "full"
         kinds[kind] = kinds.get(kind, 0) + 1
-    counted = ", ".join(f"{n} {'member' if n == 1 else 'members'} {kind}"
-                        for kind, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
+    counted = ", ".join(
+        f"{n} {'member' if n == 1 else 'members'} {kind}"
+        for kind, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
     return f"{prefix}{counted}."[:limit]
 
 
@@ -163,21 +173,39 @@ def _make_owner(lead_id: int, sdr: AbstractBaseUser) -> None:
     Lead.objects.filter(pk=lead_id).update(owner=sdr)
 
 
-def _place(lead: Lead, queue: Queue, why: dict[str, Any], *, exclude: set[int] | None = None,
-           visited: set[int] | None = None, reassigned_from: Assignment | None = None,
-           ) -> Assignment:
+def _place(
+    lead: Lead,
+    queue: Queue,
+    why: dict[str, Any],
+    *,
+    exclude: set[int] | None = None,
+    visited: set[int] | None = None,
+    reassigned_from: Assignment | None = None,
+) -> Assignment:
     visited = (visited or set()) | {queue.pk}
     pick = pick_sdr(queue, lead, exclude=exclude)
-    why = {**why, "strategy": queue.get_strategy_display(), "skipped": [
-        *why.get("skipped", []), *[{**s, "queue": queue.name} for s in pick.skipped]]}
+    why = {
+        **why,
+        "strategy": queue.get_strategy_display(),
+        "skipped": [*why.get("skipped", []), *[{**s, "queue": queue.name} for s in pick.skipped]],
+    }
     if pick.membership is None and queue.fallback_id and queue.fallback_id not in visited:
         why["overflowed_from"] = [*why.get("overflowed_from", []), queue.name]
-        return _place(lead, queue.fallback, why, exclude=exclude, visited=visited,
-                      reassigned_from=reassigned_from)
+        return _place(
+            lead,
+            queue.fallback,
+            why,
+            exclude=exclude,
+            visited=visited,
+            reassigned_from=reassigned_from,
+        )
     now = timezone.now()
     if pick.membership is None:
         return Assignment.objects.create(
-            lead=lead, queue=queue, status=AssignmentStatus.WAITING, why=why,
+            lead=lead,
+            queue=queue,
+            status=AssignmentStatus.WAITING,
+            why=why,
             waiting_reason=waiting_reason(queue, pick.skipped),
             reassigned_from=reassigned_from,
         )
@@ -188,8 +216,15 @@ def _place(lead: Lead, queue: Queue, why: dict[str, Any], *, exclude: set[int] |
     why["chosen_because"] = pick.why
     _make_owner(lead.pk, membership.sdr)
     return Assignment.objects.create(
-        lead=lead, queue=queue, sdr=membership.sdr, status=AssignmentStatus.OPEN,
-        assigned_at=now, due_at=due, remind_at=remind, why=why, reassigned_from=reassigned_from,
+        lead=lead,
+        queue=queue,
+        sdr=membership.sdr,
+        status=AssignmentStatus.OPEN,
+        assigned_at=now,
+        due_at=due,
+        remind_at=remind,
+        why=why,
+        reassigned_from=reassigned_from,
     )
 
 
@@ -198,8 +233,12 @@ def route_mql(*, lead_id: int) -> Assignment | None:
     """Hands an MQL to the first matching queue and, if someone can take it, an
     SDR, with the SLA clock started. Idempotent: a lead that already has an open
     assignment keeps it. Returns None when the lead is not an MQL or no queue fits."""
-    lead = (Lead.objects.select_for_update(of=("self",)).select_related("account", "source")
-            .filter(pk=lead_id).first())
+    lead = (
+        Lead.objects.select_for_update(of=("self",))
+        .select_related("account", "source")
+        .filter(pk=lead_id)
+        .first()
+    )
     if lead is None or lead.stage != Stage.MQL:
         return None
     existing = Assignment.objects.filter(lead=lead, status__in=OPEN_STATUSES).first()
@@ -210,28 +249,47 @@ def route_mql(*, lead_id: int) -> Assignment | None:
         logger.warning("No active queue takes MQL %s", lead_id)
         return None
     assignment = _place(lead, queue, {"queue": queue.name, "matched_on": criterion})
-    audit.record(actor=None, action="assigned", obj=assignment,
-                 changes={"sdr": [None, assignment.sdr_id], "queue": [None, queue.name]})
+    audit.record(
+        actor=None,
+        action="assigned",
+        obj=assignment,
+        changes={"sdr": [None, assignment.sdr_id], "queue": [None, queue.name]},
+    )
     return assignment
 
 
 @transaction.atomic
-def reassign(*, assignment: Assignment, reason: str, by: AbstractBaseUser | None = None,
-             ) -> Assignment:
+def reassign(
+    *,
+    assignment: Assignment,
+    reason: str,
+    by: AbstractBaseUser | None = None,
+) -> Assignment:
     """Closes an open assignment and places the lead again, with someone else."""
     old = Assignment.objects.select_for_update().get(pk=assignment.pk)
-    Assignment.objects.filter(pk=old.pk).update(status=AssignmentStatus.REASSIGNED,
-                                                closed_at=timezone.now())
+    Assignment.objects.filter(pk=old.pk).update(
+        status=AssignmentStatus.REASSIGNED, closed_at=timezone.now()
+    )
     lead = Lead.objects.select_related("account", "source").get(pk=old.lead_id)
-    new = _place(lead, old.queue, {"queue": old.queue.name, "matched_on": reason},
-                 exclude={old.sdr_id} if old.sdr_id else None, reassigned_from=old)
+    new = _place(
+        lead,
+        old.queue,
+        {"queue": old.queue.name, "matched_on": reason},
+        exclude={old.sdr_id} if old.sdr_id else None,
+        reassigned_from=old,
+    )
     # Counted closed after _place has locked the queue's memberships in id
     # order: decrementing first would lock one member out of that order, and
     # two reassignments at once could then deadlock.
     if old.status == AssignmentStatus.OPEN:
         count_closed(queue_id=old.queue_id, sdr_id=old.sdr_id)
-    audit.record(actor=by, action="reassigned", obj=new,
-                 changes={"sdr": [old.sdr_id, new.sdr_id]}, note=reason)
+    audit.record(
+        actor=by,
+        action="reassigned",
+        obj=new,
+        changes={"sdr": [old.sdr_id, new.sdr_id]},
+        note=reason,
+    )
     return new
 
 
@@ -241,9 +299,12 @@ def assign_waiting(*, queue_id: int) -> int:
     first. Returns how many were assigned."""
     assigned = 0
     queue = Queue.objects.select_related("sla_policy__calendar").get(pk=queue_id)
-    for waiting in (Assignment.objects.select_for_update(skip_locked=True, of=("self",))
-                    .filter(queue=queue, status=AssignmentStatus.WAITING)
-                    .select_related("lead__account", "lead__source").order_by("created_at")):
+    for waiting in (
+        Assignment.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(queue=queue, status=AssignmentStatus.WAITING)
+        .select_related("lead__account", "lead__source")
+        .order_by("created_at")
+    ):
         pick = pick_sdr(queue, waiting.lead)
         if pick.membership is None:
             break
@@ -252,33 +313,65 @@ def assign_waiting(*, queue_id: int) -> int:
         count_opened(pick.membership)
         sdr = pick.membership.sdr
         _make_owner(waiting.lead_id, sdr)
-        waiting.why = {**waiting.why, "sdr": sdr.get_full_name() or sdr.username,
-                       "chosen_because": pick.why, "waited_since": waiting.created_at.isoformat()}
+        waiting.why = {
+            **waiting.why,
+            "sdr": sdr.get_full_name() or sdr.username,
+            "chosen_because": pick.why,
+            "waited_since": waiting.created_at.isoformat(),
+        }
         waiting.sdr, waiting.status, waiting.assigned_at = sdr, AssignmentStatus.OPEN, now
         waiting.due_at, waiting.remind_at, waiting.waiting_reason = due, remind, ""
-        waiting.save(update_fields=["sdr", "status", "assigned_at", "due_at", "remind_at",
-                                    "why", "waiting_reason"])
-        audit.record(actor=None, action="assigned", obj=waiting,
-                     changes={"sdr": [None, sdr.pk]}, note="was waiting")
+        waiting.save(
+            update_fields=[
+                "sdr",
+                "status",
+                "assigned_at",
+                "due_at",
+                "remind_at",
+                "why",
+                "waiting_reason",
+            ]
+        )
+        audit.record(
+            actor=None,
+            action="assigned",
+            obj=waiting,
+            changes={"sdr": [None, sdr.pk]},
+            note="was waiting",
+        )
         assigned += 1
     return assigned
 
 
 @transaction.atomic
-def join_queue(*, queue: Queue, sdr: AbstractBaseUser, capacity: int = 25, weight: int = 1,
-               ) -> Membership:
+def join_queue(
+    *,
+    queue: Queue,
+    sdr: AbstractBaseUser,
+    capacity: int = 25,
+    weight: int = 1,
+) -> Membership:
     """Adds an SDR to a queue. A newcomer starts level with the least-served
     member, so round robin does not hand them every lead until they catch up."""
     level = Membership.objects.filter(queue=queue).aggregate(m=Min("assigned_count"))["m"] or 0
     # Someone who rejoins may still hold open MQLs of this queue.
-    holding = Assignment.objects.filter(queue=queue, sdr=sdr,
-                                        status=AssignmentStatus.OPEN).count()
+    holding = Assignment.objects.filter(queue=queue, sdr=sdr, status=AssignmentStatus.OPEN).count()
     membership, _ = Membership.objects.update_or_create(
-        queue=queue, sdr=sdr,
-        defaults={"capacity": capacity, "weight": weight, "is_active": True,
-                  "assigned_count": level},
-        create_defaults={"capacity": capacity, "weight": weight, "is_active": True,
-                         "assigned_count": level, "open_count": holding},
+        queue=queue,
+        sdr=sdr,
+        defaults={
+            "capacity": capacity,
+            "weight": weight,
+            "is_active": True,
+            "assigned_count": level,
+        },
+        create_defaults={
+            "capacity": capacity,
+            "weight": weight,
+            "is_active": True,
+            "assigned_count": level,
+            "open_count": holding,
+        },
     )
     _enqueue_assign_waiting(queue.pk)
     return membership

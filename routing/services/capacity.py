@@ -31,7 +31,8 @@ def count_opened(membership: Membership) -> None:
     """An assignment was just opened with this member (whose row the caller has
     locked): one more open MQL, and one more in the round robin's tally."""
     Membership.objects.filter(pk=membership.pk).update(
-        open_count=F("open_count") + 1, assigned_count=F("assigned_count") + 1)
+        open_count=F("open_count") + 1, assigned_count=F("assigned_count") + 1
+    )
 
 
 def count_closed(*, queue_id: int, sdr_id: int | None) -> None:
@@ -41,7 +42,8 @@ def count_closed(*, queue_id: int, sdr_id: int | None) -> None:
     if sdr_id is None:
         return
     Membership.objects.filter(queue_id=queue_id, sdr_id=sdr_id, open_count__gt=0).update(
-        open_count=F("open_count") - 1)
+        open_count=F("open_count") - 1
+    )
 
 
 def real_open_counts(membership_ids: list[int] | None = None) -> dict[int, int]:
@@ -49,13 +51,18 @@ def real_open_counts(membership_ids: list[int] | None = None) -> dict[int, int]:
     memberships = Membership.objects.all()
     if membership_ids is not None:
         memberships = memberships.filter(pk__in=membership_ids)
-    keys = {(queue_id, sdr_id): pk for pk, queue_id, sdr_id in
-            memberships.values_list("pk", "queue_id", "sdr_id")}
-    counted = (Assignment.objects.filter(status=AssignmentStatus.OPEN, sdr__isnull=False)
-               .values_list("queue_id", "sdr_id").annotate(n=Count("pk")).order_by())
+    keys = {
+        (queue_id, sdr_id): pk
+        for pk, queue_id, sdr_id in memberships.values_list("pk", "queue_id", "sdr_id")
+    }
+    counted = (
+        Assignment.objects.filter(status=AssignmentStatus.OPEN, sdr__isnull=False)
+        .values_list("queue_id", "sdr_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
     if membership_ids is not None:
-        counted = counted.filter(queue_id__in={q for q, _ in keys},
-                                 sdr_id__in={s for _, s in keys})
+        counted = counted.filter(queue_id__in={q for q, _ in keys}, sdr_id__in={s for _, s in keys})
     counts = dict.fromkeys(keys.values(), 0)
     for queue_id, sdr_id, n in counted:
         pk = keys.get((queue_id, sdr_id))
@@ -68,7 +75,7 @@ def real_open_counts(membership_ids: list[int] | None = None) -> dict[int, int]:
 class Drift:
     membership_id: int
     counted: int  # what the counter said
-    real: int     # open assignments found
+    real: int  # open assignments found
 
 
 @transaction.atomic
@@ -86,13 +93,20 @@ def repair_open_counts() -> list[Drift]:
     suspects = sorted(pk for pk, n in real_open_counts().items() if counters.get(pk) != n)
     if not suspects:
         return []
-    locked = list(Membership.objects.select_for_update().filter(pk__in=suspects)
-                  .order_by("pk").values_list("pk", "open_count"))
+    locked = list(
+        Membership.objects.select_for_update()
+        .filter(pk__in=suspects)
+        .order_by("pk")
+        .values_list("pk", "open_count")
+    )
     real = real_open_counts([pk for pk, _ in locked])
     drifts = [Drift(pk, counted, real[pk]) for pk, counted in locked if real[pk] != counted]
     for drift in drifts:
         Membership.objects.filter(pk=drift.membership_id).update(open_count=drift.real)
-        logger.warning("Membership %s counted %s open MQLs but holds %s; corrected.",
-                       drift.membership_id, drift.counted, drift.real)
+        logger.warning(
+            "Membership %s counted %s open MQLs but holds %s; corrected.",
+            drift.membership_id,
+            drift.counted,
+            drift.real,
+        )
     return drifts
-

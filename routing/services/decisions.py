@@ -31,10 +31,14 @@ class RejectReason(models.TextChoices):
 
 
 # Reasons that say the person will never buy; the others may buy later.
-DISQUALIFYING_REASONS = frozenset({
-    RejectReason.NOT_A_FIT, RejectReason.DUPLICATE, RejectReason.STUDENT_OR_JOB_SEEKER,
-    RejectReason.COMPETITOR,
-})
+DISQUALIFYING_REASONS = frozenset(
+    {
+        RejectReason.NOT_A_FIT,
+        RejectReason.DUPLICATE,
+        RejectReason.STUDENT_OR_JOB_SEEKER,
+        RejectReason.COMPETITOR,
+    }
+)
 
 
 def _claim_open(assignment: Assignment, by: AbstractBaseUser) -> Assignment:
@@ -47,21 +51,23 @@ def _claim_open(assignment: Assignment, by: AbstractBaseUser) -> Assignment:
     if current.sdr_id != by.pk:
         raise DomainError("This MQL is not assigned to you.")
     if current.status != AssignmentStatus.OPEN:
-        raise ConflictError(f"This MQL was already {current.get_status_display().lower()}; "
-                            "nothing was changed.")
+        raise ConflictError(
+            f"This MQL was already {current.get_status_display().lower()}; nothing was changed."
+        )
     return current
 
 
-def _touch(assignment: Assignment, *, kind: str, by: AbstractBaseUser, reason: str = "",
-           note: str = "") -> Touch:
+def _touch(
+    assignment: Assignment, *, kind: str, by: AbstractBaseUser, reason: str = "", note: str = ""
+) -> Touch:
     now = timezone.now()
     if Assignment.objects.filter(pk=assignment.pk, first_touch_at__isnull=True).update(
-            first_touch_at=now):
+        first_touch_at=now
+    ):
         # A first touch after the deadline changes a day the SLA rollup may
         # already hold: it is recounted at the watcher's next pass.
         mark_day_changed(assignment.due_at, now=now)
-    return Touch.objects.create(assignment=assignment, kind=kind, by=by, reason=reason,
-                                note=note)
+    return Touch.objects.create(assignment=assignment, kind=kind, by=by, reason=reason, note=note)
 
 
 def _close(assignment: Assignment, status: str) -> None:
@@ -84,17 +90,27 @@ def accept_mql(*, assignment: Assignment, by: AbstractBaseUser, note: str = "") 
     """The SDR takes the lead: it becomes a SAL."""
     current = _claim_open(assignment, by)
     touch = _touch(current, kind=Touch.Kind.ACCEPT, by=by, note=note)
-    change_stage(lead=current.lead, to_stage=Stage.SAL, by=by, reason="Accepted by SDR",
-                 expected_from=Stage.MQL)
+    change_stage(
+        lead=current.lead,
+        to_stage=Stage.SAL,
+        by=by,
+        reason="Accepted by SDR",
+        expected_from=Stage.MQL,
+    )
     _close(current, AssignmentStatus.ACCEPTED)
-    audit.record(actor=by, action="accepted", obj=current,
-                 changes={"status": [AssignmentStatus.OPEN, AssignmentStatus.ACCEPTED]})
+    audit.record(
+        actor=by,
+        action="accepted",
+        obj=current,
+        changes={"status": [AssignmentStatus.OPEN, AssignmentStatus.ACCEPTED]},
+    )
     return touch
 
 
 @transaction.atomic
-def reject_mql(*, assignment: Assignment, by: AbstractBaseUser, reason: str,
-               note: str = "") -> Touch:
+def reject_mql(
+    *, assignment: Assignment, by: AbstractBaseUser, reason: str, note: str = ""
+) -> Touch:
     """The SDR turns the lead down with a structured reason. Reasons that say
     the person will never buy disqualify the lead; the others send it to nurture."""
     if reason not in RejectReason.values:
@@ -104,12 +120,21 @@ def reject_mql(*, assignment: Assignment, by: AbstractBaseUser, reason: str,
     current = _claim_open(assignment, by)
     touch = _touch(current, kind=Touch.Kind.REJECT, by=by, reason=reason, note=note)
     to_stage = Stage.DISQUALIFIED if reason in DISQUALIFYING_REASONS else Stage.NURTURE
-    change_stage(lead=current.lead, to_stage=to_stage, by=by,
-                 reason=f"Rejected: {RejectReason(reason).label}" + (f" ({note})" if note else ""),
-                 expected_from=Stage.MQL)
+    change_stage(
+        lead=current.lead,
+        to_stage=to_stage,
+        by=by,
+        reason=f"Rejected: {RejectReason(reason).label}" + (f" ({note})" if note else ""),
+        expected_from=Stage.MQL,
+    )
     _close(current, AssignmentStatus.REJECTED)
-    audit.record(actor=by, action="rejected", obj=current, note=reason,
-                 changes={"status": [AssignmentStatus.OPEN, AssignmentStatus.REJECTED]})
+    audit.record(
+        actor=by,
+        action="rejected",
+        obj=current,
+        note=reason,
+        changes={"status": [AssignmentStatus.OPEN, AssignmentStatus.REJECTED]},
+    )
     return touch
 
 
@@ -119,18 +144,25 @@ def recycle_mql(*, assignment: Assignment, by: AbstractBaseUser, note: str = "")
     on new engagement after this moment."""
     current = _claim_open(assignment, by)
     touch = _touch(current, kind=Touch.Kind.RECYCLE, by=by, note=note)
-    change_stage(lead=current.lead, to_stage=Stage.RECYCLED, by=by,
-                 reason="Recycled to nurture" + (f": {note}" if note else ""),
-                 expected_from=Stage.MQL)
+    change_stage(
+        lead=current.lead,
+        to_stage=Stage.RECYCLED,
+        by=by,
+        reason="Recycled to nurture" + (f": {note}" if note else ""),
+        expected_from=Stage.MQL,
+    )
     _close(current, AssignmentStatus.RECYCLED)
-    audit.record(actor=by, action="recycled", obj=current,
-                 changes={"status": [AssignmentStatus.OPEN, AssignmentStatus.RECYCLED]})
+    audit.record(
+        actor=by,
+        action="recycled",
+        obj=current,
+        changes={"status": [AssignmentStatus.OPEN, AssignmentStatus.RECYCLED]},
+    )
     return touch
 
 
 @transaction.atomic
-def log_touch(*, assignment: Assignment, by: AbstractBaseUser, kind: str,
-              note: str = "") -> Touch:
+def log_touch(*, assignment: Assignment, by: AbstractBaseUser, kind: str, note: str = "") -> Touch:
     """A call or an email to the lead: it counts as the first touch."""
     if kind not in (Touch.Kind.CALL, Touch.Kind.EMAIL):
         raise DomainError("Log a call or an email.", field="kind")

@@ -10,8 +10,11 @@ from django.utils import timezone
 from routing.models import Notice
 
 
-def mark_notices_read(*, user: AbstractBaseUser, notice_ids: Iterable[int] | None = None,
-                      ) -> int:
+def mark_notices_read(
+    *,
+    user: AbstractBaseUser,
+    notice_ids: Iterable[int] | None = None,
+) -> int:
     """Marks the user's unread notices read: those given, or all of them.
 
     Only the user's own unread notices change (someone else's id is ignored),

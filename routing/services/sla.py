@@ -32,9 +32,15 @@ def _notify(user, assignment: Assignment, kind: str, text: str) -> None:
         return  # already told
     if user.email:
         # robust: a mail server that is down is logged, and the watcher goes on.
-        transaction.on_commit(lambda: send_mail(
-            subject=f"[Handoff] {text}", message=text, from_email=None,
-            recipient_list=[user.email]), robust=True)
+        transaction.on_commit(
+            lambda: send_mail(
+                subject=f"[Handoff] {text}",
+                message=text,
+                from_email=None,
+                recipient_list=[user.email],
+            ),
+            robust=True,
+        )
 
 
 def _untouched():
@@ -48,19 +54,33 @@ def watch_sla_clocks(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     counts = {"reminded": 0, "breached": 0, "reassigned": 0, "routed": 0, "assigned": 0}
 
-    for a in _untouched().filter(reminded_at__isnull=True, remind_at__lte=now,
-                                    due_at__gt=now).select_related("sdr", "lead"):
-        if Assignment.objects.filter(pk=a.pk, reminded_at__isnull=True).update(
-                reminded_at=now) == 1:
-            _notify(a.sdr, a, "reminder",
-                    f"{a.lead} is due {timezone.localtime(a.due_at):%Y-%m-%d %H:%M}: "
-                    "make the first touch.")
+    for a in (
+        _untouched()
+        .filter(reminded_at__isnull=True, remind_at__lte=now, due_at__gt=now)
+        .select_related("sdr", "lead")
+    ):
+        if (
+            Assignment.objects.filter(pk=a.pk, reminded_at__isnull=True).update(reminded_at=now)
+            == 1
+        ):
+            _notify(
+                a.sdr,
+                a,
+                "reminder",
+                f"{a.lead} is due {timezone.localtime(a.due_at):%Y-%m-%d %H:%M}: "
+                "make the first touch.",
+            )
             counts["reminded"] += 1
 
-    for a in _untouched().filter(breached_at__isnull=True, due_at__lte=now).select_related(
-            "sdr", "lead", "queue__manager", "queue__sla_policy"):
-        if Assignment.objects.filter(pk=a.pk, breached_at__isnull=True).update(
-                breached_at=now) == 1:
+    for a in (
+        _untouched()
+        .filter(breached_at__isnull=True, due_at__lte=now)
+        .select_related("sdr", "lead", "queue__manager", "queue__sla_policy")
+    ):
+        if (
+            Assignment.objects.filter(pk=a.pk, breached_at__isnull=True).update(breached_at=now)
+            == 1
+        ):
             mark_day_changed(a.due_at, now=now)  # when marked late, after its day
             text = f"SLA breached: {a.lead} was due {timezone.localtime(a.due_at):%Y-%m-%d %H:%M}."
             _notify(a.sdr, a, "breach", text)
@@ -69,17 +89,22 @@ def watch_sla_clocks(*, now: datetime | None = None) -> dict[str, int]:
                 _notify(a.queue.manager, a, "escalation", f"{text} (assigned to {sdr})")
             counts["breached"] += 1
 
-    for a in _untouched().filter(breached_at__isnull=False,
-                                    queue__sla_policy__reassign_after_minutes__isnull=False
-                                    ).select_related("queue__sla_policy"):
+    for a in (
+        _untouched()
+        .filter(breached_at__isnull=False, queue__sla_policy__reassign_after_minutes__isnull=False)
+        .select_related("queue__sla_policy")
+    ):
         grace = timedelta(minutes=a.queue.sla_policy.reassign_after_minutes)
         if a.breached_at + grace <= now:
             reassign(assignment=a, reason="SLA breached and not touched within the grace period")
             counts["reassigned"] += 1
 
     # MQLs whose routing message was lost (a broker outage) are routed here.
-    unrouted = (Lead.objects.filter(stage=Stage.MQL, updated_at__lt=now - timedelta(seconds=30))
-                .exclude(assignments__status__in=OPEN_STATUSES).values_list("pk", flat=True))
+    unrouted = (
+        Lead.objects.filter(stage=Stage.MQL, updated_at__lt=now - timedelta(seconds=30))
+        .exclude(assignments__status__in=OPEN_STATUSES)
+        .values_list("pk", flat=True)
+    )
     for lead_id in unrouted[:500]:
         # One MQL that cannot be routed (a bug, bad data) must not stop the
         # pass: its savepoint is rolled back, it is logged, the others go on.
@@ -91,8 +116,11 @@ def watch_sla_clocks(*, now: datetime | None = None) -> dict[str, int]:
         if routed is not None:
             counts["routed"] += 1
 
-    for queue_id in (Queue.objects.filter(assignments__status=AssignmentStatus.WAITING)
-                     .values_list("pk", flat=True).distinct()):
+    for queue_id in (
+        Queue.objects.filter(assignments__status=AssignmentStatus.WAITING)
+        .values_list("pk", flat=True)
+        .distinct()
+    ):
         counts["assigned"] += assign_waiting(queue_id=queue_id)
 
     # Last, so that the day's breaches marked above are in it.

@@ -70,8 +70,9 @@ class Days:
     def deadlines(self) -> QuerySet[Assignment]:
         # "status IN (every status)" lets PostgreSQL read the deadline range
         # from the (status, due_at) index (see manager_selectors.due_in_period).
-        queryset = Assignment.objects.filter(status__in=AssignmentStatus.values,
-                                             due_at__lt=self.before)
+        queryset = Assignment.objects.filter(
+            status__in=AssignmentStatus.values, due_at__lt=self.before
+        )
         if self.first is not None:
             queryset = queryset.filter(due_at__gte=midnight(self.first))
         if self.last is not None:
@@ -93,25 +94,46 @@ def compute(days: Days) -> tuple[list[SLADay], list[SLAFirstTouch]]:
     from routing.manager_selectors import BREACHED, TOUCHED, TOUCHED_LATE
 
     day = TruncDate("due_at", tzinfo=_tz(), output_field=DateField())
-    counted = (days.deadlines().annotate(day=day).values("day", "queue_id", "sdr_id")
-               .annotate(due=Count("pk"), breached=Count("pk", filter=BREACHED),
-                         touched_late=Count("pk", filter=TOUCHED_LATE),
-                         touched=Count("pk", filter=TOUCHED))
-               .order_by())
-    totals = [SLADay(day=row["day"], queue_id=row["queue_id"], sdr_id=row["sdr_id"],
-                     due=row["due"], breached=row["breached"],
-                     touched_late=row["touched_late"], touched=row["touched"])
-              for row in counted]
+    counted = (
+        days.deadlines()
+        .annotate(day=day)
+        .values("day", "queue_id", "sdr_id")
+        .annotate(
+            due=Count("pk"),
+            breached=Count("pk", filter=BREACHED),
+            touched_late=Count("pk", filter=TOUCHED_LATE),
+            touched=Count("pk", filter=TOUCHED),
+        )
+        .order_by()
+    )
+    totals = [
+        SLADay(
+            day=row["day"],
+            queue_id=row["queue_id"],
+            sdr_id=row["sdr_id"],
+            due=row["due"],
+            breached=row["breached"],
+            touched_late=row["touched_late"],
+            touched=row["touched"],
+        )
+        for row in counted
+    ]
     # Minutes counted in Python: the databases share no way to turn an
     # interval into minutes. One narrow row per touched deadline of the days.
     minutes: Counter[tuple[date, int, int | None, int]] = Counter()
-    touched = (days.deadlines().filter(TOUCHED).annotate(day=day)
-               .values_list("day", "queue_id", "sdr_id", "assigned_at", "first_touch_at")
-               .order_by())
+    touched = (
+        days.deadlines()
+        .filter(TOUCHED)
+        .annotate(day=day)
+        .values_list("day", "queue_id", "sdr_id", "assigned_at", "first_touch_at")
+        .order_by()
+    )
     for row_day, queue_id, sdr_id, assigned_at, touched_at in touched.iterator(chunk_size=5000):
         minutes[(row_day, queue_id, sdr_id, first_touch_minutes(assigned_at, touched_at))] += 1
-    histogram = [SLAFirstTouch(day=d, queue_id=q, sdr_id=s, minutes=m, touches=n)
-                 for (d, q, s, m), n in minutes.items()]
+    histogram = [
+        SLAFirstTouch(day=d, queue_id=q, sdr_id=s, minutes=m, touches=n)
+        for (d, q, s, m), n in minutes.items()
+    ]
     return totals, histogram
 
 
@@ -157,8 +179,7 @@ def refresh_sla_rollup(*, now: datetime | None = None, full: bool = False) -> Re
     SLARollupState.objects.bulk_create([SLARollupState(pk=1)], ignore_conflicts=True)
     state = SLARollupState.objects.select_for_update().get(pk=1)
     marks = list(SLAChangedDay.objects.values_list("pk", "day", "version"))
-    if (full or state.covered_until is None or state.time_zone != zone
-            or state.covered_until > now):
+    if full or state.covered_until is None or state.time_zone != zone or state.covered_until > now:
         SLADay.objects.all().delete()
         SLAFirstTouch.objects.all().delete()
         ranges = [Days(None, today, now)]
@@ -188,9 +209,11 @@ def mark_day_changed(due_at: datetime | None, *, now: datetime | None = None) ->
     day = timezone.localtime(due_at, _tz()).date()
     table = SLAChangedDay._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} (day, version) VALUES (%s, 1)"
-                       f" ON CONFLICT (day) DO UPDATE SET version = {table}.version + 1",
-                       [day])
+        cursor.execute(
+            f"INSERT INTO {table} (day, version) VALUES (%s, 1)"
+            f" ON CONFLICT (day) DO UPDATE SET version = {table}.version + 1",
+            [day],
+        )
 
 
 def rollup_state() -> SLARollupState | None:

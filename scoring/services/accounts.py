@@ -84,18 +84,23 @@ class AccountModel:
 
 def account_model(model: ScoringModel) -> AccountModel:
     rules = tuple(
-        rule for rule in compiled_model(model).rules
+        rule
+        for rule in compiled_model(model).rules
         if rule.condition is not None
         and rule.condition.field.startswith(ACCOUNT_FIELD_PREFIX)
         and rule.layer in (Layer.FIRMOGRAPHIC, Layer.DISQUALIFIER)
     )
     roles = tuple(
         CompiledRole(
-            name=role.name, title_pattern=role.title_pattern,
+            name=role.name,
+            title_pattern=role.title_pattern,
             department_pattern=role.department_pattern,
             title=re.compile(role.title_pattern, re.IGNORECASE),
-            department=(re.compile(role.department_pattern, re.IGNORECASE)
-                        if role.department_pattern else None),
+            department=(
+                re.compile(role.department_pattern, re.IGNORECASE)
+                if role.department_pattern
+                else None
+            ),
         )
         for role in model.committee_roles.order_by("position", "pk")
     )
@@ -143,22 +148,31 @@ def _contact_order(contact: ContactFacts) -> tuple[int, int]:
     return (-contact.counted_cents, contact.lead_id)
 
 
-def facts_python(am: AccountModel, accounts: Sequence[Account], *,
-                 as_of: datetime) -> dict[int, AccountFacts]:
+def facts_python(
+    am: AccountModel, accounts: Sequence[Account], *, as_of: datetime
+) -> dict[int, AccountFacts]:
     """The facts of each account, one contact at a time in Python."""
     model = am.model
     cap, engaged_at = model.account_contact_cap * 100, model.account_engaged_at * 100
     contacts: dict[int, list[ContactFacts]] = defaultdict(list)
-    rows = (Lead.objects.filter(account__in=[a.pk for a in accounts], score__disqualified=False)
-            .values_list("account_id", "pk", "title", "department", "score__engagement"))
+    rows = Lead.objects.filter(
+        account__in=[a.pk for a in accounts], score__disqualified=False
+    ).values_list("account_id", "pk", "title", "department", "score__engagement")
     for account_id, lead_id, title, department, engagement in rows:
         cents = int(engagement * 100)
         engaged = cents >= engaged_at
-        roles = tuple(i for i, role in enumerate(am.roles)
-                      if engaged and role.filled_by(title, department))
-        contacts[account_id].append(ContactFacts(
-            lead_id=lead_id, engagement_cents=cents, counted_cents=min(cents, cap),
-            engaged=engaged, roles=roles))
+        roles = tuple(
+            i for i, role in enumerate(am.roles) if engaged and role.filled_by(title, department)
+        )
+        contacts[account_id].append(
+            ContactFacts(
+                lead_id=lead_id,
+                engagement_cents=cents,
+                counted_cents=min(cents, cap),
+                engaged=engaged,
+                roles=roles,
+            )
+        )
 
     facts = {}
     for account in accounts:
@@ -167,14 +181,19 @@ def facts_python(am: AccountModel, accounts: Sequence[Account], *,
         filled = {i for c in mine for i in c.roles}
         facts[account.pk] = AccountFacts(
             account_id=account.pk,
-            rule_hits=tuple(condition_holds(rule.condition, values.get(rule.condition.field),
-                                            as_of) for rule in am.rules),
+            rule_hits=tuple(
+                condition_holds(rule.condition, values.get(rule.condition.field), as_of)
+                for rule in am.rules
+            ),
             engagement_cents=sum(c.counted_cents for c in mine),
             engaged_contacts=sum(1 for c in mine if c.engaged),
             roles_filled=tuple(i in filled for i in range(len(am.roles))),
             contacts_scored=len(mine),
-            top_contacts=tuple(sorted((c for c in mine if c.engagement_cents != 0),
-                                      key=_contact_order)[:EXPLAINED_CONTACTS]),
+            top_contacts=tuple(
+                sorted((c for c in mine if c.engagement_cents != 0), key=_contact_order)[
+                    :EXPLAINED_CONTACTS
+                ]
+            ),
         )
     return facts
 
@@ -187,8 +206,9 @@ def _role_sql(role: CompiledRole) -> tuple[str, list[Any]]:
     return f"COALESCE({text}, false)", params
 
 
-def facts_sql(am: AccountModel, account_ids: Sequence[int], *,
-              as_of: datetime) -> dict[int, AccountFacts]:
+def facts_sql(
+    am: AccountModel, account_ids: Sequence[int], *, as_of: datetime
+) -> dict[int, AccountFacts]:
     """The facts of each account, set-wise in one PostgreSQL statement."""
     model = am.model
     params: list[Any] = []
@@ -204,16 +224,20 @@ def facts_sql(am: AccountModel, account_ids: Sequence[int], *,
         text, role_params = _role_sql(role)
         role_columns.append(f"{text} AS r_{j}")
         params += role_params
-    params += [model.account_contact_cap * 100, model.account_engaged_at * 100,
-               list(account_ids)]
-    role_indexes = ("ARRAY[" + ", ".join(f"CASE WHEN engaged AND r_{j} THEN {j} END"
-                                         for j in range(len(am.roles))) + "]::int[]"
-                    if am.roles else "ARRAY[]::int[]")
+    params += [model.account_contact_cap * 100, model.account_engaged_at * 100, list(account_ids)]
+    role_indexes = (
+        "ARRAY["
+        + ", ".join(f"CASE WHEN engaged AND r_{j} THEN {j} END" for j in range(len(am.roles)))
+        + "]::int[]"
+        if am.roles
+        else "ARRAY[]::int[]"
+    )
     filled_columns = [f"bool_or(engaged AND r_{j}) AS f_{j}" for j in range(len(am.roles))]
     params.append(EXPLAINED_CONTACTS)
 
     text = (
-        "WITH acc AS (SELECT " + ", ".join(["a.id AS account_id", *hit_columns])
+        "WITH acc AS (SELECT "
+        + ", ".join(["a.id AS account_id", *hit_columns])
         + " FROM leads_account a WHERE a.id = ANY(%s::bigint[])), "
         "contacts AS (SELECT l.account_id, l.id AS lead_id, "
         + "".join(f"{c}, " for c in role_columns)
@@ -240,19 +264,28 @@ def facts_sql(am: AccountModel, account_ids: Sequence[int], *,
     with connection.cursor() as cursor:
         cursor.execute(text, params)
         for row in cursor.fetchall():
-            account_id, hits = row[0], row[1:1 + n_rules]
-            eng, n_engaged, n_scored, top = row[1 + n_rules:5 + n_rules]
-            filled = row[5 + n_rules:]
+            account_id, hits = row[0], row[1 : 1 + n_rules]
+            eng, n_engaged, n_scored, top = row[1 + n_rules : 5 + n_rules]
+            filled = row[5 + n_rules :]
             # Django reads jsonb from raw cursors as text.
             top = json.loads(top) if isinstance(top, str) else top
             facts[account_id] = AccountFacts(
-                account_id=account_id, rule_hits=tuple(hits), engagement_cents=int(eng),
-                engaged_contacts=n_engaged, roles_filled=tuple(filled),
+                account_id=account_id,
+                rule_hits=tuple(hits),
+                engagement_cents=int(eng),
+                engaged_contacts=n_engaged,
+                roles_filled=tuple(filled),
                 contacts_scored=n_scored,
                 top_contacts=tuple(
-                    ContactFacts(lead_id=lead_id, engagement_cents=e, counted_cents=c,
-                                 engaged=engaged, roles=tuple(roles))
-                    for lead_id, e, c, engaged, roles in top),
+                    ContactFacts(
+                        lead_id=lead_id,
+                        engagement_cents=e,
+                        counted_cents=c,
+                        engaged=engaged,
+                        roles=tuple(roles),
+                    )
+                    for lead_id, e, c, engaged, roles in top
+                ),
             )
     return facts
 
@@ -281,29 +314,47 @@ def account_score_values(am: AccountModel, facts: AccountFacts) -> dict[str, Any
     # (check, value, minimum, met): amounts compared in hundredths.
     checks = [
         ("fit", _points(fit), model.account_min_fit, fit >= model.account_min_fit * 100),
-        ("engagement", _points(engagement), model.account_min_engagement,
-         engagement >= model.account_min_engagement * 100),
-        ("engaged_contacts", facts.engaged_contacts, model.account_min_engaged_contacts,
-         facts.engaged_contacts >= model.account_min_engaged_contacts),
-        ("coverage", coverage, model.account_min_coverage,
-         coverage >= model.account_min_coverage),
+        (
+            "engagement",
+            _points(engagement),
+            model.account_min_engagement,
+            engagement >= model.account_min_engagement * 100,
+        ),
+        (
+            "engaged_contacts",
+            facts.engaged_contacts,
+            model.account_min_engaged_contacts,
+            facts.engaged_contacts >= model.account_min_engaged_contacts,
+        ),
+        ("coverage", coverage, model.account_min_coverage, coverage >= model.account_min_coverage),
     ]
     qualified = not disqualified and all(met for *_, met in checks)
     explanation = {
         "fit": [
-            {"rule_id": rule.id, "rule": rule.name, "layer": rule.layer, "points": rule.points,
-             "disqualifies": rule.layer == Layer.DISQUALIFIER}
+            {
+                "rule_id": rule.id,
+                "rule": rule.name,
+                "layer": rule.layer,
+                "points": rule.points,
+                "disqualifies": rule.layer == Layer.DISQUALIFIER,
+            }
             for rule in hits
         ],
         "contacts": [
-            {"lead_id": c.lead_id, "engagement": _points(c.engagement_cents),
-             "counted": _points(c.counted_cents), "engaged": c.engaged,
-             "roles": [am.roles[i].name for i in c.roles]}
+            {
+                "lead_id": c.lead_id,
+                "engagement": _points(c.engagement_cents),
+                "counted": _points(c.counted_cents),
+                "engaged": c.engaged,
+                "roles": [am.roles[i].name for i in c.roles],
+            }
             for c in facts.top_contacts
         ],
         "contacts_scored": facts.contacts_scored,
-        "checks": [{"check": name, "value": value, "minimum": minimum, "met": met}
-                   for name, value, minimum, met in checks],
+        "checks": [
+            {"check": name, "value": value, "minimum": minimum, "met": met}
+            for name, value, minimum, met in checks
+        ],
     }
     return {
         "fit": _decimal(fit),
@@ -328,13 +379,25 @@ class AccountScoringResult:
     stopped_mqa: int
 
 
-SCORE_FIELDS = ["model", "fit", "engagement", "total", "engaged_contacts", "coverage",
-                "roles_filled", "disqualified", "qualified", "explanation", "scored_at"]
+SCORE_FIELDS = [
+    "model",
+    "fit",
+    "engagement",
+    "total",
+    "engaged_contacts",
+    "coverage",
+    "roles_filled",
+    "disqualified",
+    "qualified",
+    "explanation",
+    "scored_at",
+]
 
 
 @transaction.atomic
-def score_accounts(*, account_ids: Iterable[int], model: ScoringModel | None = None,
-                   as_of: datetime | None = None) -> AccountScoringResult:
+def score_accounts(
+    *, account_ids: Iterable[int], model: ScoringModel | None = None, as_of: datetime | None = None
+) -> AccountScoringResult:
     """Scores the given accounts under ``model`` (the live version by default)
     from their contacts' stored lead scores, and stores each score with its
     explanation.
@@ -353,26 +416,33 @@ def score_accounts(*, account_ids: Iterable[int], model: ScoringModel | None = N
     am = account_model(model)
     scored = became = stopped = 0
     for start in range(0, len(ids), BATCH_SIZE):
-        batch = ids[start:start + BATCH_SIZE]
+        batch = ids[start : start + BATCH_SIZE]
         # NO KEY UPDATE: serialises scorers of the same accounts without
         # blocking leads being added to them (their FK takes KEY SHARE).
-        accounts = list(Account.objects.select_for_update(no_key=True).filter(pk__in=batch)
-                        .order_by("pk"))
+        accounts = list(
+            Account.objects.select_for_update(no_key=True).filter(pk__in=batch).order_by("pk")
+        )
         if not accounts:
             continue
-        was_qualified = dict(AccountScore.objects.filter(account__in=accounts)
-                             .values_list("account_id", "qualified"))
+        was_qualified = dict(
+            AccountScore.objects.filter(account__in=accounts).values_list("account_id", "qualified")
+        )
         if connection.vendor == "postgresql":
             facts = facts_sql(am, [a.pk for a in accounts], as_of=as_of)
         else:
             facts = facts_python(am, accounts, as_of=as_of)
         scores = [
-            AccountScore(account=account, model=model, scored_at=as_of,
-                         **account_score_values(am, facts[account.pk]))
+            AccountScore(
+                account=account,
+                model=model,
+                scored_at=as_of,
+                **account_score_values(am, facts[account.pk]),
+            )
             for account in accounts
         ]
-        AccountScore.objects.bulk_create(scores, update_conflicts=True,
-                                         unique_fields=["account"], update_fields=SCORE_FIELDS)
+        AccountScore.objects.bulk_create(
+            scores, update_conflicts=True, unique_fields=["account"], update_fields=SCORE_FIELDS
+        )
         scored += len(scores)
         for account, score in zip(accounts, scores, strict=True):
             before = was_qualified.get(account.pk, False)
@@ -383,17 +453,21 @@ def score_accounts(*, account_ids: Iterable[int], model: ScoringModel | None = N
             else:
                 stopped += 1
             audit.record(
-                actor=None, action="became MQA" if score.qualified else "no longer MQA",
-                obj=account, changes={"qualified": [before, score.qualified]},
+                actor=None,
+                action="became MQA" if score.qualified else "no longer MQA",
+                obj=account,
+                changes={"qualified": [before, score.qualified]},
                 note=_summary(score, model),
             )
     return AccountScoringResult(scored=scored, became_mqa=became, stopped_mqa=stopped)
 
 
 def _summary(score: AccountScore, model: ScoringModel) -> str:
-    return (f"Fit {score.fit:f}, engagement {score.engagement:f}, "
-            f"{score.engaged_contacts} engaged contacts, committee {score.coverage}% "
-            f"(model v{model.version})")
+    return (
+        f"Fit {score.fit:f}, engagement {score.engagement:f}, "
+        f"{score.engaged_contacts} engaged contacts, committee {score.coverage}% "
+        f"(model v{model.version})"
+    )
 
 
 # --- hand-off from lead scoring --------------------------------------------------------
@@ -413,12 +487,18 @@ def account_ids_of_leads(*, lead_ids: Iterable[int]) -> list[int]:
     ids = list(lead_ids)
     if not ids:
         return []
-    return sorted(set(Lead.objects.filter(pk__in=ids, account__isnull=False)
-                      .values_list("account_id", flat=True)))
+    return sorted(
+        set(
+            Lead.objects.filter(pk__in=ids, account__isnull=False).values_list(
+                "account_id", flat=True
+            )
+        )
+    )
 
 
-def sweep_stale_account_scores(*, batch: int = BATCH_SIZE,
-                               settle: timedelta = timedelta(seconds=30)) -> int:
+def sweep_stale_account_scores(
+    *, batch: int = BATCH_SIZE, settle: timedelta = timedelta(seconds=30)
+) -> int:
     """Scores again the accounts left behind their contacts: a lead with an
     event of the last day whose score is newer than its account's (or whose
     account has none). That is a lost message (a broker outage, a crash), or
@@ -426,12 +506,20 @@ def sweep_stale_account_scores(*, batch: int = BATCH_SIZE,
     disqualification did not move. Lead scores of the last ``settle`` are
     left to the messages in flight. Returns how many accounts it scored."""
     now = timezone.now()
-    behind = (Activity.objects
-              .filter(received_at__gte=now - timedelta(days=1), lead__account__isnull=False,
-                      lead__score__scored_at__lt=now - settle)
-              .filter(Q(lead__account__score__isnull=True)
-                      | Q(lead__account__score__scored_at__lt=F("lead__score__scored_at")))
-              .order_by().values_list("lead__account_id", flat=True).distinct()[:batch])
+    behind = (
+        Activity.objects.filter(
+            received_at__gte=now - timedelta(days=1),
+            lead__account__isnull=False,
+            lead__score__scored_at__lt=now - settle,
+        )
+        .filter(
+            Q(lead__account__score__isnull=True)
+            | Q(lead__account__score__scored_at__lt=F("lead__score__scored_at"))
+        )
+        .order_by()
+        .values_list("lead__account_id", flat=True)
+        .distinct()[:batch]
+    )
     account_ids = list(behind)
     if not account_ids:
         return 0

@@ -28,8 +28,11 @@ SOURCES = "eligible_sources"
 RULE_FIELDS = COPIED_RULE_FIELDS
 COMMITTEE_ROLE_FIELDS = ["name", "title_pattern", "department_pattern", "position"]
 # (low, high) pairs that must not cross, with the field that gets the message.
-BOUNDS = [("fit_floor", "fit_ceiling"), ("engagement_floor", "engagement_ceiling"),
-          ("total_floor", "total_ceiling")]
+BOUNDS = [
+    ("fit_floor", "fit_ceiling"),
+    ("engagement_floor", "engagement_ceiling"),
+    ("total_floor", "total_ceiling"),
+]
 
 
 def _locked(model: ScoringModel) -> ScoringModel:
@@ -73,8 +76,9 @@ def _settings_snapshot(model: ScoringModel) -> dict[str, Any]:
 
 
 @transaction.atomic
-def update_model_settings(*, model: ScoringModel, by: AbstractBaseUser | None,
-                          **fields: Any) -> ScoringModel:
+def update_model_settings(
+    *, model: ScoringModel, by: AbstractBaseUser | None, **fields: Any
+) -> ScoringModel:
     """Changes a draft's settings (name, notes, thresholds, grade bands, bounds)
     and, given ``eligible_sources``, the sources whose leads may become MQLs.
 
@@ -86,8 +90,9 @@ def update_model_settings(*, model: ScoringModel, by: AbstractBaseUser | None,
     unknown = sorted(set(fields) - {*MODEL_SETTINGS, SOURCES})
     if unknown:
         raise TypeError(f"update_model_settings() cannot set {', '.join(unknown)}")
-    _require_permission(by, "scoring.change_scoringmodel",
-                        "Only marketing ops can change a scoring model version.")
+    _require_permission(
+        by, "scoring.change_scoringmodel", "Only marketing ops can change a scoring model version."
+    )
     model = _locked(model)
     refuse_unless_draft(model)
     before = _settings_snapshot(model)
@@ -120,15 +125,21 @@ class _DraftPart:
 
 
 RULES = _DraftPart(
-    model=Rule, fields=RULE_FIELDS, what="rule",
+    model=Rule,
+    fields=RULE_FIELDS,
+    what="rule",
     refused="Only marketing ops can change scoring rules.",
     stays="A rule stays in its version; add a new rule to the other one.",
-    note=lambda rule: f"rule #{rule.pk} “{rule.name}” ({rule.get_layer_display()})")
+    note=lambda rule: f"rule #{rule.pk} “{rule.name}” ({rule.get_layer_display()})",
+)
 COMMITTEE_ROLES = _DraftPart(
-    model=CommitteeRole, fields=COMMITTEE_ROLE_FIELDS, what="committee role",
+    model=CommitteeRole,
+    fields=COMMITTEE_ROLE_FIELDS,
+    what="committee role",
     refused="Only marketing ops can change a version's buying committee.",
     stays="A committee role stays in its version.",
-    note=lambda role: f"committee role #{role.pk} “{role.name}”")
+    note=lambda role: f"committee role #{role.pk} “{role.name}”",
+)
 
 
 def _permission(part: _DraftPart, action: str) -> str:
@@ -144,8 +155,9 @@ def _save_part(part: _DraftPart, row: Any, by: AbstractBaseUser | None) -> Any:
     if not adding:
         stored = part.model.objects.filter(pk=row.pk).first()
         if stored is None:
-            raise ConflictError(f"{part.what.capitalize()} “{row.name}” was deleted meanwhile; "
-                                "nothing was saved.")
+            raise ConflictError(
+                f"{part.what.capitalize()} “{row.name}” was deleted meanwhile; nothing was saved."
+            )
         if stored.model_id != model.pk:
             raise DomainError(part.stays)
         before = audit.snapshot(stored, part.fields)
@@ -153,8 +165,13 @@ def _save_part(part: _DraftPart, row: Any, by: AbstractBaseUser | None) -> Any:
     row.save()
     changes = audit.diff(before, audit.snapshot(row, part.fields))
     if adding or changes:
-        audit.record(actor=by, action=f"{part.what} {'added' if adding else 'changed'}",
-                     obj=model, changes=changes, note=part.note(row))
+        audit.record(
+            actor=by,
+            action=f"{part.what} {'added' if adding else 'changed'}",
+            obj=model,
+            changes=changes,
+            note=part.note(row),
+        )
     return row
 
 
@@ -168,8 +185,13 @@ def _delete_part(part: _DraftPart, row: Any, by: AbstractBaseUser | None) -> Non
     before = audit.snapshot(stored, part.fields)
     note = part.note(stored)
     stored.delete()
-    audit.record(actor=by, action=f"{part.what} deleted", obj=model,
-                 changes=audit.diff(before, dict.fromkeys(before)), note=note)
+    audit.record(
+        actor=by,
+        action=f"{part.what} deleted",
+        obj=model,
+        changes=audit.diff(before, dict.fromkeys(before)),
+        note=note,
+    )
 
 
 @transaction.atomic
@@ -212,11 +234,16 @@ def delete_committee_role(*, role: CommitteeRole, by: AbstractBaseUser | None) -
 @transaction.atomic
 def discard_draft(*, model: ScoringModel, by: AbstractBaseUser | None) -> None:
     """Deletes a draft and its rules. Any other version is history and stays."""
-    _require_permission(by, "scoring.delete_scoringmodel",
-                        "Only marketing ops can discard a draft.")
+    _require_permission(
+        by, "scoring.delete_scoringmodel", "Only marketing ops can discard a draft."
+    )
     model = _locked(model)
     if model.status != ModelStatus.DRAFT:
         raise DomainError(f"v{model.version} is {model.status}; only a draft can be discarded.")
-    audit.record(actor=by, action="discarded", obj=model,
-                 note=f"draft v{model.version} with {model.rules.count()} rules")
+    audit.record(
+        actor=by,
+        action="discarded",
+        obj=model,
+        note=f"draft v{model.version} with {model.rules.count()} rules",
+    )
     model.delete()

@@ -33,15 +33,28 @@ def score_one(model: ScoringModel, lead: Lead, *, as_of: datetime) -> engine.Sco
     return _score_compiled(compiled_model(model), lead, as_of=as_of)
 
 
-def _score_compiled(compiled: engine.CompiledModel, lead: Lead, *, as_of: datetime,
-                    ) -> engine.ScoreResult:
+def _score_compiled(
+    compiled: engine.CompiledModel,
+    lead: Lead,
+    *,
+    as_of: datetime,
+) -> engine.ScoreResult:
     activities = _activity_facts(compiled, lead.pk, as_of) if compiled.max_window_days else []
-    return engine.score(compiled, values=lead_values(lead), attributes=lead.attributes,
-                        source_id=lead.source_id, activities=activities, as_of=as_of)
+    return engine.score(
+        compiled,
+        values=lead_values(lead),
+        attributes=lead.attributes,
+        source_id=lead.source_id,
+        activities=activities,
+        as_of=as_of,
+    )
 
 
-def _activity_facts(compiled: engine.CompiledModel, lead_id: int, as_of: datetime,
-                    ) -> list[engine.ActivityFacts]:
+def _activity_facts(
+    compiled: engine.CompiledModel,
+    lead_id: int,
+    as_of: datetime,
+) -> list[engine.ActivityFacts]:
     """The lead's activities that some rule of the version may count: those
     inside the longest look-back window and, when every activity rule names
     its kinds, of one of those kinds (no other can match). Read as tuples,
@@ -49,15 +62,21 @@ def _activity_facts(compiled: engine.CompiledModel, lead_id: int, as_of: datetim
     for a lead with 200 events, building them cost more than scoring them."""
     rules = [r for r in compiled.rules if r.matches_activities]
     activities = Activity.objects.filter(
-        lead_id=lead_id, occurred_at__gte=as_of - timedelta(days=compiled.max_window_days))
+        lead_id=lead_id, occurred_at__gte=as_of - timedelta(days=compiled.max_window_days)
+    )
     if all(r.activity_kinds for r in rules):
         activities = activities.filter(kind__in={k for r in rules for k in r.activity_kinds})
     if any(r.property_conditions for r in rules):
-        return [engine.ActivityFacts(kind=kind, url=url, properties=properties, occurred_at=at)
-                for kind, url, properties, at in activities.order_by().values_list(
-                    "kind", "url", "properties", "occurred_at")]
-    return [engine.ActivityFacts(kind=kind, url=url, properties={}, occurred_at=at)
-            for kind, url, at in activities.order_by().values_list("kind", "url", "occurred_at")]
+        return [
+            engine.ActivityFacts(kind=kind, url=url, properties=properties, occurred_at=at)
+            for kind, url, properties, at in activities.order_by().values_list(
+                "kind", "url", "properties", "occurred_at"
+            )
+        ]
+    return [
+        engine.ActivityFacts(kind=kind, url=url, properties={}, occurred_at=at)
+        for kind, url, at in activities.order_by().values_list("kind", "url", "occurred_at")
+    ]
 
 
 # One statement: the upsert, and the score it replaced as it was before (the
@@ -91,16 +110,22 @@ def score_lead(*, lead_id: int, as_of: datetime | None = None) -> LeadScore | No
     Returns None when there is no live version or no such lead.
     """
     compiled = live_compiled_model()
-    lead = (Lead.objects.select_related("account", "source").filter(pk=lead_id)
-            .order_by().first())
+    lead = Lead.objects.select_related("account", "source").filter(pk=lead_id).order_by().first()
     if compiled is None or lead is None:
         return None
     as_of = as_of or timezone.now()
     result = _score_compiled(compiled, lead, as_of=as_of)
     score = LeadScore(
-        lead=lead, model_id=compiled.id, fit=result.fit, engagement=result.engagement,
-        total=result.total, grade=result.grade, disqualified=result.disqualified,
-        qualifies=result.qualifies, explanation=result.explanation, scored_at=as_of,
+        lead=lead,
+        model_id=compiled.id,
+        fit=result.fit,
+        engagement=result.engagement,
+        total=result.total,
+        grade=result.grade,
+        disqualified=result.disqualified,
+        qualifies=result.qualifies,
+        explanation=result.explanation,
+        scored_at=as_of,
     )
     previous = _upsert_one(score)
     if result.qualifies and lead.stage in STAGES_THAT_CAN_QUALIFY:
@@ -111,7 +136,10 @@ def score_lead(*, lead_id: int, as_of: datetime | None = None) -> LeadScore | No
     # either. (Changes to the lead itself, such as its title or its account,
     # come through rescore_leads, which always scores the accounts.)
     if lead.account_id is not None and previous != (
-            compiled.id, result.engagement, result.disqualified):
+        compiled.id,
+        result.engagement,
+        result.disqualified,
+    ):
         score_accounts_on_commit(account_ids=[lead.account_id])
     return score
 
@@ -120,15 +148,30 @@ def _upsert_one(score: LeadScore) -> tuple[int, Decimal, bool] | None:
     """Stores one score (insert or replace); returns the model, engagement
     and disqualification of the score it replaced, None if it had none."""
     if connection.vendor != "postgresql":
-        previous = (LeadScore.objects.filter(lead_id=score.lead_id)
-                    .values_list("model_id", "engagement", "disqualified").first())
+        previous = (
+            LeadScore.objects.filter(lead_id=score.lead_id)
+            .values_list("model_id", "engagement", "disqualified")
+            .first()
+        )
         score.save(force_insert=previous is None)
         return previous
     with connection.cursor() as cursor:
-        cursor.execute(_UPSERT_ONE_SCORE, [
-            score.lead_id, score.lead_id, score.model_id, score.fit, score.engagement,
-            score.total, score.grade, score.disqualified, score.qualifies,
-            json.dumps(score.explanation), score.scored_at])
+        cursor.execute(
+            _UPSERT_ONE_SCORE,
+            [
+                score.lead_id,
+                score.lead_id,
+                score.model_id,
+                score.fit,
+                score.engagement,
+                score.total,
+                score.grade,
+                score.disqualified,
+                score.qualifies,
+                json.dumps(score.explanation),
+                score.scored_at,
+            ],
+        )
         model_id, engagement, disqualified = cursor.fetchone()
     return None if model_id is None else (model_id, engagement, disqualified)
 
@@ -178,21 +221,42 @@ FROM scored
 """
 
 
-def _rescore_where(model: ScoringModel, lead_filter: bulk.Sql, *, key_filter: bulk.Sql,
-                   as_of: datetime, python_ids: Iterable[int], score_accounts: bool = True,
-                   only_changed: bool = False) -> RescoreResult:
+def _rescore_where(
+    model: ScoringModel,
+    lead_filter: bulk.Sql,
+    *,
+    key_filter: bulk.Sql,
+    as_of: datetime,
+    python_ids: Iterable[int],
+    score_accounts: bool = True,
+    only_changed: bool = False,
+) -> RescoreResult:
     """Rescores the leads ``lead_filter`` keeps; ``key_filter`` (see
     bulk.rescore_sql) covers them all."""
     if connection.vendor == "postgresql":
-        scores = bulk.rescore_sql(compiled_model(model), as_of=as_of, lead_filter=lead_filter,
-                                  key_filter=key_filter, model_id=model.pk,
-                                  only_changed=only_changed)
+        scores = bulk.rescore_sql(
+            compiled_model(model),
+            as_of=as_of,
+            lead_filter=lead_filter,
+            key_filter=key_filter,
+            model_id=model.pk,
+            only_changed=only_changed,
+        )
         with connection.cursor() as cursor:
             cursor.execute(
-                _WRITE_SCORES.format(scores=scores.text, stored_filter=key_filter.text.format(
-                    lead_id="ls.lead_id")),
-                [*scores.params, model.pk, as_of, *key_filter.params, model.pk, as_of,
-                 list(STAGES_THAT_CAN_QUALIFY)])
+                _WRITE_SCORES.format(
+                    scores=scores.text, stored_filter=key_filter.text.format(lead_id="ls.lead_id")
+                ),
+                [
+                    *scores.params,
+                    model.pk,
+                    as_of,
+                    *key_filter.params,
+                    model.pk,
+                    as_of,
+                    list(STAGES_THAT_CAN_QUALIFY),
+                ],
+            )
             scored, changed, qualifying, account_ids = cursor.fetchone()
     else:
         # The embedded SQLite default has no set-wise path; the Python engine
@@ -200,12 +264,21 @@ def _rescore_where(model: ScoringModel, lead_filter: bulk.Sql, *, key_filter: bu
         scored, qualifying, scored_ids = 0, [], []
         for lead in Lead.objects.select_related("account", "source").filter(pk__in=python_ids):
             result = score_one(model, lead, as_of=as_of)
-            LeadScore.objects.update_or_create(lead=lead, defaults={
-                "model": model, "fit": result.fit, "engagement": result.engagement,
-                "total": result.total, "grade": result.grade,
-                "disqualified": result.disqualified, "qualifies": result.qualifies,
-                "explanation": result.explanation, "basis": None, "scored_at": as_of,
-            })
+            LeadScore.objects.update_or_create(
+                lead=lead,
+                defaults={
+                    "model": model,
+                    "fit": result.fit,
+                    "engagement": result.engagement,
+                    "total": result.total,
+                    "grade": result.grade,
+                    "disqualified": result.disqualified,
+                    "qualifies": result.qualifies,
+                    "explanation": result.explanation,
+                    "basis": None,
+                    "scored_at": as_of,
+                },
+            )
             scored += 1
             scored_ids.append(lead.pk)
             if result.qualifies and lead.stage in STAGES_THAT_CAN_QUALIFY:
@@ -247,14 +320,21 @@ def rescore_leads(*, lead_ids: Iterable[int], as_of: datetime | None = None) -> 
     if model is None or not ids:
         return RescoreResult(scored=0, became_mql=0)
     named = bulk.Sql("{lead_id} = ANY(%s::bigint[])", [ids])
-    return _rescore_where(model, named, key_filter=named, as_of=as_of or timezone.now(),
-                          python_ids=ids)
+    return _rescore_where(
+        model, named, key_filter=named, as_of=as_of or timezone.now(), python_ids=ids
+    )
 
 
 @transaction.atomic
-def rescore_id_range(*, model: ScoringModel, first_id: int, last_id: int, as_of: datetime,
-                     engaged_since: datetime | None = None,
-                     score_accounts: bool = True) -> RescoreResult:
+def rescore_id_range(
+    *,
+    model: ScoringModel,
+    first_id: int,
+    last_id: int,
+    as_of: datetime,
+    engaged_since: datetime | None = None,
+    score_accounts: bool = True,
+) -> RescoreResult:
     """Rescores every lead with first_id <= id <= last_id under ``model`` (only
     those with activity since ``engaged_since``, when given), in one
     transaction: a chunk is applied whole or not at all. Only the scores that
@@ -280,18 +360,31 @@ def rescore_id_range(*, model: ScoringModel, first_id: int, last_id: int, as_of:
         # and the tables a rescore reads are in memory, where a random read
         # costs about a sequential one (bulk.RANDOM_READ_COST).
         with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('max_parallel_workers_per_gather', '0', true), "
-                           "set_config('jit', 'off', true), "
-                           "set_config('random_page_cost', %s, true)", [bulk.RANDOM_READ_COST])
-    return _rescore_where(model, bulk.Sql(where, params), key_filter=id_range, as_of=as_of,
-                          python_ids=python_ids, score_accounts=score_accounts,
-                          only_changed=True)
+            cursor.execute(
+                "SELECT set_config('max_parallel_workers_per_gather', '0', true), "
+                "set_config('jit', 'off', true), "
+                "set_config('random_page_cost', %s, true)",
+                [bulk.RANDOM_READ_COST],
+            )
+    return _rescore_where(
+        model,
+        bulk.Sql(where, params),
+        key_filter=id_range,
+        as_of=as_of,
+        python_ids=python_ids,
+        score_accounts=score_accounts,
+        only_changed=True,
+    )
 
 
 def _has_engagement_since_recycle(lead_id: int) -> bool:
     """A recycled lead needs new engagement after the recycle to qualify again."""
-    recycled_at = (StageChange.objects.filter(lead_id=lead_id, to_stage=Stage.RECYCLED)
-                   .order_by("-changed_at").values_list("changed_at", flat=True).first())
+    recycled_at = (
+        StageChange.objects.filter(lead_id=lead_id, to_stage=Stage.RECYCLED)
+        .order_by("-changed_at")
+        .values_list("changed_at", flat=True)
+        .first()
+    )
     if recycled_at is None:
         return True
     return Activity.objects.filter(lead_id=lead_id, occurred_at__gt=recycled_at).exists()
@@ -305,21 +398,30 @@ def qualify_leads(*, lead_ids: Iterable[int], model: ScoringModel) -> int:
     ``lead_became_mql`` for routing. Returns how many leads crossed.
     """
     crossed = 0
-    candidates = (Lead.objects.filter(pk__in=list(lead_ids), stage__in=STAGES_THAT_CAN_QUALIFY)
-                  .select_related("score").order_by("pk"))
+    candidates = (
+        Lead.objects.filter(pk__in=list(lead_ids), stage__in=STAGES_THAT_CAN_QUALIFY)
+        .select_related("score")
+        .order_by("pk")
+    )
     for lead in candidates:
         if lead.stage == Stage.RECYCLED and not _has_engagement_since_recycle(lead.pk):
             continue
         score = lead.score
         change_stage(
-            lead=lead, to_stage=Stage.MQL,
+            lead=lead,
+            to_stage=Stage.MQL,
             reason=f"Score {_points(score.total)} ≥ {model.threshold} "
-                   f"(fit {_points(score.fit)}, engagement {_points(score.engagement)}; "
-                   f"model v{model.version})",
+            f"(fit {_points(score.fit)}, engagement {_points(score.engagement)}; "
+            f"model v{model.version})",
         )
         snapshot = MQLSnapshot.objects.create(
-            lead=lead, model=model, fit=score.fit, engagement=score.engagement,
-            total=score.total, grade=score.grade, explanation=score.explanation,
+            lead=lead,
+            model=model,
+            fit=score.fit,
+            engagement=score.engagement,
+            total=score.total,
+            grade=score.grade,
+            explanation=score.explanation,
         )
         lead_became_mql.send(sender=MQLSnapshot, lead_id=lead.pk, snapshot_id=snapshot.pk)
         crossed += 1

@@ -21,14 +21,39 @@ from scoring.models import (
 )
 
 COPIED_SETTINGS = [
-    "threshold", "min_fit", "min_engagement", "grade_a_min", "grade_b_min", "grade_c_min",
-    "fit_floor", "fit_ceiling", "engagement_floor", "engagement_ceiling", "total_floor",
-    "total_ceiling", "account_contact_cap", "account_engaged_at", "account_min_fit",
-    "account_min_engagement", "account_min_engaged_contacts", "account_min_coverage",
+    "threshold",
+    "min_fit",
+    "min_engagement",
+    "grade_a_min",
+    "grade_b_min",
+    "grade_c_min",
+    "fit_floor",
+    "fit_ceiling",
+    "engagement_floor",
+    "engagement_ceiling",
+    "total_floor",
+    "total_ceiling",
+    "account_contact_cap",
+    "account_engaged_at",
+    "account_min_fit",
+    "account_min_engagement",
+    "account_min_engaged_contacts",
+    "account_min_coverage",
 ]
 COPIED_RULE_FIELDS = [
-    "layer", "name", "position", "field", "operator", "value", "points", "activity_kinds",
-    "url_pattern", "property_conditions", "window_days", "cap", "half_life_days",
+    "layer",
+    "name",
+    "position",
+    "field",
+    "operator",
+    "value",
+    "points",
+    "activity_kinds",
+    "url_pattern",
+    "property_conditions",
+    "window_days",
+    "cap",
+    "half_life_days",
 ]
 
 
@@ -38,8 +63,10 @@ def _locked(model: ScoringModel) -> ScoringModel:
 
 def _require(model: ScoringModel, *statuses: str, to: str) -> None:
     if model.status not in statuses:
-        raise DomainError(f"v{model.version} is {model.get_status_display().lower()}; "
-                          f"only a version that is {' or '.join(statuses)} can be {to}.")
+        raise DomainError(
+            f"v{model.version} is {model.get_status_display().lower()}; "
+            f"only a version that is {' or '.join(statuses)} can be {to}."
+        )
 
 
 def next_version() -> int:
@@ -47,11 +74,15 @@ def next_version() -> int:
 
 
 @transaction.atomic
-def clone_model(*, source: ScoringModel, by: AbstractBaseUser | None,
-                name: str | None = None) -> ScoringModel:
+def clone_model(
+    *, source: ScoringModel, by: AbstractBaseUser | None, name: str | None = None
+) -> ScoringModel:
     """A new draft with the settings, sources and rules of ``source``."""
     draft = ScoringModel.objects.create(
-        name=name or source.name, version=next_version(), based_on=source, created_by=by,
+        name=name or source.name,
+        version=next_version(),
+        based_on=source,
+        created_by=by,
         **{f: getattr(source, f) for f in COPIED_SETTINGS},
     )
     draft.eligible_sources.set(source.eligible_sources.all())
@@ -60,8 +91,13 @@ def clone_model(*, source: ScoringModel, by: AbstractBaseUser | None,
         for rule in source.rules.all()
     )
     CommitteeRole.objects.bulk_create(
-        CommitteeRole(model=draft, name=role.name, title_pattern=role.title_pattern,
-                      department_pattern=role.department_pattern, position=role.position)
+        CommitteeRole(
+            model=draft,
+            name=role.name,
+            title_pattern=role.title_pattern,
+            department_pattern=role.department_pattern,
+            position=role.position,
+        )
         for role in source.committee_roles.all()
     )
     audit.record(actor=by, action="created", obj=draft, note=f"cloned from v{source.version}")
@@ -80,8 +116,12 @@ def submit_model(*, model: ScoringModel, by: AbstractBaseUser) -> ScoringModel:
         rule.full_clean()
     model.status, model.submitted_by, model.submitted_at = ModelStatus.SUBMITTED, by, timezone.now()
     model.save(update_fields=["status", "submitted_by", "submitted_at"])
-    audit.record(actor=by, action="submitted", obj=model,
-                 changes={"status": [ModelStatus.DRAFT, ModelStatus.SUBMITTED]})
+    audit.record(
+        actor=by,
+        action="submitted",
+        obj=model,
+        changes={"status": [ModelStatus.DRAFT, ModelStatus.SUBMITTED]},
+    )
     return model
 
 
@@ -93,10 +133,16 @@ def return_to_draft(*, model: ScoringModel, by: AbstractBaseUser, reason: str = 
     before = model.status
     model.status = ModelStatus.DRAFT
     model.submitted_by = model.submitted_at = model.approved_by = model.approved_at = None
-    model.save(update_fields=["status", "submitted_by", "submitted_at", "approved_by",
-                              "approved_at"])
-    audit.record(actor=by, action="returned to draft", obj=model,
-                 changes={"status": [before, ModelStatus.DRAFT]}, note=reason)
+    model.save(
+        update_fields=["status", "submitted_by", "submitted_at", "approved_by", "approved_at"]
+    )
+    audit.record(
+        actor=by,
+        action="returned to draft",
+        obj=model,
+        changes={"status": [before, ModelStatus.DRAFT]},
+        note=reason,
+    )
     return model
 
 
@@ -114,8 +160,12 @@ def approve_model(*, model: ScoringModel, by: AbstractBaseUser) -> ScoringModel:
         raise DomainError("The person who submitted a version cannot also approve it.")
     model.status, model.approved_by, model.approved_at = ModelStatus.APPROVED, by, timezone.now()
     model.save(update_fields=["status", "approved_by", "approved_at"])
-    audit.record(actor=by, action="approved", obj=model,
-                 changes={"status": [ModelStatus.SUBMITTED, ModelStatus.APPROVED]})
+    audit.record(
+        actor=by,
+        action="approved",
+        obj=model,
+        changes={"status": [ModelStatus.SUBMITTED, ModelStatus.APPROVED]},
+    )
     return model
 
 
@@ -130,16 +180,24 @@ def publish_model(*, model: ScoringModel, by: AbstractBaseUser | None) -> Rescor
     model = _locked(model)
     _require(model, ModelStatus.APPROVED, to="published")
     now = timezone.now()
-    for previous in ScoringModel.objects.select_for_update().filter(
-            status=ModelStatus.PUBLISHED):
+    for previous in ScoringModel.objects.select_for_update().filter(status=ModelStatus.PUBLISHED):
         previous.status, previous.archived_at = ModelStatus.ARCHIVED, now
         previous.save(update_fields=["status", "archived_at"])
         RescoreJob.objects.filter(model=previous, status=JobStatus.RUNNING).update(
-            status=JobStatus.CANCELLED, finished_at=now)
-        audit.record(actor=by, action="archived", obj=previous,
-                     changes={"status": [ModelStatus.PUBLISHED, ModelStatus.ARCHIVED]})
+            status=JobStatus.CANCELLED, finished_at=now
+        )
+        audit.record(
+            actor=by,
+            action="archived",
+            obj=previous,
+            changes={"status": [ModelStatus.PUBLISHED, ModelStatus.ARCHIVED]},
+        )
     model.status, model.published_by, model.published_at = ModelStatus.PUBLISHED, by, now
     model.save(update_fields=["status", "published_by", "published_at"])
-    audit.record(actor=by, action="published", obj=model,
-                 changes={"status": [ModelStatus.APPROVED, ModelStatus.PUBLISHED]})
+    audit.record(
+        actor=by,
+        action="published",
+        obj=model,
+        changes={"status": [ModelStatus.APPROVED, ModelStatus.PUBLISHED]},
+    )
     return start_rescore(model=model, reason=RescoreJob.Reason.PUBLISH, by=by)

@@ -20,8 +20,10 @@ def _static_files_by_their_own_names(settings):
     """The live server serves static files through the finders, which know
     them by their own names, not the manifest's hashed ones: without this,
     scripts and the stylesheet would answer 404 when DEBUG is off."""
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 # Every document the browser opens reports each content security policy
@@ -41,9 +43,18 @@ def csp_violations(request):
     page = request.getfixturevalue("page")
     found: list[str] = []
     page.add_init_script(WATCH_CSP)
-    page.on("console", lambda message: found.append(message.text) if message.type == "error" and (
-        message.text.startswith("CSP violation") or "Content Security Policy" in message.text
-    ) else None)
+    page.on(
+        "console",
+        lambda message: (
+            found.append(message.text)
+            if message.type == "error"
+            and (
+                message.text.startswith("CSP violation")
+                or "Content Security Policy" in message.text
+            )
+            else None
+        ),
+    )
     yield found
     assert found == [], "The content security policy was violated:\n" + "\n".join(found)
 

@@ -50,15 +50,20 @@ def visit(page, live_server, csp_violations):
 def changelists(page) -> list[str]:
     """The admin index's links to every list this user may see."""
     links = page.locator("#content-main table th[scope=row] a")
-    return sorted({re.sub(r"^https?://[^/]+", "", href)
-                   for href in (a.get_attribute("href") for a in links.all())})
+    return sorted(
+        {
+            re.sub(r"^https?://[^/]+", "", href)
+            for href in (a.get_attribute("href") for a in links.all())
+        }
+    )
 
 
 def test_the_policy_is_strict_and_enforced():
     assert POLICY == (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-        "form-action 'self'; frame-ancestors 'none'")
+        "form-action 'self'; frame-ancestors 'none'"
+    )
     assert not settings.SECURE_CSP_REPORT_ONLY
 
 
@@ -73,10 +78,22 @@ def test_the_login_page_and_a_refused_login(page, visit, sdr, csp_violations):
 
 def test_an_sdr_s_pages(page, visit, log_in, sdr, csp_violations):
     seat([sdr], Queue.objects.filter(name__in=["Demo requests", "Inbound MQLs"]))
-    grace = mql_for(sdr, 1, first_name="Grace", last_name="Hopper",
-                    email="grace@navylabs.example", company="Navy Labs")
-    mql_for(sdr, 2, first_name="Alan", last_name="Turing", email="alan@bletchley.example",
-            company="Bletchley Park")
+    grace = mql_for(
+        sdr,
+        1,
+        first_name="Grace",
+        last_name="Hopper",
+        email="grace@navylabs.example",
+        company="Navy Labs",
+    )
+    mql_for(
+        sdr,
+        2,
+        first_name="Alan",
+        last_name="Turing",
+        email="alan@bletchley.example",
+        company="Bletchley Park",
+    )
     log_in(sdr)
 
     visit("/")
@@ -104,8 +121,9 @@ def test_a_sales_manager_s_pages(page, visit, log_in, manager, sdr, other_sdr, c
     log_in(manager)
 
     visit("/manager/")
-    page.wait_for_function(f"() => ({DRAWN})({CANVASES}) !== null"
-                           f" && ({DRAWN})({CANVASES}).every((n) => n !== null)")
+    page.wait_for_function(
+        f"() => ({DRAWN})({CANVASES}) !== null && ({DRAWN})({CANVASES}).every((n) => n !== null)"
+    )
     visit("/manager/sla/")
     page.wait_for_function(f"() => ({CHART_TOTAL})() !== null")
     visit("/definition/")
@@ -120,8 +138,9 @@ def test_a_sales_manager_s_pages(page, visit, log_in, manager, sdr, other_sdr, c
     assert csp_violations == []
 
 
-def test_marketing_ops_pages(page, visit, log_in, marketing_ops, settings, tmp_path,
-                             csp_violations):
+def test_marketing_ops_pages(
+    page, visit, log_in, marketing_ops, settings, tmp_path, csp_violations
+):
     settings.MEDIA_ROOT = tmp_path / "media"
     history(200)
     log_in(marketing_ops)
@@ -134,17 +153,30 @@ def test_marketing_ops_pages(page, visit, log_in, marketing_ops, settings, tmp_p
 
     # An import: the form, then its progress page, which polls with htmx.
     visit("/admin/leads/importjob/import/")
-    page.get_by_label("CSV file").set_input_files(files=[{
-        "name": "leads.csv", "mimeType": "text/csv",
-        "buffer": (HEADER + "ada@acme.io,Ada,,,,,,\r\n").encode()}])
-    page.get_by_label("…or upload a mapping").set_input_files(files=[{
-        "name": "mapping.json", "mimeType": "application/json",
-        "buffer": json.dumps(SMALL_MAPPING).encode()}])
+    page.get_by_label("CSV file").set_input_files(
+        files=[
+            {
+                "name": "leads.csv",
+                "mimeType": "text/csv",
+                "buffer": (HEADER + "ada@acme.io,Ada,,,,,,\r\n").encode(),
+            }
+        ]
+    )
+    page.get_by_label("…or upload a mapping").set_input_files(
+        files=[
+            {
+                "name": "mapping.json",
+                "mimeType": "application/json",
+                "buffer": json.dumps(SMALL_MAPPING).encode(),
+            }
+        ]
+    )
     page.get_by_role("button", name="Import").click()
     expect(page.locator("#import-progress")).to_contain_text("Waiting for a worker")
     run_import_job(job_id=ImportJob.objects.get().pk)  # what the worker does
-    expect(page.locator("#import-progress")).to_contain_text("Imported: 1 leads created",
-                                                             timeout=10_000)
+    expect(page.locator("#import-progress")).to_contain_text(
+        "Imported: 1 leads created", timeout=10_000
+    )
 
     # A version: clone, preview its impact, then a rescore's progress bar.
     live = ScoringModel.objects.get(status=ModelStatus.PUBLISHED)

@@ -43,37 +43,60 @@ def make_history(sdrs, queues):
     n = 0
     for age, (accepted, rejected, recycled) in enumerate(reversed(WEEKS)):
         when = now - timedelta(weeks=age, hours=1)
-        statuses = ([AssignmentStatus.ACCEPTED] * accepted + [AssignmentStatus.REJECTED]
-                    * rejected + [AssignmentStatus.RECYCLED] * recycled)
+        statuses = (
+            [AssignmentStatus.ACCEPTED] * accepted
+            + [AssignmentStatus.REJECTED] * rejected
+            + [AssignmentStatus.RECYCLED] * recycled
+        )
         for status in statuses:
             n += 1
             lead = factories.make_lead(source_slug=["inbound_form", "webinar", "content"][n % 3])
-            change = StageChange.objects.create(lead=lead, from_stage=Stage.LEAD,
-                                                to_stage=Stage.MQL)
+            change = StageChange.objects.create(
+                lead=lead, from_stage=Stage.LEAD, to_stage=Stage.MQL
+            )
             snapshot = MQLSnapshot.objects.create(
-                lead=lead, model=model, fit=20, engagement=40, total=50 + (n * 7) % 50,
-                grade="B", explanation=[{"rule_id": r.pk, "rule": r.name}
-                                        for r in rules[: 1 + n % 3]])
+                lead=lead,
+                model=model,
+                fit=20,
+                engagement=40,
+                total=50 + (n * 7) % 50,
+                grade="B",
+                explanation=[{"rule_id": r.pk, "rule": r.name} for r in rules[: 1 + n % 3]],
+            )
             sdr, queue = sdrs[n % 2], queues[n % 2]
             assignment = Assignment.objects.create(
-                lead=lead, queue=queue, sdr=sdr, status=status, assigned_at=when,
-                first_touch_at=when + timedelta(minutes=5 + n % 40), closed_at=when)
+                lead=lead,
+                queue=queue,
+                sdr=sdr,
+                status=status,
+                assigned_at=when,
+                first_touch_at=when + timedelta(minutes=5 + n % 40),
+                closed_at=when,
+            )
             StageChange.objects.filter(pk=change.pk).update(changed_at=when)
             MQLSnapshot.objects.filter(pk=snapshot.pk).update(created_at=when)
             Assignment.objects.filter(pk=assignment.pk).update(created_at=when)
             if status == AssignmentStatus.REJECTED:
-                touch = Touch.objects.create(assignment=assignment, kind=Touch.Kind.REJECT,
-                                             by=sdr, reason=REASONS[n % len(REASONS)])
+                touch = Touch.objects.create(
+                    assignment=assignment,
+                    kind=Touch.Kind.REJECT,
+                    by=sdr,
+                    reason=REASONS[n % len(REASONS)],
+                )
                 Touch.objects.filter(pk=touch.pk).update(at=when)
             elif status == AssignmentStatus.ACCEPTED and n % 2:
                 Lead.objects.filter(pk=lead.pk).update(stage=Stage.OPPORTUNITY)
-                Opportunity.objects.create(crm_id=f"006-{n}", lead=lead,
-                                           amount=Decimal(8000 + 1000 * (n % 5)),
-                                           created_on=date.fromordinal(when.toordinal()))
+                Opportunity.objects.create(
+                    crm_id=f"006-{n}",
+                    lead=lead,
+                    amount=Decimal(8000 + 1000 * (n % 5)),
+                    created_on=date.fromordinal(when.toordinal()),
+                )
 
 
-def test_a_manager_sees_the_charts_and_an_alert(page, live_server, log_in, manager, sdr,
-                                                 other_sdr, screenshot):
+def test_a_manager_sees_the_charts_and_an_alert(
+    page, live_server, log_in, manager, sdr, other_sdr, screenshot
+):
     queues = [Queue.objects.get(name="Inbound MQLs"), Queue.objects.get(name="Demo requests")]
     make_history([sdr, other_sdr], queues)
     refresh_weekly_counts()
@@ -86,10 +109,11 @@ def test_a_manager_sees_the_charts_and_an_alert(page, live_server, log_in, manag
     alert = page.locator("#alert-low-acceptance")
     expect(alert).to_contain_text("Acceptance is 43.8 %, under 50 % (28 of 64 MQLs accepted).")
     expect(alert).to_contain_text(
-        "The MQL definition or the scoring is broken: review the rules with the lowest "
-        "acceptance.")
-    page.wait_for_function(f"() => ({DRAWN})({CANVASES}) !== null"
-                           f" && ({DRAWN})({CANVASES}).every((n) => n !== null)")
+        "The MQL definition or the scoring is broken: review the rules with the lowest acceptance."
+    )
+    page.wait_for_function(
+        f"() => ({DRAWN})({CANVASES}) !== null && ({DRAWN})({CANVASES}).every((n) => n !== null)"
+    )
     # Funnel 1; acceptance 3 (the band's two edges and the rate); volume 2 (MQLs,
     # pipeline); reasons: one per reason given.
     assert page.evaluate(DRAWN, CANVASES) == [1, 3, 2, 4]

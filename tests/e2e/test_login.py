@@ -6,8 +6,9 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.e2e
 
 
-def test_a_marketing_ops_user_logs_in_and_sees_their_places(log_in, live_server, marketing_ops,
-                                                            screenshot):
+def test_a_marketing_ops_user_logs_in_and_sees_their_places(
+    log_in, live_server, marketing_ops, screenshot
+):
     page = log_in(marketing_ops)
 
     expect(page.get_by_role("heading", name="Welcome, Mo")).to_be_visible()
@@ -45,7 +46,8 @@ def test_guessing_passwords_locks_the_account_with_a_message(page, live_server, 
 
     expect(page.get_by_role("alert")).to_have_text(
         "Too many failed logins: the account “sam.sdr” is locked for 15 minutes. "
-        "Try again later, or ask an administrator to unlock it.")
+        "Try again later, or ask an administrator to unlock it."
+    )
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("alert")).to_contain_text("is locked for 15 minutes")

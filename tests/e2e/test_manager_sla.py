@@ -27,7 +27,8 @@ CHART_TOTAL = """() => {
 
 
 def test_a_manager_sees_a_breach_appear_once_the_deadline_has_passed(
-        page, live_server, log_in, manager, sdr, screenshot):
+    page, live_server, log_in, manager, sdr, screenshot
+):
     inbound = Queue.objects.get(name="Inbound MQLs")  # a plain 24-hour first-touch SLA
     join_queue(queue=inbound, sdr=sdr)
     lead, _ = upsert_lead(email="ada@example.com", source=factories.source())

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.e2e
 
 
 def test_a_recalibration_is_proposed_reviewed_approved_and_published(
-        page, live_server, log_in, marketing_ops, manager, screenshot):
+    page, live_server, log_in, marketing_ops, manager, screenshot
+):
     history(600)
     messages = page.locator(".messagelist")
 

@@ -21,7 +21,8 @@ def log_out(page):
 
 
 def test_a_new_version_goes_from_draft_to_live_with_both_teams(
-        page, live_server, log_in, marketing_ops, manager, screenshot):
+    page, live_server, log_in, marketing_ops, manager, screenshot
+):
     for _ in range(3):
         factories.make_lead(title="VP Marketing")
     live = ScoringModel.objects.get(status=ModelStatus.PUBLISHED)
@@ -33,8 +34,7 @@ def test_a_new_version_goes_from_draft_to_live_with_both_teams(
     page.get_by_role("link", name=live.name).click()
     page.get_by_role("button", name="Clone into a new draft").click()
     draft = ScoringModel.objects.get(version=live.version + 1)
-    expect(messages).to_contain_text(
-        f"New draft v{draft.version}, cloned from v{live.version}.")
+    expect(messages).to_contain_text(f"New draft v{draft.version}, cloned from v{live.version}.")
 
     senior_title = page.locator("tr.form-row", has=page.locator("input[value='Senior title']"))
     senior_title.locator("input[name$='-points']").fill("20")

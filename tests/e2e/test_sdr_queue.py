@@ -15,16 +15,45 @@ pytestmark = pytest.mark.e2e
 
 
 def test_an_sdr_works_the_queue_and_rejects_a_lead_with_a_reason(
-        page, live_server, log_in, sdr, screenshot):
+    page, live_server, log_in, sdr, screenshot
+):
     seat([sdr], Queue.objects.filter(name__in=["Demo requests", "Inbound MQLs"]))
-    grace = set_due(mql_for(sdr, 1, first_name="Grace", last_name="Hopper",
-                            email="grace@navylabs.example", company="Navy Labs"), minutes=-185)
-    set_due(mql_for(sdr, 2, first_name="Alan", last_name="Turing",
-                    email="alan@bletchley.example", company="Bletchley Park",
-                    title="Head of Research"), minutes=300)
-    set_due(mql_for(sdr, 3, first_name="Ada", last_name="Lovelace",
-                    email="ada@engines.example", company="Analytical Engines",
-                    title="Founder", source="webinar"), minutes=80)
+    grace = set_due(
+        mql_for(
+            sdr,
+            1,
+            first_name="Grace",
+            last_name="Hopper",
+            email="grace@navylabs.example",
+            company="Navy Labs",
+        ),
+        minutes=-185,
+    )
+    set_due(
+        mql_for(
+            sdr,
+            2,
+            first_name="Alan",
+            last_name="Turing",
+            email="alan@bletchley.example",
+            company="Bletchley Park",
+            title="Head of Research",
+        ),
+        minutes=300,
+    )
+    set_due(
+        mql_for(
+            sdr,
+            3,
+            first_name="Ada",
+            last_name="Lovelace",
+            email="ada@engines.example",
+            company="Analytical Engines",
+            title="Founder",
+            source="webinar",
+        ),
+        minutes=80,
+    )
     watch_sla_clocks()  # Grace is overdue: Sam has a breach notice
 
     log_in(sdr)
@@ -41,9 +70,15 @@ def test_an_sdr_works_the_queue_and_rejects_a_lead_with_a_reason(
     leads.first.click()
     expect(page.get_by_role("heading", name="Grace Hopper")).to_be_visible()
     why = page.locator("section", has=page.get_by_role("heading", name="Why is this an MQL"))
-    expect(why.locator("table.explanation tbody tr td:first-child")).to_have_text([
-        "Senior title", "Company of 200 employees or more", "Demo request",
-        "Pricing page visit", "Content download"])
+    expect(why.locator("table.explanation tbody tr td:first-child")).to_have_text(
+        [
+            "Senior title",
+            "Company of 200 employees or more",
+            "Demo request",
+            "Pricing page visit",
+            "Content download",
+        ]
+    )
     expect(why.locator("tfoot")).to_contain_text("77.50")
     expect(page.get_by_role("heading", name="Why you got it")).to_be_visible()
     expect(page.get_by_text("account owner", exact=True)).to_be_visible()
@@ -55,12 +90,15 @@ def test_an_sdr_works_the_queue_and_rejects_a_lead_with_a_reason(
     # htmx swapped the panel in place: no reload, the outcome and the history are there.
     panel = page.locator("#mql-panel")
     expect(panel.locator(".done")).to_have_text(
-        "Rejected: Grace Hopper has left your queue. Back to My MQLs")
+        "Rejected: Grace Hopper has left your queue. Back to My MQLs"
+    )
     expect(panel.get_by_role("heading", name="Rejected")).to_be_visible()
     expect(panel.locator("table.stage-history tbody tr").first).to_contain_text(
-        "MQL → Disqualified")
+        "MQL → Disqualified"
+    )
     expect(panel.locator("table.stage-history tbody tr").first).to_contain_text(
-        "Rejected: Not a fit (An agency, not a buyer)")
+        "Rejected: Not a fit (An agency, not a buyer)"
+    )
     assert page.url == f"{live_server.url}/queue/{grace.pk}/"
 
     panel.get_by_role("link", name="Back to My MQLs").click()

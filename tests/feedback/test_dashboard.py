@@ -22,22 +22,42 @@ from tests import factories
 URL = "/manager/"
 
 
-def handoff(n: int, *, status: str, sdr: User, queue: Queue, source: str = "inbound_form",
-            reason: str = "no_budget", total: int = 80) -> Assignment:
+def handoff(
+    n: int,
+    *,
+    status: str,
+    sdr: User,
+    queue: Queue,
+    source: str = "inbound_form",
+    reason: str = "no_budget",
+    total: int = 80,
+) -> Assignment:
     """An MQL handed off now, first touched ``n`` minutes after assignment, decided."""
     model = ScoringModel.objects.get(status=ModelStatus.PUBLISHED)
     rule = Rule.objects.filter(model=model).order_by("pk").first()
     lead = factories.make_lead(source_slug=source)
     StageChange.objects.create(lead=lead, from_stage=Stage.LEAD, to_stage=Stage.MQL)
-    MQLSnapshot.objects.create(lead=lead, model=model, fit=0, engagement=0, total=total,
-                               grade="B", explanation=[{"rule_id": rule.pk, "rule": rule.name}])
+    MQLSnapshot.objects.create(
+        lead=lead,
+        model=model,
+        fit=0,
+        engagement=0,
+        total=total,
+        grade="B",
+        explanation=[{"rule_id": rule.pk, "rule": rule.name}],
+    )
     now = timezone.now()
     assignment = Assignment.objects.create(
-        lead=lead, queue=queue, sdr=sdr, status=status, assigned_at=now - timedelta(minutes=n),
-        first_touch_at=now, closed_at=now)
+        lead=lead,
+        queue=queue,
+        sdr=sdr,
+        status=status,
+        assigned_at=now - timedelta(minutes=n),
+        first_touch_at=now,
+        closed_at=now,
+    )
     if status == AssignmentStatus.REJECTED:
-        Touch.objects.create(assignment=assignment, kind=Touch.Kind.REJECT, by=sdr,
-                             reason=reason)
+        Touch.objects.create(assignment=assignment, kind=Touch.Kind.REJECT, by=sdr, reason=reason)
     return assignment
 
 
@@ -86,8 +106,9 @@ def test_managers_and_superusers_see_it(client_as, manager, admin_user):
 # --- What it shows -------------------------------------------------------------------------
 
 
-def test_it_shows_the_period_from_the_rollup_with_charts_and_tables(client_as, manager, sdr,
-                                                                    inbound):
+def test_it_shows_the_period_from_the_rollup_with_charts_and_tables(
+    client_as, manager, sdr, inbound
+):
     handoff(10, status=AssignmentStatus.ACCEPTED, sdr=sdr, queue=inbound, total=72)
     handoff(30, status=AssignmentStatus.REJECTED, sdr=sdr, queue=inbound, total=55)
     refresh_weekly_counts()
@@ -97,20 +118,31 @@ def test_it_shows_the_period_from_the_rollup_with_charts_and_tables(client_as, m
     report = response.context["report"]
     assert (report.total.accepted, report.total.decided) == (1, 2)
     assert [(s.name, s.count) for s in report.funnel.steps] == [
-        ("MQL", 2), ("SAL", 1), ("SQL", 0), ("Opportunity", 0), ("Won", 0)]
+        ("MQL", 2),
+        ("SAL", 1),
+        ("SQL", 0),
+        ("Opportunity", 0),
+        ("Won", 0),
+    ]
     assert report.median_first_touch == timedelta(minutes=20)
     html = response.content.decode()
     for canvas in ("funnel-chart", "acceptance-chart", "volume-chart", "reasons-chart"):
         assert f'<canvas id="{canvas}"' in html
-    charts = json.loads(html.split('<script id="dashboard-charts" type="application/json">')[1]
-                        .split("</script>")[0])
-    assert charts["funnel"] == {"labels": ["MQL", "SAL", "SQL", "Opportunity", "Won"],
-                                "counts": [2, 1, 0, 0, 0]}
+    charts = json.loads(
+        html.split('<script id="dashboard-charts" type="application/json">')[1].split("</script>")[
+            0
+        ]
+    )
+    assert charts["funnel"] == {
+        "labels": ["MQL", "SAL", "SQL", "Opportunity", "Won"],
+        "counts": [2, 1, 0, 0, 0],
+    }
     assert charts["acceptance"]["band"] == [60, 75]
     assert charts["acceptance"]["rates"][-1] == 50.0
     assert len(charts["acceptance"]["labels"]) == DEFAULT_WEEKS
     assert charts["reasons"]["series"] == [
-        {"label": "No budget", "data": [0] * (DEFAULT_WEEKS - 1) + [1]}]
+        {"label": "No budget", "data": [0] * (DEFAULT_WEEKS - 1) + [1]}
+    ]
     assert re.search(r'<script src="/static/feedback/dashboard\.[0-9a-f]+\.js" defer>', html)
     assert "<script>" not in html  # no inline script: the data is in json_script
 
@@ -129,8 +161,7 @@ def test_it_says_when_the_figures_were_computed(client_as, manager):
     assert after.context["report"].as_of is not None
 
 
-def test_source_and_queue_filters_narrow_the_numbers(client_as, manager, sdr, inbound,
-                                                     demo_queue):
+def test_source_and_queue_filters_narrow_the_numbers(client_as, manager, sdr, inbound, demo_queue):
     handoff(5, status=AssignmentStatus.ACCEPTED, sdr=sdr, queue=inbound, source="webinar")
     handoff(5, status=AssignmentStatus.REJECTED, sdr=sdr, queue=demo_queue)
     refresh_weekly_counts()
@@ -148,7 +179,9 @@ def test_the_period_is_whole_weeks(client_as, manager):
 
     filters = response.context["filters"]
     assert (filters.first_week.isoformat(), filters.last_week.isoformat()) == (
-        "2025-03-03", "2025-03-17")
+        "2025-03-03",
+        "2025-03-17",
+    )
 
 
 def test_a_period_ending_before_it_starts_is_refused(client_as, manager):
@@ -185,8 +218,9 @@ def test_acceptance_under_half_tells_to_review_the_rules(client_as, manager):
     response = client_as(manager).get(URL)
 
     assert alert_ids(response) == ["low-acceptance"]
-    assert (b"The MQL definition or the scoring is broken: review the rules with the lowest "
-            b"acceptance.") in response.content
+    assert (
+        b"The MQL definition or the scoring is broken: review the rules with the lowest acceptance."
+    ) in response.content
 
 
 def test_half_accepted_is_not_under_half(client_as, manager):
@@ -223,7 +257,8 @@ def test_pipeline_growing_with_the_volume_raises_no_alert(client_as, manager):
 
 def test_a_live_model_not_reviewed_for_ninety_days(client_as, manager):
     ScoringModel.objects.filter(status=ModelStatus.PUBLISHED).update(
-        published_at=timezone.now() - timedelta(days=91))
+        published_at=timezone.now() - timedelta(days=91)
+    )
 
     response = client_as(manager).get(URL)
 
@@ -236,14 +271,20 @@ def test_a_live_model_not_reviewed_for_ninety_days(client_as, manager):
 
 @pytest.mark.parametrize("count", [1, 12])
 def test_the_page_runs_the_same_queries_for_one_or_many_hand_offs(
-        client_as, manager, inbound, demo_queue, sdr, other_sdr, django_assert_num_queries,
-        count):
+    client_as, manager, inbound, demo_queue, sdr, other_sdr, django_assert_num_queries, count
+):
     statuses = [AssignmentStatus.REJECTED, AssignmentStatus.ACCEPTED, AssignmentStatus.RECYCLED]
     reasons = ["no_budget", "not_a_fit", "bad_timing"]
     for n in range(count):
-        handoff(n, status=statuses[n % 3], sdr=[sdr, other_sdr][n % 2],
-                queue=[inbound, demo_queue][n % 2], source=["inbound_form", "webinar"][n % 2],
-                reason=reasons[n % 3], total=40 + 5 * n)
+        handoff(
+            n,
+            status=statuses[n % 3],
+            sdr=[sdr, other_sdr][n % 2],
+            queue=[inbound, demo_queue][n % 2],
+            source=["inbound_form", "webinar"][n % 2],
+            reason=reasons[n % 3],
+            total=40 + 5 * n,
+        )
     refresh_weekly_counts()
     client = client_as(manager)
 

@@ -43,33 +43,66 @@ def at(day: int, hour: int = 9, minute: int = 0) -> datetime:
 
 
 def stage_change(lead, to_stage: str, when: datetime, from_stage: str = "") -> StageChange:
-    change = StageChange.objects.create(lead=lead, from_stage=from_stage or lead.stage,
-                                        to_stage=to_stage)
+    change = StageChange.objects.create(
+        lead=lead, from_stage=from_stage or lead.stage, to_stage=to_stage
+    )
     StageChange.objects.filter(pk=change.pk).update(changed_at=when)
     return change
 
 
-def handoff(*, source: str, crossed: datetime, total: int, model: ScoringModel,
-            fired: list[Rule], queue, sdr, touched_after: int, status: str,
-            decided: datetime, reason: str = ""):
+def handoff(
+    *,
+    source: str,
+    crossed: datetime,
+    total: int,
+    model: ScoringModel,
+    fired: list[Rule],
+    queue,
+    sdr,
+    touched_after: int,
+    status: str,
+    decided: datetime,
+    reason: str = "",
+):
     """An MQL crossing with its snapshot, routed a minute later, first touched
     ``touched_after`` minutes after that, and decided at ``decided``."""
     lead = factories.make_lead(source_slug=source)
     stage_change(lead, Stage.MQL, crossed, from_stage=Stage.LEAD)
     snapshot = MQLSnapshot.objects.create(
-        lead=lead, model=model, fit=0, engagement=0, total=total, grade="B",
-        explanation=[{"rule_id": rule.pk, "rule": rule.name, "layer": rule.layer, "count": 1,
-                      "points": rule.points} for rule in fired])
+        lead=lead,
+        model=model,
+        fit=0,
+        engagement=0,
+        total=total,
+        grade="B",
+        explanation=[
+            {
+                "rule_id": rule.pk,
+                "rule": rule.name,
+                "layer": rule.layer,
+                "count": 1,
+                "points": rule.points,
+            }
+            for rule in fired
+        ],
+    )
     MQLSnapshot.objects.filter(pk=snapshot.pk).update(created_at=crossed)
     assigned = crossed + timedelta(minutes=1)
     assignment = Assignment.objects.create(
-        lead=lead, queue=queue, sdr=sdr, status=status, assigned_at=assigned,
+        lead=lead,
+        queue=queue,
+        sdr=sdr,
+        status=status,
+        assigned_at=assigned,
         due_at=assigned + timedelta(hours=24),
-        first_touch_at=assigned + timedelta(minutes=touched_after), closed_at=decided)
+        first_touch_at=assigned + timedelta(minutes=touched_after),
+        closed_at=decided,
+    )
     Assignment.objects.filter(pk=assignment.pk).update(created_at=assigned)
     if status == AssignmentStatus.REJECTED:
-        touch = Touch.objects.create(assignment=assignment, kind=Touch.Kind.REJECT, by=sdr,
-                                     reason=reason)
+        touch = Touch.objects.create(
+            assignment=assignment, kind=Touch.Kind.REJECT, by=sdr, reason=reason
+        )
         Touch.objects.filter(pk=touch.pk).update(at=decided)
     return lead
 
@@ -92,12 +125,22 @@ def versions(db):
     rules = {}
     for model in (v1, v2):
         rules[model.version] = {
-            "demo": Rule.objects.create(model=model, layer=Layer.ENGAGEMENT,
-                                        name="Demo request", points=30,
-                                        activity_kinds=["demo_request"]),
-            "title": Rule.objects.create(model=model, layer=Layer.DEMOGRAPHIC,
-                                         name="Title is VP", points=15, field="title",
-                                         operator="contains", value="VP"),
+            "demo": Rule.objects.create(
+                model=model,
+                layer=Layer.ENGAGEMENT,
+                name="Demo request",
+                points=30,
+                activity_kinds=["demo_request"],
+            ),
+            "title": Rule.objects.create(
+                model=model,
+                layer=Layer.DEMOGRAPHIC,
+                name="Title is VP",
+                points=15,
+                field="title",
+                operator="contains",
+                value="VP",
+            ),
         }
     return v1, v2, rules
 
@@ -122,39 +165,110 @@ def example(versions, inbound, demo_queue, sdr, other_sdr):
     r1, r2 = rules[1], rules[2]
     A, J, C = AssignmentStatus.ACCEPTED, AssignmentStatus.REJECTED, AssignmentStatus.RECYCLED
     leads = {
-        "L1": handoff(source="inbound_form", crossed=at(3, 9), total=72, model=v1,
-                      fired=[r1["demo"], r1["title"]], queue=inbound, sdr=sdr,
-                      touched_after=10, status=A, decided=at(4, 10)),
-        "L2": handoff(source="inbound_form", crossed=at(3, 10), total=55, model=v1,
-                      fired=[r1["title"]], queue=inbound, sdr=sdr, touched_after=20, status=J,
-                      decided=at(3, 10, 21), reason="no_budget"),
-        "L3": handoff(source="webinar", crossed=at(4, 9), total=81, model=v1,
-                      fired=[r1["demo"]], queue=demo_queue, sdr=other_sdr, touched_after=90,
-                      status=A, decided=at(4, 10, 31)),
-        "L4": handoff(source="webinar", crossed=at(5, 9), total=64, model=v1,
-                      fired=[r1["title"]], queue=demo_queue, sdr=other_sdr, touched_after=5,
-                      status=C, decided=at(5, 9, 6)),
-        "L5": handoff(source="webinar", crossed=at(10, 9), total=77, model=v2,
-                      fired=[r2["demo"], r2["title"]], queue=inbound, sdr=sdr,
-                      touched_after=30, status=A, decided=at(11, 9)),
-        "L6": handoff(source="inbound_form", crossed=at(10, 10), total=48, model=v2, fired=[],
-                      queue=inbound, sdr=sdr, touched_after=45, status=J,
-                      decided=at(10, 10, 46), reason="not_a_fit"),
-        "L7": handoff(source="webinar", crossed=at(11, 9), total=90, model=v2,
-                      fired=[r2["demo"]], queue=demo_queue, sdr=sdr, touched_after=60,
-                      status=A, decided=at(11, 10, 1)),
+        "L1": handoff(
+            source="inbound_form",
+            crossed=at(3, 9),
+            total=72,
+            model=v1,
+            fired=[r1["demo"], r1["title"]],
+            queue=inbound,
+            sdr=sdr,
+            touched_after=10,
+            status=A,
+            decided=at(4, 10),
+        ),
+        "L2": handoff(
+            source="inbound_form",
+            crossed=at(3, 10),
+            total=55,
+            model=v1,
+            fired=[r1["title"]],
+            queue=inbound,
+            sdr=sdr,
+            touched_after=20,
+            status=J,
+            decided=at(3, 10, 21),
+            reason="no_budget",
+        ),
+        "L3": handoff(
+            source="webinar",
+            crossed=at(4, 9),
+            total=81,
+            model=v1,
+            fired=[r1["demo"]],
+            queue=demo_queue,
+            sdr=other_sdr,
+            touched_after=90,
+            status=A,
+            decided=at(4, 10, 31),
+        ),
+        "L4": handoff(
+            source="webinar",
+            crossed=at(5, 9),
+            total=64,
+            model=v1,
+            fired=[r1["title"]],
+            queue=demo_queue,
+            sdr=other_sdr,
+            touched_after=5,
+            status=C,
+            decided=at(5, 9, 6),
+        ),
+        "L5": handoff(
+            source="webinar",
+            crossed=at(10, 9),
+            total=77,
+            model=v2,
+            fired=[r2["demo"], r2["title"]],
+            queue=inbound,
+            sdr=sdr,
+            touched_after=30,
+            status=A,
+            decided=at(11, 9),
+        ),
+        "L6": handoff(
+            source="inbound_form",
+            crossed=at(10, 10),
+            total=48,
+            model=v2,
+            fired=[],
+            queue=inbound,
+            sdr=sdr,
+            touched_after=45,
+            status=J,
+            decided=at(10, 10, 46),
+            reason="not_a_fit",
+        ),
+        "L7": handoff(
+            source="webinar",
+            crossed=at(11, 9),
+            total=90,
+            model=v2,
+            fired=[r2["demo"]],
+            queue=demo_queue,
+            sdr=sdr,
+            touched_after=60,
+            status=A,
+            decided=at(11, 10, 1),
+        ),
     }
     l1, l3 = leads["L1"], leads["L3"]
     stage_change(l1, Stage.SQL, at(11, 12), from_stage=Stage.SAL)
     stage_change(l1, Stage.OPPORTUNITY, at(12, 12), from_stage=Stage.SQL)
-    Opportunity.objects.create(crm_id="OPP-1", lead=l1, amount=Decimal("10000"),
-                               created_on=date(2025, 3, 12))
+    Opportunity.objects.create(
+        crm_id="OPP-1", lead=l1, amount=Decimal("10000"), created_on=date(2025, 3, 12)
+    )
     stage_change(l3, Stage.SQL, at(12, 12), from_stage=Stage.SAL)
     stage_change(l3, Stage.OPPORTUNITY, at(13, 12), from_stage=Stage.SQL)
     stage_change(l3, Stage.WON, at(14, 12), from_stage=Stage.OPPORTUNITY)
-    Opportunity.objects.create(crm_id="OPP-3", lead=l3, amount=Decimal("5000"),
-                               created_on=date(2025, 3, 13), status=Opportunity.Status.WON,
-                               closed_on=date(2025, 3, 14))
+    Opportunity.objects.create(
+        crm_id="OPP-3",
+        lead=l3,
+        amount=Decimal("5000"),
+        created_on=date(2025, 3, 13),
+        status=Opportunity.Status.WON,
+        closed_on=date(2025, 3, 14),
+    )
     refresh_weekly_counts(full=True)
     return {"v1": v1, "v2": v2, "rules": rules, **leads}
 
@@ -188,15 +302,23 @@ def test_acceptance_by_source_with_its_band(example, versions):
 
 def test_acceptance_by_queue_sdr_and_model_version(example):
     def table(by):
-        return [(r.label, r.accepted, r.decided, round(r.rate, 1), r.band)
-                for r in acceptance_by(PERIOD, by)]
+        return [
+            (r.label, r.accepted, r.decided, round(r.rate, 1), r.band)
+            for r in acceptance_by(PERIOD, by)
+        ]
 
-    assert table("queue") == [("Inbound MQLs", 2, 4, 50.0, "below"),
-                              ("Demo requests", 2, 3, 66.7, "healthy")]
-    assert table("sdr") == [("Sam Reyes", 3, 5, 60.0, "healthy"),  # 60 % is inside too
-                            ("Olivia Park", 1, 2, 50.0, "below")]
-    assert table("model") == [("v1 Default (textbook) model", 2, 4, 50.0, "below"),
-                              ("v2 Stricter", 2, 3, 66.7, "healthy")]
+    assert table("queue") == [
+        ("Inbound MQLs", 2, 4, 50.0, "below"),
+        ("Demo requests", 2, 3, 66.7, "healthy"),
+    ]
+    assert table("sdr") == [
+        ("Sam Reyes", 3, 5, 60.0, "healthy"),  # 60 % is inside too
+        ("Olivia Park", 1, 2, 50.0, "below"),
+    ]
+    assert table("model") == [
+        ("v1 Default (textbook) model", 2, 4, 50.0, "below"),
+        ("v2 Stricter", 2, 3, 66.7, "healthy"),
+    ]
 
 
 def test_above_the_band_is_flagged_too():
@@ -223,9 +345,19 @@ def test_the_funnel_counts_each_stage_entered_in_the_period(example):
     result = funnel(PERIOD)
 
     assert [(s.name, s.count) for s in result.steps] == [
-        ("MQL", 7), ("SAL", 4), ("SQL", 2), ("Opportunity", 2), ("Won", 1)]
-    assert [round(s.conversion, 1) if s.conversion is not None else None
-            for s in result.steps] == [None, 57.1, 50.0, 100.0, 50.0]
+        ("MQL", 7),
+        ("SAL", 4),
+        ("SQL", 2),
+        ("Opportunity", 2),
+        ("Won", 1),
+    ]
+    assert [round(s.conversion, 1) if s.conversion is not None else None for s in result.steps] == [
+        None,
+        57.1,
+        50.0,
+        100.0,
+        50.0,
+    ]
     assert round(result.sal_to_sql, 1) == 50.0  # 2 SQLs of 4 SALs
     assert round(result.sql_to_won, 1) == 50.0  # 1 won of 2 SQLs
 
@@ -236,9 +368,19 @@ def test_later_stages_count_for_the_queue_that_accepted_the_lead(example, demo_q
 
     # L3 (Demo) reached SQL and won; L1 (Inbound) reached SQL and an opportunity.
     assert [(s.name, s.count) for s in demo.steps] == [
-        ("MQL", 3), ("SAL", 2), ("SQL", 1), ("Opportunity", 1), ("Won", 1)]
+        ("MQL", 3),
+        ("SAL", 2),
+        ("SQL", 1),
+        ("Opportunity", 1),
+        ("Won", 1),
+    ]
     assert [(s.name, s.count) for s in inbound_.steps] == [
-        ("MQL", 4), ("SAL", 2), ("SQL", 1), ("Opportunity", 1), ("Won", 0)]
+        ("MQL", 4),
+        ("SAL", 2),
+        ("SQL", 1),
+        ("Opportunity", 1),
+        ("Won", 0),
+    ]
 
 
 def test_a_step_with_nothing_before_it_has_no_conversion(db):
@@ -310,17 +452,45 @@ def test_rule_lift_compares_acceptance_when_the_rule_fired_and_when_it_did_not(e
 
     assert rows == [
         # v1 title: fired in L1 (accepted), L2, L4; not in L3 (accepted).
-        RuleLift(r1["title"].pk, "Title is VP", 1, fired=3, fired_accepted=1, not_fired=1,
-                 not_fired_accepted=1),
+        RuleLift(
+            r1["title"].pk,
+            "Title is VP",
+            1,
+            fired=3,
+            fired_accepted=1,
+            not_fired=1,
+            not_fired_accepted=1,
+        ),
         # v1 demo: fired in L1, L3 (both accepted); not in L2, L4.
-        RuleLift(r1["demo"].pk, "Demo request", 1, fired=2, fired_accepted=2, not_fired=2,
-                 not_fired_accepted=0),
+        RuleLift(
+            r1["demo"].pk,
+            "Demo request",
+            1,
+            fired=2,
+            fired_accepted=2,
+            not_fired=2,
+            not_fired_accepted=0,
+        ),
         # v2 demo: fired in L5, L7 (accepted); not in L6 (rejected).
-        RuleLift(r2["demo"].pk, "Demo request", 2, fired=2, fired_accepted=2, not_fired=1,
-                 not_fired_accepted=0),
+        RuleLift(
+            r2["demo"].pk,
+            "Demo request",
+            2,
+            fired=2,
+            fired_accepted=2,
+            not_fired=1,
+            not_fired_accepted=0,
+        ),
         # v2 title: fired in L5 (accepted); not in L6 (rejected) and L7 (accepted).
-        RuleLift(r2["title"].pk, "Title is VP", 2, fired=1, fired_accepted=1, not_fired=2,
-                 not_fired_accepted=1),
+        RuleLift(
+            r2["title"].pk,
+            "Title is VP",
+            2,
+            fired=1,
+            fired_accepted=1,
+            not_fired=2,
+            not_fired_accepted=1,
+        ),
     ]
     assert [round(r.lift, 1) for r in rows] == [-66.7, 100.0, 100.0, 50.0]
 
@@ -330,8 +500,11 @@ def test_rule_lift_compares_acceptance_when_the_rule_fired_and_when_it_did_not(e
 
 def test_a_second_refresh_with_nothing_new_changes_nothing(example):
     def rows():
-        return sorted(WeeklyCount.objects.values_list(
-            "week", "measure", "key", "source_id", "queue_id", "sdr_id", "model_id", "value"))
+        return sorted(
+            WeeklyCount.objects.values_list(
+                "week", "measure", "key", "source_id", "queue_id", "sdr_id", "model_id", "value"
+            )
+        )
 
     before = rows()
     refresh_weekly_counts()
@@ -350,8 +523,7 @@ def test_a_refresh_recomputes_only_the_weeks_since_the_previous_one(example):
     this_week = week_of(result.as_of)
     # From the previous run's week (less the margin: the week before, just
     # after a Monday midnight) to this one.
-    assert [(r.first, r.last) for r in result.ranges] == [
-        (week_of(previous - SETTLE), this_week)]
+    assert [(r.first, r.last) for r in result.ranges] == [(week_of(previous - SETTLE), this_week)]
     assert volume_and_pipeline(MetricFilters(this_week, this_week))[0].mqls == 1
     assert volume_and_pipeline(PERIOD)[1].mqls == 3  # W2 untouched
 
@@ -363,8 +535,13 @@ def test_an_opportunity_dated_in_a_past_week_marks_that_week_for_the_next_refres
     type(lead).objects.filter(pk=lead.pk).update(stage=Stage.SAL)
     lead.refresh_from_db()
 
-    record_opportunity(crm_id="OPP-5", lead=lead, amount=Decimal("2500"), status="open",
-                       created_on=date(2025, 3, 11))
+    record_opportunity(
+        crm_id="OPP-5",
+        lead=lead,
+        amount=Decimal("2500"),
+        status="open",
+        created_on=date(2025, 3, 11),
+    )
     assert list(ChangedWeek.objects.values_list("week", flat=True)) == [W2]
 
     result = refresh_weekly_counts()
@@ -390,18 +567,22 @@ def alert_kinds(filters: MetricFilters, now: datetime = NOW) -> list[str]:
 def recent_model(db):
     """The live version, published a month before NOW: not due for review."""
     ScoringModel.objects.filter(status=ModelStatus.PUBLISHED).update(
-        published_at=NOW - timedelta(days=30))
+        published_at=NOW - timedelta(days=30)
+    )
 
 
 MARCH = MetricFilters(date(2025, 3, 3), date(2025, 3, 31))
 
 
-@pytest.mark.parametrize(("accepted", "decided", "alerted"), [
-    (4, 10, True),  # 40 %
-    (4, 9, False),  # 44 %, but fewer than ten decisions
-    (5, 10, False),  # exactly 50 % is not under 50 %
-    (49, 100, True),  # 49 %
-])
+@pytest.mark.parametrize(
+    ("accepted", "decided", "alerted"),
+    [
+        (4, 10, True),  # 40 %
+        (4, 9, False),  # 44 %, but fewer than ten decisions
+        (5, 10, False),  # exactly 50 % is not under 50 %
+        (49, 100, True),  # 49 %
+    ],
+)
 def test_the_low_acceptance_alert(recent_model, accepted, decided, alerted):
     put(date(2025, 3, 10), Measure.ACCEPTED, accepted)
     put(date(2025, 3, 17), Measure.REJECTED, decided - accepted)
@@ -409,15 +590,15 @@ def test_the_low_acceptance_alert(recent_model, accepted, decided, alerted):
     assert alert_kinds(MARCH) == (["low-acceptance"] if alerted else [])
 
 
-def test_the_low_acceptance_alert_names_the_rules_with_the_lowest_acceptance(example,
-                                                                                   recent_model):
+def test_the_low_acceptance_alert_names_the_rules_with_the_lowest_acceptance(example, recent_model):
     put(W2, Measure.REJECTED, 8)  # 4 of 15 accepted: 26.7 %
 
     [alert] = dashboard_report(PERIOD, now=NOW).alerts
 
     assert alert.title == "Acceptance is 26.7 %, under 50 % (4 of 15 MQLs accepted)."
-    assert alert.action == ("The MQL definition or the scoring is broken: review the rules "
-                            "with the lowest acceptance.")
+    assert alert.action == (
+        "The MQL definition or the scoring is broken: review the rules with the lowest acceptance."
+    )
     assert alert.details == [
         "Title is VP (v1): 33.3 % accepted when it fired, 3 hand-offs",
         "Demo request (v1): 100.0 % accepted when it fired, 2 hand-offs",
@@ -427,19 +608,26 @@ def test_the_low_acceptance_alert_names_the_rules_with_the_lowest_acceptance(exa
 
 def test_the_volume_alert_compares_the_last_four_whole_weeks_with_the_four_before():
     assert volume_alert_weeks(MARCH, now=NOW) == (
-        date(2025, 2, 3), date(2025, 3, 3), date(2025, 3, 24))
+        date(2025, 2, 3),
+        date(2025, 3, 3),
+        date(2025, 3, 24),
+    )
     # A period ending earlier: its own last week is whole.
     assert volume_alert_weeks(MetricFilters(date(2025, 1, 6), date(2025, 2, 24)), now=NOW)[
-        2] == date(2025, 2, 24)
+        2
+    ] == date(2025, 2, 24)
 
 
-@pytest.mark.parametrize(("mqls_after", "pipeline_after", "alerted"), [
-    (50, "104999.99", True),  # MQLs +25 %, pipeline +4.99999 %
-    (49, "100000", False),  # MQLs +22.5 %: not a rise of 25 %
-    (50, "105000", False),  # pipeline +5 %: not flat
-    (50, "95000.01", True),  # pipeline -4.99999 %: flat
-    (50, "95000", False),  # pipeline -5 %: not flat
-])
+@pytest.mark.parametrize(
+    ("mqls_after", "pipeline_after", "alerted"),
+    [
+        (50, "104999.99", True),  # MQLs +25 %, pipeline +4.99999 %
+        (49, "100000", False),  # MQLs +22.5 %: not a rise of 25 %
+        (50, "105000", False),  # pipeline +5 %: not flat
+        (50, "95000.01", True),  # pipeline -4.99999 %: flat
+        (50, "95000", False),  # pipeline -5 %: not flat
+    ],
+)
 def test_the_volume_without_pipeline_alert(recent_model, mqls_after, pipeline_after, alerted):
     before = [date(2025, 2, 3), date(2025, 2, 10), date(2025, 2, 17), date(2025, 2, 24)]
     after = [date(2025, 3, 3), date(2025, 3, 10), date(2025, 3, 17), date(2025, 3, 24)]
@@ -460,10 +648,13 @@ def test_no_volume_alert_from_no_mqls_at_all(recent_model):
     assert alert_kinds(MARCH) == []
 
 
-@pytest.mark.parametrize(("age", "alerted"), [
-    (timedelta(days=90), False),
-    (timedelta(days=90, seconds=1), True),
-])
+@pytest.mark.parametrize(
+    ("age", "alerted"),
+    [
+        (timedelta(days=90), False),
+        (timedelta(days=90, seconds=1), True),
+    ],
+)
 def test_the_model_review_alert_after_ninety_days(db, age, alerted):
     ScoringModel.objects.filter(status=ModelStatus.PUBLISHED).update(published_at=NOW - age)
 

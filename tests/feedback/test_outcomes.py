@@ -18,14 +18,22 @@ from routing.models import Assignment, AssignmentStatus, Queue
 from routing.services import accept_mql, recycle_mql
 from tests import factories
 
-BANT = {"budget": "  40k this quarter ", "authority": "VP Sales signs",
-        "need": "Leads lost between teams", "timeline": "Decision in May"}
+BANT = {
+    "budget": "  40k this quarter ",
+    "authority": "VP Sales signs",
+    "need": "Leads lost between teams",
+    "timeline": "Decision in May",
+}
 
 
 def assign(lead, sdr) -> Assignment:
-    return Assignment.objects.create(lead=lead, queue=Queue.objects.get(name="Inbound MQLs"),
-                                     sdr=sdr, status=AssignmentStatus.OPEN,
-                                     assigned_at=timezone.now())
+    return Assignment.objects.create(
+        lead=lead,
+        queue=Queue.objects.get(name="Inbound MQLs"),
+        sdr=sdr,
+        status=AssignmentStatus.OPEN,
+        assigned_at=timezone.now(),
+    )
 
 
 def make_sal(by, **fields):
@@ -38,14 +46,21 @@ def make_sal(by, **fields):
 
 
 def stages(lead) -> list[tuple[str, str]]:
-    return list(StageChange.objects.filter(lead=lead).order_by("changed_at", "pk")
-                .values_list("from_stage", "to_stage"))
+    return list(
+        StageChange.objects.filter(lead=lead)
+        .order_by("changed_at", "pk")
+        .values_list("from_stage", "to_stage")
+    )
 
 
 def audit_of(obj) -> list[tuple[str, dict]]:
-    return list(AuditEntry.objects.filter(
-        content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk))
-        .order_by("pk").values_list("action", "changes"))
+    return list(
+        AuditEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk)
+        )
+        .order_by("pk")
+        .values_list("action", "changes")
+    )
 
 
 # --- SQL qualification -------------------------------------------------------------------------
@@ -60,9 +75,12 @@ def test_the_sdr_who_accepted_a_sal_makes_it_an_sql_with_bant(db, sdr):
     assert lead.stage == Stage.SQL
     assert stages(lead)[-1] == (Stage.SAL, Stage.SQL)
     assert StageChange.objects.filter(lead=lead).first().changed_by == sdr
-    assert (qualification.budget, qualification.authority, qualification.need,
-            qualification.timeline) == ("40k this quarter", "VP Sales signs",
-                                        "Leads lost between teams", "Decision in May")
+    assert (
+        qualification.budget,
+        qualification.authority,
+        qualification.need,
+        qualification.timeline,
+    ) == ("40k this quarter", "VP Sales signs", "Leads lost between teams", "Decision in May")
     assert qualification.qualified_by == sdr
     assert audit_of(qualification) == [("qualified", {"stage": ["sal", "sql"]})]
 
@@ -126,9 +144,17 @@ def test_each_bant_answer_is_required(db, sdr, field):
 
 
 def opportunity(lead, **overrides):
-    return record_opportunity(**{
-        "crm_id": "OPP-1", "lead": lead, "amount": Decimal("12000"), "status": "open",
-        "created_on": date(2025, 3, 12), "name": "Acme platform", **overrides})
+    return record_opportunity(
+        **{
+            "crm_id": "OPP-1",
+            "lead": lead,
+            "amount": Decimal("12000"),
+            "status": "open",
+            "created_on": date(2025, 3, 12),
+            "name": "Acme platform",
+            **overrides,
+        }
+    )
 
 
 @pytest.fixture
@@ -146,12 +172,24 @@ def test_a_new_opportunity_takes_an_sql_to_the_opportunity_stage(sql_lead, integ
     assert (result.created, result.changed) == (True, True)
     assert sql_lead.stage == Stage.OPPORTUNITY
     assert stages(sql_lead)[-1] == (Stage.SQL, Stage.OPPORTUNITY)
-    assert audit_of(result.opportunity) == [("created", {
-        "lead_id": [None, sql_lead.pk], "name": [None, "Acme platform"],
-        "amount": [None, "12000.00"], "currency": [None, "USD"], "status": [None, "open"],
-        "created_on": [None, "2025-03-12"], "closed_on": [None, None]})]
-    assert AuditEntry.objects.get(object_id=str(result.opportunity.pk),
-                                  action="created").actor == integration_user
+    assert audit_of(result.opportunity) == [
+        (
+            "created",
+            {
+                "lead_id": [None, sql_lead.pk],
+                "name": [None, "Acme platform"],
+                "amount": [None, "12000.00"],
+                "currency": [None, "USD"],
+                "status": [None, "open"],
+                "created_on": [None, "2025-03-12"],
+                "closed_on": [None, None],
+            },
+        )
+    ]
+    assert (
+        AuditEntry.objects.get(object_id=str(result.opportunity.pk), action="created").actor
+        == integration_user
+    )
 
 
 def test_the_crm_may_open_an_opportunity_straight_from_a_sal(db, sdr):
@@ -181,9 +219,10 @@ def test_an_update_is_recorded_with_what_changed(sql_lead):
     result = opportunity(sql_lead, amount=Decimal("15000.50"), name="Acme platform + support")
 
     assert (result.created, result.changed) == (False, True)
-    assert audit_of(first.opportunity)[-1] == ("updated", {
-        "name": ["Acme platform", "Acme platform + support"],
-        "amount": ["12000.00", "15000.50"]})
+    assert audit_of(first.opportunity)[-1] == (
+        "updated",
+        {"name": ["Acme platform", "Acme platform + support"], "amount": ["12000.00", "15000.50"]},
+    )
 
 
 def test_won_takes_the_lead_to_won(sql_lead):
@@ -193,8 +232,7 @@ def test_won_takes_the_lead_to_won(sql_lead):
 
     sql_lead.refresh_from_db()
     assert sql_lead.stage == Stage.WON
-    assert stages(sql_lead)[-2:] == [(Stage.SQL, Stage.OPPORTUNITY),
-                                     (Stage.OPPORTUNITY, Stage.WON)]
+    assert stages(sql_lead)[-2:] == [(Stage.SQL, Stage.OPPORTUNITY), (Stage.OPPORTUNITY, Stage.WON)]
 
 
 def test_an_opportunity_reported_already_won_passes_through_the_opportunity_stage(sql_lead):
@@ -202,8 +240,7 @@ def test_an_opportunity_reported_already_won_passes_through_the_opportunity_stag
 
     sql_lead.refresh_from_db()
     assert sql_lead.stage == Stage.WON
-    assert stages(sql_lead)[-2:] == [(Stage.SQL, Stage.OPPORTUNITY),
-                                     (Stage.OPPORTUNITY, Stage.WON)]
+    assert stages(sql_lead)[-2:] == [(Stage.SQL, Stage.OPPORTUNITY), (Stage.OPPORTUNITY, Stage.WON)]
 
 
 def test_the_lead_is_lost_only_when_its_last_open_opportunity_is_lost(sql_lead):
@@ -214,8 +251,9 @@ def test_the_lead_is_lost_only_when_its_last_open_opportunity_is_lost(sql_lead):
     sql_lead.refresh_from_db()
     assert sql_lead.stage == Stage.OPPORTUNITY  # OPP-2 is still open
 
-    opportunity(sql_lead, crm_id="OPP-2", name="Acme add-on", status="lost",
-                closed_on=date(2025, 4, 3))
+    opportunity(
+        sql_lead, crm_id="OPP-2", name="Acme add-on", status="lost", closed_on=date(2025, 4, 3)
+    )
     sql_lead.refresh_from_db()
     assert sql_lead.stage == Stage.LOST
 
@@ -240,21 +278,32 @@ def test_a_lead_sales_has_not_accepted_cannot_have_an_opportunity(db):
     assert Opportunity.objects.count() == 0
 
 
-@pytest.mark.parametrize(("overrides", "field", "message"), [
-    ({"status": "won"}, "closed_on", "A won or lost opportunity needs its close date."),
-    ({"closed_on": date(2025, 4, 1)}, "closed_on", "An open opportunity has no close date."),
-    ({"status": "lost", "closed_on": date(2025, 3, 1)}, "closed_on",
-     "The close date cannot be before the creation date."),
-    ({"status": "pending"}, "status", "Unknown status 'pending': use open, won or lost."),
-    ({"amount": Decimal("-1")}, "amount", "The amount cannot be negative."),
-    ({"amount": Decimal("1.005")}, "amount",
-     "Give the amount in cents at most, up to 999999999999.99."),
-    ({"currency": "dollars"}, "currency",
-     "Give the currency as a three-letter code such as USD."),
-    ({"crm_id": "  "}, "crm_id", "Give the CRM's id of the opportunity."),
-])
-def test_invalid_opportunities_are_refused_naming_the_field(sql_lead, overrides, field,
-                                                             message):
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"status": "won"}, "closed_on", "A won or lost opportunity needs its close date."),
+        ({"closed_on": date(2025, 4, 1)}, "closed_on", "An open opportunity has no close date."),
+        (
+            {"status": "lost", "closed_on": date(2025, 3, 1)},
+            "closed_on",
+            "The close date cannot be before the creation date.",
+        ),
+        ({"status": "pending"}, "status", "Unknown status 'pending': use open, won or lost."),
+        ({"amount": Decimal("-1")}, "amount", "The amount cannot be negative."),
+        (
+            {"amount": Decimal("1.005")},
+            "amount",
+            "Give the amount in cents at most, up to 999999999999.99.",
+        ),
+        (
+            {"currency": "dollars"},
+            "currency",
+            "Give the currency as a three-letter code such as USD.",
+        ),
+        ({"crm_id": "  "}, "crm_id", "Give the CRM's id of the opportunity."),
+    ],
+)
+def test_invalid_opportunities_are_refused_naming_the_field(sql_lead, overrides, field, message):
     with pytest.raises(DomainError) as refused:
         opportunity(sql_lead, **overrides)
 
@@ -317,7 +366,9 @@ def test_anonymous_visitors_are_sent_to_log_in(client, db, sdr):
     response = client.get(sql_url(lead))
 
     assert (response.status_code, response["Location"]) == (
-        302, f"/login/?next=/feedback/leads/{lead.pk}/sql/")
+        302,
+        f"/login/?next=/feedback/leads/{lead.pk}/sql/",
+    )
 
 
 def test_submitting_the_form_makes_it_an_sql_and_shows_the_answers(client_as, sdr):
@@ -369,31 +420,40 @@ def test_a_refusal_of_the_service_shows_above_the_form(client_as, sdr):
 
     assert response.status_code == 400
     assert response.context["form"].non_field_errors() == [
-        "This lead is Nurture: only a sales accepted lead (SAL) can become an SQL."]
+        "This lead is Nurture: only a sales accepted lead (SAL) can become an SQL."
+    ]
 
 
 # --- The admin ---------------------------------------------------------------------------------
 
 
 def admin_form(**overrides):
-    return {"name": "Acme platform", "amount": "12000.00", "currency": "USD", "status": "open",
-            "created_on": "2025-03-12", "closed_on": "", "_save": "Save", **overrides}
+    return {
+        "name": "Acme platform",
+        "amount": "12000.00",
+        "currency": "USD",
+        "status": "open",
+        "created_on": "2025-03-12",
+        "closed_on": "",
+        "_save": "Save",
+        **overrides,
+    }
 
 
-def test_marketing_ops_edit_an_opportunity_through_the_service(client_as, marketing_ops,
-                                                               sql_lead):
+def test_marketing_ops_edit_an_opportunity_through_the_service(client_as, marketing_ops, sql_lead):
     result = opportunity(sql_lead)
     url = f"/admin/feedback/opportunity/{result.opportunity.pk}/change/"
 
-    response = client_as(marketing_ops).post(
-        url, admin_form(status="won", closed_on="2025-04-02"))
+    response = client_as(marketing_ops).post(url, admin_form(status="won", closed_on="2025-04-02"))
 
     assert response.status_code == 302
     sql_lead.refresh_from_db()
     assert sql_lead.stage == Stage.WON
     entry = AuditEntry.objects.filter(action="updated").get()
     assert (entry.actor, entry.changes) == (
-        marketing_ops, {"status": ["open", "won"], "closed_on": [None, "2025-04-02"]})
+        marketing_ops,
+        {"status": ["open", "won"], "closed_on": [None, "2025-04-02"]},
+    )
 
 
 def test_the_admin_shows_the_services_refusal_on_its_field(client_as, marketing_ops, sql_lead):
@@ -404,7 +464,8 @@ def test_the_admin_shows_the_services_refusal_on_its_field(client_as, marketing_
 
     assert response.status_code == 200
     assert response.context["adminform"].form.errors == {
-        "status": ["Opportunity OPP-1 is already won; a closed opportunity stays closed."]}
+        "status": ["Opportunity OPP-1 is already won; a closed opportunity stays closed."]
+    }
     assert Opportunity.objects.get().status == "won"
 
 
@@ -414,8 +475,14 @@ def test_sql_qualifications_are_read_only_in_the_admin(client_as, marketing_ops,
     client = client_as(marketing_ops)
 
     assert client.get("/admin/feedback/sqlqualification/").status_code == 200
-    assert client.get(
-        f"/admin/feedback/sqlqualification/{qualification.pk}/change/").status_code == 200
+    assert (
+        client.get(f"/admin/feedback/sqlqualification/{qualification.pk}/change/").status_code
+        == 200
+    )
     assert client.get("/admin/feedback/sqlqualification/add/").status_code == 403
-    assert client.post(f"/admin/feedback/sqlqualification/{qualification.pk}/change/",
-                       {"budget": "changed"}).status_code == 403
+    assert (
+        client.post(
+            f"/admin/feedback/sqlqualification/{qualification.pk}/change/", {"budget": "changed"}
+        ).status_code
+        == 403
+    )

@@ -21,10 +21,18 @@ def history(n: int, seed: int = 11) -> None:
     for i in range(n):
         pro = rng.random() < 0.4
         converted = rng.random() < (0.8 if pro else 0.15)
-        leads.append(Lead(external_id=f"h{i}", source=source, known_outcome=converted,
-                          attributes={"plan": "pro" if pro else "free",
-                                      "visits": rng.randint(0, 20),
-                                      "post_contact_tag": "won" if converted else "lost"}))
+        leads.append(
+            Lead(
+                external_id=f"h{i}",
+                source=source,
+                known_outcome=converted,
+                attributes={
+                    "plan": "pro" if pro else "free",
+                    "visits": rng.randint(0, 20),
+                    "post_contact_tag": "won" if converted else "lost",
+                },
+            )
+        )
     Lead.objects.bulk_create(leads)
 
 
@@ -56,8 +64,10 @@ def test_too_little_evidence_is_refused_with_the_counts(marketing_ops):
 
     run.refresh_from_db()
     assert run.status == Recalibration.Status.REFUSED
-    assert run.message.startswith("Recalibration needs at least 200 labelled hand-offs with at "
-                                  "least 30 of each outcome; it has 120 (")
+    assert run.message.startswith(
+        "Recalibration needs at least 200 labelled hand-offs with at "
+        "least 30 of each outcome; it has 120 ("
+    )
     assert run.proposal is None
 
 
@@ -82,15 +92,28 @@ def handoffs(sdr):
         demo = rng.random() < 0.5
         fired = [rules["Demo request"]] if demo else [rules["Content download"]]
         snapshot = MQLSnapshot.objects.create(
-            lead=lead, model=model, fit=0, engagement=30, total=30, grade="C",
-            explanation=[{"rule_id": r.pk, "rule": r.name, "layer": r.layer, "count": 1,
-                          "points": r.points} for r in fired])
+            lead=lead,
+            model=model,
+            fit=0,
+            engagement=30,
+            total=30,
+            grade="C",
+            explanation=[
+                {"rule_id": r.pk, "rule": r.name, "layer": r.layer, "count": 1, "points": r.points}
+                for r in fired
+            ],
+        )
         MQLSnapshot.objects.filter(pk=snapshot.pk).update(
-            created_at=now - timezone.timedelta(days=300 - i))
+            created_at=now - timezone.timedelta(days=300 - i)
+        )
         accepted = rng.random() < (0.85 if demo else 0.2)
         Assignment.objects.create(
-            lead=lead, queue=queue, sdr=sdr, closed_at=now,
-            status=AssignmentStatus.ACCEPTED if accepted else AssignmentStatus.REJECTED)
+            lead=lead,
+            queue=queue,
+            sdr=sdr,
+            closed_at=now,
+            status=AssignmentStatus.ACCEPTED if accepted else AssignmentStatus.REJECTED,
+        )
 
 
 def test_recalibrating_from_handoffs_reweights_the_live_rules(handoffs, marketing_ops):
@@ -112,9 +135,10 @@ def test_marketing_ops_start_a_run_in_the_admin_and_read_its_proposal(client_as,
     history(600)
     client = client_as(marketing_ops)
 
-    response = client.post("/admin/feedback/recalibration/start/",
-                           {"source": "history", "outcome": "accepted",
-                            "target_acceptance": "0.65"})
+    response = client.post(
+        "/admin/feedback/recalibration/start/",
+        {"source": "history", "outcome": "accepted", "target_acceptance": "0.65"},
+    )
     run = Recalibration.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/admin/feedback/recalibration/{run.pk}/change/"
@@ -128,8 +152,9 @@ def test_marketing_ops_start_a_run_in_the_admin_and_read_its_proposal(client_as,
 
 
 def test_an_sdr_cannot_start_a_recalibration(client_as, sdr):
-    response = client_as(sdr).post("/admin/feedback/recalibration/start/",
-                                   {"source": "history", "outcome": "accepted"})
+    response = client_as(sdr).post(
+        "/admin/feedback/recalibration/start/", {"source": "history", "outcome": "accepted"}
+    )
 
     assert response.status_code == 302  # to the admin login: SDRs are not staff
     assert Recalibration.objects.count() == 0

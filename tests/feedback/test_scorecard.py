@@ -75,4 +75,5 @@ def test_too_little_evidence_is_refused_with_the_counts():
 
     assert str(refused.value) == (
         "Recalibration needs at least 200 labelled hand-offs with at least 30 of each outcome; "
-        "it has 170 (20 positive, 150 negative). Nothing was proposed.")
+        "it has 170 (20 positive, 150 negative). Nothing was proposed."
+    )

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from handoff.celery import app
+from config.celery import app
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,8 +27,11 @@ def start_worker(log_path: Path, **env_overrides: str | None) -> subprocess.Pope
     """Starts `celery worker` against the test database and waits until it is
     ready. An override of None removes that variable from the worker's
     environment (so the worker falls back to its default)."""
-    env = {**os.environ, "DATABASE_URL": _test_database_url(),
-           "CELERY_BROKER_URL": settings.CELERY_BROKER_URL}
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+    }
     for name, value in env_overrides.items():
         if value is None:
             env.pop(name, None)
@@ -36,9 +39,23 @@ def start_worker(log_path: Path, **env_overrides: str | None) -> subprocess.Pope
             env[name] = value
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "handoff", "worker", "--loglevel=INFO",
-             "--concurrency=1", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=1",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so it can be killed whole
         )
     process.log_path = log_path

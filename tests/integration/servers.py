@@ -63,9 +63,22 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-             "--appendonly", "no", "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         _wait_until(self._answers, timeout=10, what=f"Redis on port {self.port}")
 
     def stop(self) -> None:
@@ -104,20 +117,32 @@ class PostgresCluster:
 
     def start(self) -> None:
         # The script starts a Redis too: it gets a port of its own, unused.
-        subprocess.run([str(ROOT / "scripts" / "services"), "start", self.name,
-                        str(self.port), str(free_port())],
-                       check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            [
+                str(ROOT / "scripts" / "services"),
+                "start",
+                self.name,
+                str(self.port),
+                str(free_port()),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
 
     def stop(self) -> None:
-        subprocess.run([str(ROOT / "scripts" / "services"), "stop", self.name],
-                       check=False, capture_output=True, timeout=60)
+        subprocess.run(
+            [str(ROOT / "scripts" / "services"), "stop", self.name],
+            check=False,
+            capture_output=True,
+            timeout=60,
+        )
 
     def restart(self) -> None:
         """pg_ctl restart -m fast: every session is terminated, open
         transactions are rolled back, and the server comes back."""
         # -l: the server must not inherit (and hold open) this call's output pipe.
-        self._pg_ctl("restart", "-m", "fast", "-w", "-t", "30", "-l",
-                     str(self.data / "server.log"))
+        self._pg_ctl("restart", "-m", "fast", "-w", "-t", "30", "-l", str(self.data / "server.log"))
 
     def _pg_ctl(self, *args: str) -> None:
         command = [_pg_bin("pg_ctl"), "-D", str(self.data), *args]
@@ -127,11 +152,19 @@ class PostgresCluster:
 
     def load(self, source_url: str) -> None:
         """Copies a database (schema and rows) into this cluster's."""
-        dump = subprocess.run([_pg_bin("pg_dump"), "--no-owner", "--no-privileges",
-                               _libpq(source_url)],
-                              check=True, capture_output=True, timeout=120)
-        subprocess.run([_pg_bin("psql"), "-q", "-v", "ON_ERROR_STOP=1", _libpq(self.url)],
-                       input=dump.stdout, check=True, capture_output=True, timeout=120)
+        dump = subprocess.run(
+            [_pg_bin("pg_dump"), "--no-owner", "--no-privileges", _libpq(source_url)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        subprocess.run(
+            [_pg_bin("psql"), "-q", "-v", "ON_ERROR_STOP=1", _libpq(self.url)],
+            input=dump.stdout,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
 
 
 def _pg_bin(name: str) -> str:
@@ -141,8 +174,10 @@ def _pg_bin(name: str) -> str:
     if initdb is not None:
         directory = Path(initdb).resolve().parent
     else:
-        found = sorted(Path("/usr/lib/postgresql").glob("*/bin"),
-                       key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
+        found = sorted(
+            Path("/usr/lib/postgresql").glob("*/bin"),
+            key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        )
         if not found:
             pytest.fail("No PostgreSQL installation found (initdb is not on the PATH).")
         directory = found[-1]
@@ -156,18 +191,41 @@ def _libpq(url: str) -> str:
 # --- The web app ------------------------------------------------------------------------------
 
 
-def start_web(log_path: Path, *, database_url: str, broker_url: str, threads: int = 4,
-              ) -> WebServer:
+def start_web(
+    log_path: Path,
+    *,
+    database_url: str,
+    broker_url: str,
+    threads: int = 4,
+) -> WebServer:
     """gunicorn serving the app on a free port, on the given database and broker.
     One process; each of its threads keeps its own database connection."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "CELERY_BROKER_URL": broker_url}
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "handoff.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", "1", "--threads", str(threads), "--timeout", "60",
-             "--log-level", "info"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--threads",
+                str(threads),
+                "--timeout",
+                "60",
+                "--log-level",
+                "info",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     server = WebServer(process=process, url=f"http://127.0.0.1:{port}", log_path=log_path)
 
     def up() -> bool:
@@ -200,8 +258,15 @@ class WebServer:
     url: str
     log_path: Path
 
-    def request(self, method: str, path: str, *, body: Any = None,
-                authorization: str | None = None, timeout: float = 60) -> Answer:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        authorization: str | None = None,
+        timeout: float = 60,
+    ) -> Answer:
         headers = {"Accept": "application/json"}
         data = None
         if body is not None:
@@ -209,16 +274,19 @@ class WebServer:
             headers["Content-Type"] = "application/json"
         if authorization is not None:
             headers["Authorization"] = authorization
-        request = urllib.request.Request(self.url + path, data=data, method=method,
-                                         headers=headers)
+        request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         started = time.monotonic()
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 status, answer_headers, text = response.status, response.headers, response.read()
         except urllib.error.HTTPError as error:
             status, answer_headers, text = error.code, error.headers, error.read()
-        return Answer(status=status, headers=dict(answer_headers.items()),
-                      text=text.decode(), seconds=time.monotonic() - started)
+        return Answer(
+            status=status,
+            headers=dict(answer_headers.items()),
+            text=text.decode(),
+            seconds=time.monotonic() - started,
+        )
 
     def log(self) -> str:
         return self.log_path.read_text()

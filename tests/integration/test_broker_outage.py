@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from handoff.celery import app
+from config.celery import app
 from leads import services as lead_services
 from leads.models import Activity, Lead
 from scoring import services as scoring_services
@@ -42,8 +42,11 @@ def web_on(tmp_path):
     started = []
 
     def start(broker_url: str):
-        server = start_web(tmp_path / f"web-{len(started)}.log",
-                           database_url=_test_database_url(), broker_url=broker_url)
+        server = start_web(
+            tmp_path / f"web-{len(started)}.log",
+            database_url=_test_database_url(),
+            broker_url=broker_url,
+        )
         started.append(server)
         return server
 
@@ -64,22 +67,35 @@ def post_events(web, auth: str, events: list[dict], **options):
 
 def make_leads(count: int) -> list[Lead]:
     source = factories.source()
-    return [lead_services.upsert_lead(email=f"buyer{n}@company{n}.com", source=source,
-                                      title="VP Sales" if n % 2 else "Analyst")[0]
-            for n in range(count)]
+    return [
+        lead_services.upsert_lead(
+            email=f"buyer{n}@company{n}.com",
+            source=source,
+            title="VP Sales" if n % 2 else "Analyst",
+        )[0]
+        for n in range(count)
+    ]
 
 
 def events_for(leads: list[Lead], per_lead: int) -> list[dict]:
     now = timezone.now()
-    return [{"lead_email": lead.email, "kind": KINDS[(lead.pk + i) % len(KINDS)],
-             "url": "https://example.com/pricing", "source_system": "web",
-             "external_id": f"evt-{next(_event_numbers)}",
-             "occurred_at": (now - timedelta(hours=i)).isoformat()}
-            for lead in leads for i in range(per_lead)]
+    return [
+        {
+            "lead_email": lead.email,
+            "kind": KINDS[(lead.pk + i) % len(KINDS)],
+            "url": "https://example.com/pricing",
+            "source_system": "web",
+            "external_id": f"evt-{next(_event_numbers)}",
+            "occurred_at": (now - timedelta(hours=i)).isoformat(),
+        }
+        for lead in leads
+        for i in range(per_lead)
+    ]
 
 
 def test_events_sent_while_redis_is_down_are_stored_and_scored_once_it_is_back(
-        worker_starter, web_on, redis_server, auth):
+    worker_starter, web_on, redis_server, auth
+):
     leads = make_leads(30)
     lead_ids = [lead.pk for lead in leads]
     scoring_services.rescore_leads(lead_ids=lead_ids)  # everyone starts scored, fit only
@@ -95,7 +111,7 @@ def test_events_sent_while_redis_is_down_are_stored_and_scored_once_it_is_back(
     scored_before = dict(LeadScore.objects.values_list("lead_id", "scored_at"))
     sent, answers = [], []
     for start in range(0, 30, 10):
-        batch = events_for(leads[start:start + 10], 8)
+        batch = events_for(leads[start : start + 10], 8)
         sent += batch
         answers.append(post_events(web, auth, batch))
     answers.append(post_events(web, auth, sent[:10]))
@@ -106,26 +122,30 @@ def test_events_sent_while_redis_is_down_are_stored_and_scored_once_it_is_back(
     stored = sum(a.json()["stored"] for a in answers)
     duplicates = sum(a.json()["duplicates"] for a in answers)
     assert (stored, duplicates) == (240, 10)
-    assert Activity.objects.filter(external_id__in=[e["external_id"] for e in sent]).count() \
-        == stored
+    assert (
+        Activity.objects.filter(external_id__in=[e["external_id"] for e in sent]).count() == stored
+    )
     assert "was not queued" in web.log()
     assert dict(LeadScore.objects.values_list("lead_id", "scored_at")) == scored_before, (
-        "a lead was rescored while the broker was down")
+        "a lead was rescored while the broker was down"
+    )
 
     # Redis is back, empty: the messages sent meanwhile were never queued. The
     # sweep (run by beat every minute; sent here) finds the leads behind.
     redis_server.start()
     with app.connection_for_write(redis_server.url) as connection:
         sweep_unscored_leads.apply_async(kwargs={"settle_seconds": 0}, connection=connection)
-    wait_for(lambda: scored_since_last_event(lead_ids), timeout=40,
-             what="the sweep to rescore every lead")
+    wait_for(
+        lambda: scored_since_last_event(lead_ids),
+        timeout=40,
+        what="the sweep to rescore every lead",
+    )
 
     assert_scores_match_a_fresh_scoring(lead_ids)
     assert LeadScore.objects.filter(lead_id__in=lead_ids, engagement__gt=0).count() == 30
 
 
-def test_a_frozen_redis_does_not_hold_requests(reference_data_kept, web_on, redis_server,
-                                               auth):
+def test_a_frozen_redis_does_not_hold_requests(reference_data_kept, web_on, redis_server, auth):
     """A broker that takes connections but never answers (hung, or cut off by
     the network) costs a request a bounded wait, not forever."""
     lead = make_leads(1)[0]
@@ -135,7 +155,6 @@ def test_a_frozen_redis_does_not_hold_requests(reference_data_kept, web_on, redi
     redis_server.freeze()
     answer = post_events(web, auth, events_for([lead], 5), timeout=30)
 
-    assert (answer.status, answer.json()) == (201, {"received": 5, "stored": 5,
-                                                    "duplicates": 0})
+    assert (answer.status, answer.json()) == (201, {"received": 5, "stored": 5, "duplicates": 0})
     assert answer.seconds < 5, f"the request took {answer.seconds:.1f}s with Redis frozen"
     assert Activity.objects.filter(lead=lead).count() == 6

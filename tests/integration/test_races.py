@@ -34,8 +34,10 @@ from tests.routing.test_queue_pages import mql_for, seat
 pytestmark = pytest.mark.integration
 
 
-def at_once(*calls: Callable[[], Any], held: Callable[[], None] | None = None,
-            ) -> list[Any]:
+def at_once(
+    *calls: Callable[[], Any],
+    held: Callable[[], None] | None = None,
+) -> list[Any]:
     """Runs the calls in threads released together by a barrier; returns
     their results in order. With ``held``, a row lock taken by ``held()`` is
     kept until every call waits on a lock, then released."""
@@ -56,13 +58,15 @@ def at_once(*calls: Callable[[], Any], held: Callable[[], None] | None = None,
         for thread in threads:
             thread.start()
         if held:
+
             def all_waiting() -> bool:
                 finished = [r for r in results if r is not None]
                 assert not finished, f"a request did not wait for the held lock: {finished}"
                 return waiting_on_locks() >= len(calls)
 
-            wait_for(all_waiting, timeout=30,
-                     what=f"{len(calls)} requests to wait on the held row lock")
+            wait_for(
+                all_waiting, timeout=30, what=f"{len(calls)} requests to wait on the held row lock"
+            )
     for thread in threads:
         thread.join(timeout=60)
     assert not any(t.is_alive() for t in threads), "a request never finished"
@@ -88,9 +92,11 @@ def waiting_on_locks() -> int:
     with connection.cursor() as cursor:
         # Inside a transaction the statistics views keep the first snapshot read.
         cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                       "current_database() AND wait_event_type = 'Lock' "
-                       "AND pid <> pg_backend_pid()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+            "current_database() AND wait_event_type = 'Lock' "
+            "AND pid <> pg_backend_pid()"
+        )
         return cursor.fetchone()[0]
 
 
@@ -101,12 +107,18 @@ def batch_for(leads: list[Lead], prefix: str) -> list[dict]:
     """100 events a lead: two demo requests (30 points each, no cap) and 98
     page views (no points): each lead's score is 60 if each counts once."""
     now = timezone.now()
-    return [{"lead_email": lead.email,
-             "kind": "demo_request" if i < 2 else "page_view",
-             "url": f"https://example.com/docs/{i}", "source_system": "web",
-             "external_id": f"{prefix}-{lead.pk}-{i}",
-             "occurred_at": (now - timedelta(minutes=i)).isoformat()}
-            for lead in leads for i in range(100)]
+    return [
+        {
+            "lead_email": lead.email,
+            "kind": "demo_request" if i < 2 else "page_view",
+            "url": f"https://example.com/docs/{i}",
+            "source_system": "web",
+            "external_id": f"{prefix}-{lead.pk}-{i}",
+            "occurred_at": (now - timedelta(minutes=i)).isoformat(),
+        }
+        for lead in leads
+        for i in range(100)
+    ]
 
 
 def post(client: APIClient, batch: list[dict]) -> tuple[int, dict]:
@@ -116,8 +128,10 @@ def post(client: APIClient, batch: list[dict]) -> tuple[int, dict]:
 
 @pytest.fixture
 def ten_leads(reference_data_kept) -> list[Lead]:
-    return [lead_services.upsert_lead(email=f"reader{n}@firm{n}.com",
-                                      source=factories.source())[0] for n in range(10)]
+    return [
+        lead_services.upsert_lead(email=f"reader{n}@firm{n}.com", source=factories.source())[0]
+        for n in range(10)
+    ]
 
 
 @pytest.fixture
@@ -132,13 +146,17 @@ def two_clients(integration_client) -> tuple[APIClient, APIClient]:
 
 
 def test_the_same_batch_delivered_twice_at_once_is_stored_and_scored_once(
-        celery_worker_process, ten_leads, two_clients):
+    celery_worker_process, ten_leads, two_clients
+):
     batch = batch_for(ten_leads, "replayed")
     assert len(batch) == 1000
     first, second = two_clients
 
-    answers = at_once(lambda: post(first, batch), lambda: post(second, batch),
-                      held=lambda: Lead.objects.select_for_update().get(pk=ten_leads[0].pk))
+    answers = at_once(
+        lambda: post(first, batch),
+        lambda: post(second, batch),
+        held=lambda: Lead.objects.select_for_update().get(pk=ten_leads[0].pk),
+    )
 
     assert sorted(answers, key=lambda a: a[0]) == [
         (200, {"received": 1000, "stored": 0, "duplicates": 1000}),
@@ -147,8 +165,10 @@ def test_the_same_batch_delivered_twice_at_once_is_stored_and_scored_once(
     assert Activity.objects.filter(source_system="web").count() == 1000
     lead_ids = [lead.pk for lead in ten_leads]
     wait_for(lambda: scored_since_last_event(lead_ids), what="the worker to score the batch")
-    assert sorted(LeadScore.objects.filter(lead_id__in=lead_ids)
-                  .values_list("engagement", flat=True)) == [60] * 10
+    assert (
+        sorted(LeadScore.objects.filter(lead_id__in=lead_ids).values_list("engagement", flat=True))
+        == [60] * 10
+    )
     assert_scores_match_a_fresh_scoring(lead_ids)
 
 
@@ -176,10 +196,12 @@ def open_mql(sdr, other_sdr) -> Assignment:
     return mql_for(sdr)
 
 
-@pytest.mark.parametrize("winner_first", [True, False],
-                         ids=["accept-vs-reject", "reject-vs-accept"])
+@pytest.mark.parametrize(
+    "winner_first", [True, False], ids=["accept-vs-reject", "reject-vs-accept"]
+)
 def test_two_sessions_deciding_on_one_mql_at_once_record_one_decision(
-        reference_data_kept, sdr, open_mql, winner_first):
+    reference_data_kept, sdr, open_mql, winner_first
+):
     """The SDR has the lead open on a laptop and a phone, and accepts on one
     while rejecting on the other. The row lock lets one through; the other
     is told what happened and changes nothing."""
@@ -187,21 +209,27 @@ def test_two_sessions_deciding_on_one_mql_at_once_record_one_decision(
     for session in (laptop, phone):
         session.force_login(sdr)
         assert session.get(f"/queue/{open_mql.pk}/").status_code == 200
-    accept = lambda: laptop.post(f"/queue/{open_mql.pk}/accept/",  # noqa: E731
-                                 {"note": "Booked a call"})
-    reject = lambda: phone.post(f"/queue/{open_mql.pk}/reject/",  # noqa: E731
-                                {"reason": "no_budget", "note": ""})
+
+    def accept():
+        return laptop.post(f"/queue/{open_mql.pk}/accept/", {"note": "Booked a call"})
+
+    def reject():
+        return phone.post(f"/queue/{open_mql.pk}/reject/", {"reason": "no_budget", "note": ""})
+
     calls = (accept, reject) if winner_first else (reject, accept)
 
-    responses = at_once(*calls, held=lambda: Assignment.objects.select_for_update()
-                        .get(pk=open_mql.pk))
+    responses = at_once(
+        *calls, held=lambda: Assignment.objects.select_for_update().get(pk=open_mql.pk)
+    )
 
     by_status = {r.status_code: r for r in responses}
     assert sorted(by_status) == [302, 409], [r.status_code for r in responses]
     open_mql.refresh_from_db()
     open_mql.lead.refresh_from_db()
-    decided = {AssignmentStatus.ACCEPTED: ("accepted", Touch.Kind.ACCEPT, Stage.SAL),
-               AssignmentStatus.REJECTED: ("rejected", Touch.Kind.REJECT, Stage.NURTURE)}
+    decided = {
+        AssignmentStatus.ACCEPTED: ("accepted", Touch.Kind.ACCEPT, Stage.SAL),
+        AssignmentStatus.REJECTED: ("rejected", Touch.Kind.REJECT, Stage.NURTURE),
+    }
     assert open_mql.status in decided, open_mql.status
     word, touch_kind, stage = decided[open_mql.status]
 
@@ -210,10 +238,16 @@ def test_two_sessions_deciding_on_one_mql_at_once_record_one_decision(
     assert open_mql.lead.stage == stage
     # One decision: one touch, one stage change out of MQL, one audit entry.
     assert list(Touch.objects.filter(assignment=open_mql).values_list("kind", flat=True)) == [
-        touch_kind]
-    assert list(StageChange.objects.filter(lead=open_mql.lead).order_by("changed_at", "pk")
-                .values_list("from_stage", "to_stage")) == [(Stage.LEAD, Stage.MQL),
-                                                            (Stage.MQL, stage)]
-    assert Counter(AuditEntry.objects.filter(
-        content_type=ContentType.objects.get_for_model(Assignment), object_id=str(open_mql.pk),
-    ).values_list("action", flat=True)) == {"assigned": 1, word: 1}
+        touch_kind
+    ]
+    assert list(
+        StageChange.objects.filter(lead=open_mql.lead)
+        .order_by("changed_at", "pk")
+        .values_list("from_stage", "to_stage")
+    ) == [(Stage.LEAD, Stage.MQL), (Stage.MQL, stage)]
+    assert Counter(
+        AuditEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(Assignment),
+            object_id=str(open_mql.pk),
+        ).values_list("action", flat=True)
+    ) == {"assigned": 1, word: 1}

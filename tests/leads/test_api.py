@@ -48,8 +48,7 @@ def test_an_sdr_sees_only_leads_they_own(db, api_as, sdr, other_sdr):
 
 
 def test_an_sdr_cannot_create_leads(db, api_as, sdr):
-    response = api_as(sdr).post("/api/leads/", {"email": "x@y.io", "source": "api"},
-                                format="json")
+    response = api_as(sdr).post("/api/leads/", {"email": "x@y.io", "source": "api"}, format="json")
 
     assert response.status_code == 403
     assert Lead.objects.count() == 0
@@ -184,7 +183,8 @@ def test_post_account_normalises_the_domain_and_upserts(db, integration_client):
         "/api/accounts/", {"name": "Acme", "domain": "WWW.ACME.com"}, format="json"
     )
     second = integration_client.post(
-        "/api/accounts/", {"name": "Acme Corp", "domain": "acme.com", "employee_count": 250},
+        "/api/accounts/",
+        {"name": "Acme Corp", "domain": "acme.com", "employee_count": 250},
         format="json",
     )
 
@@ -217,7 +217,10 @@ def test_one_event_is_accepted_by_lead_email(db, integration_client):
     assert response.json() == {"received": 1, "stored": 1, "duplicates": 0}
     stored = Activity.objects.get()
     assert (stored.lead_id, stored.kind, stored.properties) == (
-        lead.pk, "pricing_page_view", {"plan": "team"})
+        lead.pk,
+        "pricing_page_view",
+        {"plan": "team"},
+    )
 
 
 def test_a_replayed_batch_is_stored_once(db, integration_client):

@@ -14,9 +14,14 @@ NUL = "Contains a NUL character (\\u0000), which cannot be stored."
 SURROGATE = "Contains a lone surrogate (\\ud800-\\udfff), which cannot be stored."
 
 
-@pytest.mark.parametrize("properties", [
-    {"plan": "te\x00am"}, {"pl\x00an": "team"}, {"plan": {"tiers": ["a", "b\x00"]}},
-])
+@pytest.mark.parametrize(
+    "properties",
+    [
+        {"plan": "te\x00am"},
+        {"pl\x00an": "team"},
+        {"plan": {"tiers": ["a", "b\x00"]}},
+    ],
+)
 def test_a_nul_anywhere_in_an_event_s_properties_is_refused(integration_client, properties):
     lead = factories.make_lead()
     good = event({"lead": lead.pk}, 1)
@@ -25,8 +30,10 @@ def test_a_nul_anywhere_in_an_event_s_properties_is_refused(integration_client, 
     response = integration_client.post("/api/activities/", [good, bad], format="json")
 
     assert response.status_code == 400
-    assert response.json() == {"detail": "1 item(s) of the batch are invalid; none was stored.",
-                               "errors": {"1": {"properties": [NUL]}}}
+    assert response.json() == {
+        "detail": "1 item(s) of the batch are invalid; none was stored.",
+        "errors": {"1": {"properties": [NUL]}},
+    }
     assert Activity.objects.count() == 0
 
 
@@ -57,25 +64,35 @@ def test_a_url_of_more_than_2000_bytes_is_refused_naming_its_size(integration_cl
     ascii_url = "https://example.com/" + "a" * 1980
     unicode_url = "https://example.com/" + "é" * 1980  # 2 bytes each in UTF-8
 
-    response = integration_client.post("/api/activities/", [
-        event({"lead": lead.pk}, 1, url=ascii_url),
-        event({"lead": lead.pk}, 2, url=unicode_url)], format="json")
+    response = integration_client.post(
+        "/api/activities/",
+        [event({"lead": lead.pk}, 1, url=ascii_url), event({"lead": lead.pk}, 2, url=unicode_url)],
+        format="json",
+    )
 
     assert response.status_code == 400
-    assert response.json()["errors"] == {"1": {"url": [
-        "Ensure this URL has at most 2,000 bytes in UTF-8 (it has 3,980); "
-        "percent-encode it or shorten it."]}}
+    assert response.json()["errors"] == {
+        "1": {
+            "url": [
+                "Ensure this URL has at most 2,000 bytes in UTF-8 (it has 3,980); "
+                "percent-encode it or shorten it."
+            ]
+        }
+    }
     assert not Activity.objects.exists()
-    response = integration_client.post("/api/activities/", [event({"lead": lead.pk}, 1,
-                                                                  url=ascii_url)], format="json")
+    response = integration_client.post(
+        "/api/activities/", [event({"lead": lead.pk}, 1, url=ascii_url)], format="json"
+    )
     assert response.status_code == 201
     assert Activity.objects.get().url == ascii_url
 
 
 def test_a_nul_in_a_lead_s_attributes_is_refused(integration_client):
-    response = integration_client.post("/api/leads/", {
-        "email": "ada@example.com", "source": "inbound_form",
-        "attributes": {"plan": "pro\x00"}}, format="json")
+    response = integration_client.post(
+        "/api/leads/",
+        {"email": "ada@example.com", "source": "inbound_form", "attributes": {"plan": "pro\x00"}},
+        format="json",
+    )
 
     assert response.status_code == 400
     assert response.json() == {"attributes": [NUL]}
@@ -87,28 +104,35 @@ def test_a_time_filter_takes_any_offset_python_takes(integration_client):
     lead = factories.make_lead()
     factories.make_activity(lead)
 
-    response = integration_client.get("/api/activities/",
-                                      {"occurred_after": "2000-01-01T00:00:00+18:10"})
+    response = integration_client.get(
+        "/api/activities/", {"occurred_after": "2000-01-01T00:00:00+18:10"}
+    )
     assert response.status_code == 200
     assert response.json()["count"] == 1
-    response = integration_client.get("/api/leads/",
-                                      {"created_before": "2000-01-01T00:00:00-19:18"})
+    response = integration_client.get(
+        "/api/leads/", {"created_before": "2000-01-01T00:00:00-19:18"}
+    )
     assert response.status_code == 200
     assert response.json()["count"] == 0
 
 
 def test_a_time_filter_out_of_range_in_utc_is_refused_naming_the_value(integration_client):
-    response = integration_client.get("/api/activities/",
-                                      {"occurred_after": "0001-01-01T00:00:00+05:00"})
+    response = integration_client.get(
+        "/api/activities/", {"occurred_after": "0001-01-01T00:00:00+05:00"}
+    )
 
     assert response.status_code == 400
-    assert response.json() == {"occurred": [
-        "0001-01-01T00:00:00+05:00 is out of range: give a moment between the years 1 and 9999."]}
+    assert response.json() == {
+        "occurred": [
+            "0001-01-01T00:00:00+05:00 is out of range: give a moment between the years 1 and 9999."
+        ]
+    }
 
 
 def test_a_url_the_api_does_not_have_answers_json(integration_client):
     response = integration_client.get("/api/no-such-thing/")
 
     assert response.status_code == 404
-    assert response.json() == {"detail": "No API endpoint at /api/no-such-thing/: the "
-                                         "operations are listed at /api/docs/."}
+    assert response.json() == {
+        "detail": "No API endpoint at /api/no-such-thing/: the operations are listed at /api/docs/."
+    }

@@ -91,11 +91,11 @@ def test_a_job_runs_once_however_often_it_is_delivered(db):
 def test_a_job_left_running_by_a_dead_worker_is_run_again_when_redelivered(db, settings):
     job = make_job(HEADER + "ada@acme.io,Ada,,,,,,\r\n")
     started = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 1)
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING,
-                                               started_at=started)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, started_at=started)
     running_now = make_job(HEADER + "bob@acme.io,Bob,,,,,,\r\n")
-    ImportJob.objects.filter(pk=running_now.pk).update(status=ImportJob.Status.RUNNING,
-                                                       started_at=timezone.now())
+    ImportJob.objects.filter(pk=running_now.pk).update(
+        status=ImportJob.Status.RUNNING, started_at=timezone.now()
+    )
 
     assert importing.run_import_job(job_id=job.pk) is True
     assert importing.run_import_job(job_id=running_now.pk) is False

@@ -48,8 +48,9 @@ def test_free_mail_and_disposable_domains_never_make_an_account(db, email):
 
 def test_upsert_lead_merges_attributes_key_by_key(db):
     services.upsert_lead(email="a@b.io", source=factories.source(), attributes={"plan": "free"})
-    lead, _ = services.upsert_lead(email="a@b.io", source=factories.source(),
-                                   attributes={"seats": 4})
+    lead, _ = services.upsert_lead(
+        email="a@b.io", source=factories.source(), attributes={"seats": 4}
+    )
 
     assert lead.attributes == {"plan": "free", "seats": 4}
 
@@ -67,8 +68,11 @@ def test_change_stage_records_who_when_and_why(db, sdr):
 
     lead.refresh_from_db()
     assert lead.stage == Stage.SAL
-    history = list(StageChange.objects.filter(lead=lead).order_by("id")
-                   .values_list("from_stage", "to_stage", "changed_by", "reason"))
+    history = list(
+        StageChange.objects.filter(lead=lead)
+        .order_by("id")
+        .values_list("from_stage", "to_stage", "changed_by", "reason")
+    )
     assert history == [
         ("lead", "mql", None, "score 80 ≥ 75"),
         ("mql", "sal", sdr.pk, "accepted"),
@@ -90,14 +94,16 @@ def test_change_stage_refuses_a_stale_action(db, sdr, other_sdr):
     services.change_stage(lead=lead, to_stage=Stage.SAL, by=sdr, expected_from=Stage.MQL)
 
     with pytest.raises(ConflictError, match="someone else acted on it first"):
-        services.change_stage(lead=lead, to_stage=Stage.DISQUALIFIED, by=other_sdr,
-                              expected_from=Stage.MQL)
+        services.change_stage(
+            lead=lead, to_stage=Stage.DISQUALIFIED, by=other_sdr, expected_from=Stage.MQL
+        )
 
 
 def test_merge_moves_activities_history_and_attributes_to_the_survivor(db, marketing_ops):
     survivor = factories.make_lead("jane@corp.io", attributes={"plan": "pro"})
-    duplicate = factories.make_lead("jane.doe@corp.io", title="VP Sales",
-                                    attributes={"plan": "free", "seats": 10})
+    duplicate = factories.make_lead(
+        "jane.doe@corp.io", title="VP Sales", attributes={"plan": "free", "seats": 10}
+    )
     factories.make_activity(duplicate, "demo_request")
     factories.make_activity(duplicate, "page_view")
     services.change_stage(lead=duplicate, to_stage=Stage.NURTURE)
@@ -118,8 +124,13 @@ def test_merge_moves_activities_history_and_attributes_to_the_survivor(db, marke
 def test_recording_the_same_events_twice_stores_them_once(db):
     lead = factories.make_lead()
     events = [
-        services.ActivityEvent(lead_id=lead.pk, kind="page_view", source_system="web",
-                               external_id=f"e{i}", occurred_at=lead.created_at)
+        services.ActivityEvent(
+            lead_id=lead.pk,
+            kind="page_view",
+            source_system="web",
+            external_id=f"e{i}",
+            occurred_at=lead.created_at,
+        )
         for i in range(3)
     ]
 

@@ -22,10 +22,12 @@ def demo_queue(db) -> Queue:
 
 @pytest.fixture
 def make_sdr(db):
-    def make(username: str, *, queue: Queue | None = None, capacity: int = 25,
-             weight: int = 1) -> User:
-        user = User.objects.create_user(username, password="x-long-password",
-                                        email=f"{username}@example.com")
+    def make(
+        username: str, *, queue: Queue | None = None, capacity: int = 25, weight: int = 1
+    ) -> User:
+        user = User.objects.create_user(
+            username, password="x-long-password", email=f"{username}@example.com"
+        )
         user.groups.add(Group.objects.get(name="SDR"))
         if queue is not None:
             join_queue(queue=queue, sdr=user, capacity=capacity, weight=weight)
@@ -40,8 +42,9 @@ def make_mql(db):
 
     def make(*, demo: bool = False, email: str | None = None, **fields):
         # Through the upsert, so a company email joins its account.
-        lead, _ = upsert_lead(email=email or f"mql{next(counter)}@example.com",
-                              source=factories.source(), **fields)
+        lead, _ = upsert_lead(
+            email=email or f"mql{next(counter)}@example.com", source=factories.source(), **fields
+        )
         if demo:
             factories.make_activity(lead, "demo_request")
         change_stage(lead=lead, to_stage=Stage.MQL, reason="test")

@@ -27,9 +27,14 @@ def test_queues_are_listed_in_the_order_they_are_tried(api_as, sdr):
     assert response.status_code == 200
     demo, inbound = response.json()["results"]
     assert (demo["name"], demo["activity_kinds"], demo["fallback_name"]) == (
-        "Demo requests", ["demo_request"], "Inbound MQLs")
+        "Demo requests",
+        ["demo_request"],
+        "Inbound MQLs",
+    )
     assert (demo["sla_policy"]["first_touch_minutes"], demo["sla_policy"]["calendar"]) == (
-        120, "Working week (UTC)")
+        120,
+        "Working week (UTC)",
+    )
     assert (inbound["name"], inbound["sla_policy"]["calendar"]) == ("Inbound MQLs", None)
 
 
@@ -39,7 +44,8 @@ def test_integrations_do_not_read_queues(integration_client):
 
 @pytest.mark.parametrize("extra", [0, 5])
 def test_the_queue_list_costs_the_same_queries_for_few_or_many(
-        api_as, marketing_ops, extra, django_assert_num_queries):
+    api_as, marketing_ops, extra, django_assert_num_queries
+):
     policy = SLAPolicy.objects.first()
     for n in range(extra):
         queue = Queue.objects.create(name=f"Region {n}", sla_policy=policy, priority=200 + n)
@@ -58,22 +64,27 @@ def test_an_sdr_sees_only_their_own_memberships(api_as, sdr, other_sdr, desk):
     response = api_as(sdr).get("/api/memberships/")
 
     assert {(m["queue_name"], m["sdr_username"]) for m in response.json()["results"]} == {
-        ("Demo requests", "sam.sdr"), ("Inbound MQLs", "sam.sdr")}
+        ("Demo requests", "sam.sdr"),
+        ("Inbound MQLs", "sam.sdr"),
+    }
 
 
-def test_a_manager_sees_every_membership_and_filters_them(api_as, manager, sdr, other_sdr,
-                                                          desk, inbound):
+def test_a_manager_sees_every_membership_and_filters_them(
+    api_as, manager, sdr, other_sdr, desk, inbound
+):
     client = api_as(manager)
 
     assert client.get("/api/memberships/").json()["count"] == 4
     response = client.get("/api/memberships/", {"queue": inbound.pk, "sdr": other_sdr.pk})
     assert [(m["queue_name"], m["sdr_username"]) for m in response.json()["results"]] == [
-        ("Inbound MQLs", "olivia.sdr")]
+        ("Inbound MQLs", "olivia.sdr")
+    ]
 
 
 @pytest.mark.parametrize("count", [1, 10])
 def test_the_membership_list_costs_the_same_queries_for_1_or_10(
-        api_as, manager, inbound, make_sdr, count, django_assert_num_queries):
+    api_as, manager, inbound, make_sdr, count, django_assert_num_queries
+):
     for n in range(count):
         make_sdr(f"sdr{n}", queue=inbound)
     client = api_as(manager)
@@ -96,10 +107,25 @@ def test_an_sdr_sees_only_their_own_assignments(api_as, sdr, other_sdr, desk):
 
     assert ids(response) == [mine.pk]
     item = response.json()["results"][0]
-    assert (item["lead_email"], item["lead_name"], item["status"], item["queue_name"],
-            item["sdr_username"], item["score"], item["grade"], item["source"]) == (
-        "ada1@acme1.example", "Ada1 Lovelace", "open", "Demo requests", "sam.sdr", "77.50",
-        "B", "inbound_form")
+    assert (
+        item["lead_email"],
+        item["lead_name"],
+        item["status"],
+        item["queue_name"],
+        item["sdr_username"],
+        item["score"],
+        item["grade"],
+        item["source"],
+    ) == (
+        "ada1@acme1.example",
+        "Ada1 Lovelace",
+        "open",
+        "Demo requests",
+        "sam.sdr",
+        "77.50",
+        "B",
+        "inbound_form",
+    )
     assert item["why"]["chosen_because"] == "account owner"
 
 
@@ -109,16 +135,16 @@ def test_another_sdrs_assignment_is_not_found(api_as, sdr, other_sdr, desk):
     assert api_as(sdr).get(f"/api/assignments/{theirs.pk}/").status_code == 404
 
 
-def test_a_manager_sees_every_assignment_most_urgent_first(api_as, manager, sdr, other_sdr,
-                                                           desk):
+def test_a_manager_sees_every_assignment_most_urgent_first(api_as, manager, sdr, other_sdr, desk):
     later = set_due(mql_for(sdr, 1), minutes=90)
     sooner = set_due(mql_for(other_sdr, 2), minutes=30)
 
     assert ids(api_as(manager).get("/api/assignments/")) == [sooner.pk, later.pk]
 
 
-def test_assignments_filter_by_status_queue_sdr_and_overdue(api_as, manager, sdr, other_sdr,
-                                                           desk, demo_queue, inbound):
+def test_assignments_filter_by_status_queue_sdr_and_overdue(
+    api_as, manager, sdr, other_sdr, desk, demo_queue, inbound
+):
     late = set_due(mql_for(sdr, 1), minutes=-5)
     accepted = mql_for(sdr, 2)
     accept_mql(assignment=accepted, by=sdr)
@@ -129,15 +155,21 @@ def test_assignments_filter_by_status_queue_sdr_and_overdue(api_as, manager, sdr
     assert ids(client.get("/api/assignments/", {"sdr": other_sdr.pk})) == [theirs.pk]
     assert ids(client.get("/api/assignments/", {"overdue": "true"})) == [late.pk]
     assert set(ids(client.get("/api/assignments/", {"overdue": "false"}))) == {
-        accepted.pk, theirs.pk}
+        accepted.pk,
+        theirs.pk,
+    }
     assert set(ids(client.get("/api/assignments/", {"queue": demo_queue.pk}))) == {
-        late.pk, accepted.pk, theirs.pk}
+        late.pk,
+        accepted.pk,
+        theirs.pk,
+    }
     assert ids(client.get("/api/assignments/", {"queue": inbound.pk})) == []
 
 
 @pytest.mark.parametrize("count", [1, 10])
 def test_the_assignment_list_costs_the_same_queries_for_1_or_10(
-        api_as, sdr, desk, count, django_assert_num_queries):
+    api_as, sdr, desk, count, django_assert_num_queries
+):
     for n in range(count):
         mql_for(sdr, n)
     client = api_as(sdr)
@@ -158,18 +190,25 @@ def assignment(sdr, desk):
     return mql_for(sdr)
 
 
-@pytest.mark.parametrize(("action", "data", "status", "stage"), [
-    ("accept", {"note": "Booked"}, AssignmentStatus.ACCEPTED, Stage.SAL),
-    ("reject", {"reason": "competitor"}, AssignmentStatus.REJECTED, Stage.DISQUALIFIED),
-    ("reject", {"reason": "other", "note": "Wants a reseller"}, AssignmentStatus.REJECTED,
-     Stage.NURTURE),
-    ("recycle", {}, AssignmentStatus.RECYCLED, Stage.RECYCLED),
-    ("touch", {"kind": "email", "note": "Sent the deck"}, AssignmentStatus.OPEN, Stage.MQL),
-])
-def test_the_assigned_sdr_acts_through_the_api(api_as, sdr, assignment, action, data, status,
-                                               stage):
-    response = api_as(sdr).post(f"/api/assignments/{assignment.pk}/{action}/", data,
-                                format="json")
+@pytest.mark.parametrize(
+    ("action", "data", "status", "stage"),
+    [
+        ("accept", {"note": "Booked"}, AssignmentStatus.ACCEPTED, Stage.SAL),
+        ("reject", {"reason": "competitor"}, AssignmentStatus.REJECTED, Stage.DISQUALIFIED),
+        (
+            "reject",
+            {"reason": "other", "note": "Wants a reseller"},
+            AssignmentStatus.REJECTED,
+            Stage.NURTURE,
+        ),
+        ("recycle", {}, AssignmentStatus.RECYCLED, Stage.RECYCLED),
+        ("touch", {"kind": "email", "note": "Sent the deck"}, AssignmentStatus.OPEN, Stage.MQL),
+    ],
+)
+def test_the_assigned_sdr_acts_through_the_api(
+    api_as, sdr, assignment, action, data, status, stage
+):
+    response = api_as(sdr).post(f"/api/assignments/{assignment.pk}/{action}/", data, format="json")
 
     assert response.status_code == 200
     body = response.json()
@@ -181,20 +220,26 @@ def test_reject_needs_a_reason(api_as, sdr, assignment):
     response = api_as(sdr).post(f"/api/assignments/{assignment.pk}/reject/", {}, format="json")
 
     assert (response.status_code, response.json()) == (
-        400, {"reason": ["Choose a reason for rejecting this MQL."]})
+        400,
+        {"reason": ["Choose a reason for rejecting this MQL."]},
+    )
 
 
 def test_other_needs_a_note(api_as, sdr, assignment):
-    response = api_as(sdr).post(f"/api/assignments/{assignment.pk}/reject/",
-                                {"reason": "other"}, format="json")
+    response = api_as(sdr).post(
+        f"/api/assignments/{assignment.pk}/reject/", {"reason": "other"}, format="json"
+    )
 
     assert (response.status_code, response.json()) == (
-        400, {"note": ["Say why in the note when the reason is 'Other'."]})
+        400,
+        {"note": ["Say why in the note when the reason is 'Other'."]},
+    )
 
 
 def test_a_touch_is_a_call_or_an_email(api_as, sdr, assignment):
-    response = api_as(sdr).post(f"/api/assignments/{assignment.pk}/touch/", {"kind": "fax"},
-                                format="json")
+    response = api_as(sdr).post(
+        f"/api/assignments/{assignment.pk}/touch/", {"kind": "fax"}, format="json"
+    )
 
     assert response.status_code == 400
     assert list(response.json()) == ["kind"]
@@ -203,16 +248,18 @@ def test_a_touch_is_a_call_or_an_email(api_as, sdr, assignment):
 def test_a_stale_action_is_a_conflict(api_as, sdr, assignment):
     accept_mql(assignment=assignment, by=sdr)
 
-    response = api_as(sdr).post(f"/api/assignments/{assignment.pk}/recycle/", {},
-                                format="json")
+    response = api_as(sdr).post(f"/api/assignments/{assignment.pk}/recycle/", {}, format="json")
 
     assert (response.status_code, response.json()) == (
-        409, {"detail": "This MQL was already accepted; nothing was changed."})
+        409,
+        {"detail": "This MQL was already accepted; nothing was changed."},
+    )
 
 
 def test_another_sdr_cannot_act_on_it(api_as, other_sdr, assignment):
-    response = api_as(other_sdr).post(f"/api/assignments/{assignment.pk}/accept/", {},
-                                      format="json")
+    response = api_as(other_sdr).post(
+        f"/api/assignments/{assignment.pk}/accept/", {}, format="json"
+    )
 
     assert response.status_code == 404
 
@@ -220,7 +267,8 @@ def test_another_sdr_cannot_act_on_it(api_as, other_sdr, assignment):
 @pytest.mark.parametrize("role", ["manager", "marketing_ops", "integration_user"])
 def test_people_who_see_it_but_are_not_its_sdr_get_403(api_as, request, assignment, role):
     response = api_as(request.getfixturevalue(role)).post(
-        f"/api/assignments/{assignment.pk}/accept/", {}, format="json")
+        f"/api/assignments/{assignment.pk}/accept/", {}, format="json"
+    )
 
     assert response.status_code == 403
     assignment.refresh_from_db()
@@ -242,8 +290,9 @@ def test_overdue_is_reported_per_assignment(api_as, sdr, assignment):
     assert item["overdue"] is True
 
 
-def test_an_sdr_reads_the_lead_of_an_mql_routed_to_them_and_no_other(api_as, make_sdr,
-                                                                       make_mql, inbound):
+def test_an_sdr_reads_the_lead_of_an_mql_routed_to_them_and_no_other(
+    api_as, make_sdr, make_mql, inbound
+):
     sam = make_sdr("sam.routed", queue=inbound)
     olivia = make_sdr("olivia.routed", queue=inbound)
     routed = {route_mql(lead_id=make_mql().pk) for _ in range(2)}

@@ -11,14 +11,18 @@ from routing.services import assign_waiting, join_queue, route_mql
 
 
 def test_a_demo_request_goes_to_the_demo_queue_with_a_two_business_hour_clock(
-        demo_queue, make_sdr, make_mql):
+    demo_queue, make_sdr, make_mql
+):
     sam = make_sdr("sam", queue=demo_queue)
     lead = make_mql(demo=True)
 
     assignment = route_mql(lead_id=lead.pk)
 
     assert (assignment.queue, assignment.sdr, assignment.status) == (
-        demo_queue, sam, AssignmentStatus.OPEN)
+        demo_queue,
+        sam,
+        AssignmentStatus.OPEN,
+    )
     assert assignment.why["matched_on"] == "recent demo_request"
     assert assignment.why["sdr"] == "sam"
     assert assignment.due_at > assignment.assigned_at
@@ -41,8 +45,7 @@ def test_a_lead_never_has_two_open_assignments(inbound, make_sdr, make_mql):
     route_mql(lead_id=lead.pk)
 
     with pytest.raises(IntegrityError):
-        Assignment.objects.create(lead=lead, queue=inbound, sdr=sam,
-                                  status=AssignmentStatus.OPEN)
+        Assignment.objects.create(lead=lead, queue=inbound, sdr=sam, status=AssignmentStatus.OPEN)
 
 
 def test_round_robin_shares_evenly(inbound, make_sdr, make_mql):
@@ -55,7 +58,8 @@ def test_round_robin_shares_evenly(inbound, make_sdr, make_mql):
 
 
 def test_a_newcomer_joins_level_with_the_others_instead_of_taking_every_lead(
-        inbound, make_sdr, make_mql):
+    inbound, make_sdr, make_mql
+):
     make_sdr("sam", queue=inbound)
     make_sdr("olivia", queue=inbound)
     for _ in range(6):
@@ -95,14 +99,16 @@ def test_the_account_owner_gets_their_accounts_leads(demo_queue, make_sdr, make_
     olivia = make_sdr("olivia", queue=demo_queue)
     upsert_account(domain="acme.com", name="Acme", owner=olivia)
 
-    owners = {route_mql(lead_id=make_mql(demo=True, email=f"p{n}@acme.com").pk).sdr
-              for n in range(3)}
+    owners = {
+        route_mql(lead_id=make_mql(demo=True, email=f"p{n}@acme.com").pk).sdr for n in range(3)
+    }
 
     assert owners == {olivia}
 
 
 def test_when_the_queue_is_full_the_lead_overflows_to_the_fallback(
-        demo_queue, inbound, make_sdr, make_mql):
+    demo_queue, inbound, make_sdr, make_mql
+):
     make_sdr("sam", queue=demo_queue, capacity=1)
     olivia = make_sdr("olivia", queue=inbound)
     route_mql(lead_id=make_mql(demo=True).pk)
@@ -111,12 +117,16 @@ def test_when_the_queue_is_full_the_lead_overflows_to_the_fallback(
 
     assert (overflow.queue, overflow.sdr) == (inbound, olivia)
     assert overflow.why["overflowed_from"] == ["Demo requests"]
-    assert overflow.why["skipped"][0] == {"sdr": "sam", "reason": "full (1/1)",
-                                          "queue": "Demo requests"}
+    assert overflow.why["skipped"][0] == {
+        "sdr": "sam",
+        "reason": "full (1/1)",
+        "queue": "Demo requests",
+    }
 
 
 def test_when_nobody_can_take_it_the_lead_waits_visibly_and_is_assigned_later(
-        inbound, make_sdr, make_mql):
+    inbound, make_sdr, make_mql
+):
     sam = make_sdr("sam", queue=inbound, capacity=1)
     route_mql(lead_id=make_mql().pk)
 

@@ -6,9 +6,13 @@ import pytest
 
 from routing.calendar import WorkingTime, add_working_minutes, working_minutes_between
 
-BERLIN = WorkingTime(time_zone="Europe/Berlin", weekdays=frozenset({0, 1, 2, 3, 4}),
-                     day_start=time(9), day_end=time(17),
-                     holidays=frozenset({date(2026, 12, 25)}))
+BERLIN = WorkingTime(
+    time_zone="Europe/Berlin",
+    weekdays=frozenset({0, 1, 2, 3, 4}),
+    day_start=time(9),
+    day_end=time(17),
+    holidays=frozenset({date(2026, 12, 25)}),
+)
 
 
 def berlin(*args) -> datetime:
@@ -41,15 +45,26 @@ def test_the_clock_is_read_in_the_calendars_time_zone():
 
 
 def test_working_minutes_between_skips_nights_weekends_and_holidays():
-    assert working_minutes_between(berlin(2026, 11, 27, 16, 0), berlin(2026, 11, 30, 10, 0),
-                                   BERLIN) == 120
-    assert working_minutes_between(berlin(2026, 12, 24, 16, 0), berlin(2026, 12, 28, 9, 30),
-                                   BERLIN) == 90
-    assert working_minutes_between(berlin(2026, 11, 24, 12, 0), berlin(2026, 11, 24, 11, 0),
-                                   BERLIN) == 0
+    assert (
+        working_minutes_between(berlin(2026, 11, 27, 16, 0), berlin(2026, 11, 30, 10, 0), BERLIN)
+        == 120
+    )
+    assert (
+        working_minutes_between(berlin(2026, 12, 24, 16, 0), berlin(2026, 12, 28, 9, 30), BERLIN)
+        == 90
+    )
+    assert (
+        working_minutes_between(berlin(2026, 11, 24, 12, 0), berlin(2026, 11, 24, 11, 0), BERLIN)
+        == 0
+    )
 
 
 def test_a_calendar_without_working_time_is_refused():
     with pytest.raises(ValueError, match="must end after it starts"):
-        WorkingTime(time_zone="UTC", weekdays=frozenset({0}), day_start=time(17),
-                    day_end=time(9), holidays=frozenset())
+        WorkingTime(
+            time_zone="UTC",
+            weekdays=frozenset({0}),
+            day_start=time(17),
+            day_end=time(9),
+            holidays=frozenset(),
+        )

@@ -21,14 +21,18 @@ def test_accepting_makes_the_lead_a_sal_and_counts_as_the_first_touch(assignment
     assert assignment.first_touch_at is not None
     assert assignment.lead.stage == Stage.SAL
     change = assignment.lead.stage_changes.latest("changed_at")
-    assert (change.from_stage, change.to_stage, change.changed_by) == (
-        "mql", "sal", assignment.sdr)
+    assert (change.from_stage, change.to_stage, change.changed_by) == ("mql", "sal", assignment.sdr)
 
 
-@pytest.mark.parametrize(("reason", "stage"), [
-    ("competitor", Stage.DISQUALIFIED), ("student_or_job_seeker", Stage.DISQUALIFIED),
-    ("bad_timing", Stage.NURTURE), ("no_budget", Stage.NURTURE),
-])
+@pytest.mark.parametrize(
+    ("reason", "stage"),
+    [
+        ("competitor", Stage.DISQUALIFIED),
+        ("student_or_job_seeker", Stage.DISQUALIFIED),
+        ("bad_timing", Stage.NURTURE),
+        ("no_budget", Stage.NURTURE),
+    ],
+)
 def test_rejecting_disqualifies_or_nurtures_by_reason(assignment, reason, stage):
     reject_mql(assignment=assignment, by=assignment.sdr, reason=reason, note="checked LinkedIn")
 

@@ -37,15 +37,32 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2025, 3, day, hour, minute, tzinfo=UTC)
 
 
-def make_assignment(*, queue: Queue, sdr: User | None = None, status=AssignmentStatus.OPEN,
-                    created: datetime | None = None, assigned: datetime | None = None,
-                    due: datetime | None = None, touched: datetime | None = None,
-                    breached: datetime | None = None, closed: datetime | None = None,
-                    lead=None, waiting_reason: str = "") -> Assignment:
+def make_assignment(
+    *,
+    queue: Queue,
+    sdr: User | None = None,
+    status=AssignmentStatus.OPEN,
+    created: datetime | None = None,
+    assigned: datetime | None = None,
+    due: datetime | None = None,
+    touched: datetime | None = None,
+    breached: datetime | None = None,
+    closed: datetime | None = None,
+    lead=None,
+    waiting_reason: str = "",
+) -> Assignment:
     assignment = Assignment.objects.create(
-        lead=lead or factories.make_lead(), queue=queue, sdr=sdr, status=status,
-        assigned_at=assigned, due_at=due, first_touch_at=touched, breached_at=breached,
-        closed_at=closed, waiting_reason=waiting_reason)
+        lead=lead or factories.make_lead(),
+        queue=queue,
+        sdr=sdr,
+        status=status,
+        assigned_at=assigned,
+        due_at=due,
+        first_touch_at=touched,
+        breached_at=breached,
+        closed_at=closed,
+        waiting_reason=waiting_reason,
+    )
     # created_at is set on insert; the example needs it in the past.
     Assignment.objects.filter(pk=assignment.pk).update(created_at=created or assigned or NOW)
     return assignment
@@ -66,32 +83,59 @@ def example(inbound, demo_queue, sdr, other_sdr):
     W  Inbound: waiting for an SDR, routed 30 min ago.
     """
     return {
-        "A": make_assignment(queue=inbound, sdr=sdr, assigned=at(10, 9), due=at(11, 9),
-                             breached=at(11, 9, 5)),
-        "B": make_assignment(queue=inbound, sdr=sdr, status=AssignmentStatus.ACCEPTED,
-                             assigned=at(11, 10), due=at(12, 10), touched=at(12, 13),
-                             closed=at(12, 13)),
-        "C": make_assignment(queue=demo_queue, sdr=other_sdr, status=AssignmentStatus.ACCEPTED,
-                             assigned=at(12, 8), due=at(12, 10), touched=at(12, 8, 30),
-                             closed=at(12, 8, 30)),
+        "A": make_assignment(
+            queue=inbound, sdr=sdr, assigned=at(10, 9), due=at(11, 9), breached=at(11, 9, 5)
+        ),
+        "B": make_assignment(
+            queue=inbound,
+            sdr=sdr,
+            status=AssignmentStatus.ACCEPTED,
+            assigned=at(11, 10),
+            due=at(12, 10),
+            touched=at(12, 13),
+            closed=at(12, 13),
+        ),
+        "C": make_assignment(
+            queue=demo_queue,
+            sdr=other_sdr,
+            status=AssignmentStatus.ACCEPTED,
+            assigned=at(12, 8),
+            due=at(12, 10),
+            touched=at(12, 8, 30),
+            closed=at(12, 8, 30),
+        ),
         "D": make_assignment(queue=inbound, sdr=sdr, assigned=at(14, 9), due=at(15, 9)),
-        "E": make_assignment(queue=inbound, sdr=sdr, status=AssignmentStatus.REASSIGNED,
-                             assigned=datetime(2025, 2, 26, 9, tzinfo=UTC),
-                             due=datetime(2025, 2, 27, 9, tzinfo=UTC),
-                             breached=datetime(2025, 2, 27, 9, 5, tzinfo=UTC),
-                             closed=datetime(2025, 2, 27, 10, tzinfo=UTC)),
-        "W": make_assignment(queue=inbound, status=AssignmentStatus.WAITING, created=at(14, 11, 30),
-                             waiting_reason="Nobody in Inbound MQLs can take it: no members."),
+        "E": make_assignment(
+            queue=inbound,
+            sdr=sdr,
+            status=AssignmentStatus.REASSIGNED,
+            assigned=datetime(2025, 2, 26, 9, tzinfo=UTC),
+            due=datetime(2025, 2, 27, 9, tzinfo=UTC),
+            breached=datetime(2025, 2, 27, 9, 5, tzinfo=UTC),
+            closed=datetime(2025, 2, 27, 10, tzinfo=UTC),
+        ),
+        "W": make_assignment(
+            queue=inbound,
+            status=AssignmentStatus.WAITING,
+            created=at(14, 11, 30),
+            waiting_reason="Nobody in Inbound MQLs can take it: no members.",
+        ),
     }
 
 
 # --- The numbers, on the worked example ------------------------------------------------------
 
+
 def test_the_summary_counts_two_breaches_of_three_deadlines_and_the_median_first_touch(example):
     assert sla_summary(MARCH, now=NOW) == BreachStats(
-        name="All", due=3, breached=2, touched_late=1, touched=2,
+        name="All",
+        due=3,
+        breached=2,
+        touched_late=1,
+        touched=2,
         # The median of 27 h (B) and 30 min (C) is their mean.
-        median_first_touch=timedelta(hours=13, minutes=45))
+        median_first_touch=timedelta(hours=13, minutes=45),
+    )
 
 
 def test_the_breach_rate_is_breaches_over_deadlines_due(example):
@@ -108,19 +152,43 @@ def test_with_nothing_due_the_rate_and_median_are_unknown(example):
 
 def test_breaches_by_sdr_put_the_sdr_with_most_breaches_first(example):
     assert breaches_by_sdr(MARCH, now=NOW) == [
-        BreachStats(name="Sam Reyes", due=2, breached=2, touched_late=1, touched=1,
-                    median_first_touch=timedelta(hours=27)),
-        BreachStats(name="Olivia Park", due=1, breached=0, touched_late=0, touched=1,
-                    median_first_touch=timedelta(minutes=30)),
+        BreachStats(
+            name="Sam Reyes",
+            due=2,
+            breached=2,
+            touched_late=1,
+            touched=1,
+            median_first_touch=timedelta(hours=27),
+        ),
+        BreachStats(
+            name="Olivia Park",
+            due=1,
+            breached=0,
+            touched_late=0,
+            touched=1,
+            median_first_touch=timedelta(minutes=30),
+        ),
     ]
 
 
 def test_breaches_by_queue(example):
     assert breaches_by_queue(MARCH, now=NOW) == [
-        BreachStats(name="Inbound MQLs", due=2, breached=2, touched_late=1, touched=1,
-                    median_first_touch=timedelta(hours=27)),
-        BreachStats(name="Demo requests", due=1, breached=0, touched_late=0, touched=1,
-                    median_first_touch=timedelta(minutes=30)),
+        BreachStats(
+            name="Inbound MQLs",
+            due=2,
+            breached=2,
+            touched_late=1,
+            touched=1,
+            median_first_touch=timedelta(hours=27),
+        ),
+        BreachStats(
+            name="Demo requests",
+            due=1,
+            breached=0,
+            touched_late=0,
+            touched=1,
+            median_first_touch=timedelta(minutes=30),
+        ),
     ]
 
 
@@ -132,11 +200,13 @@ def test_breaches_per_day_cover_every_day_of_the_period_by_the_day_of_the_deadli
     assert (days[0], days[-1]) == ((date(2025, 3, 1), 0), (date(2025, 3, 14), 0))
 
 
-def test_a_breach_belongs_to_the_day_of_its_deadline_in_the_current_time_zone(inbound, sdr,
-                                                                               settings):
+def test_a_breach_belongs_to_the_day_of_its_deadline_in_the_current_time_zone(
+    inbound, sdr, settings
+):
     settings.TIME_ZONE = "America/New_York"  # UTC-4 in March
-    make_assignment(queue=inbound, sdr=sdr, assigned=at(11, 2), due=at(12, 2),
-                    breached=at(12, 2, 5))
+    make_assignment(
+        queue=inbound, sdr=sdr, assigned=at(11, 2), due=at(12, 2), breached=at(12, 2, 5)
+    )
 
     days = breaches_per_day(MARCH, now=NOW)
 
@@ -154,8 +224,9 @@ def test_open_mqls_by_age_count_open_and_waiting_apart(example):
 
 
 def test_an_mql_routed_exactly_an_hour_ago_is_in_the_one_to_four_hours_bucket(inbound, sdr):
-    make_assignment(queue=inbound, sdr=sdr, assigned=NOW - timedelta(hours=1),
-                    due=NOW + timedelta(hours=23))
+    make_assignment(
+        queue=inbound, sdr=sdr, assigned=NOW - timedelta(hours=1), due=NOW + timedelta(hours=23)
+    )
 
     buckets = open_by_age(MARCH, now=NOW)
 
@@ -168,18 +239,27 @@ def test_waiting_reasons_are_counted_most_common_first(inbound):
         make_assignment(queue=inbound, status=AssignmentStatus.WAITING, waiting_reason=reason)
 
     assert waiting_reasons(MARCH) == [
-        (full, 2), ("Nobody in Inbound MQLs can take it: no members.", 1)]
+        (full, 2),
+        ("Nobody in Inbound MQLs can take it: no members.", 1),
+    ]
 
 
-@pytest.mark.parametrize(("minutes", "text"), [
-    (0, "0 min"), (45, "45 min"), (60, "1 h 00 min"), (13 * 60 + 45, "13 h 45 min"),
-    (27 * 60, "1 d 3 h"),
-])
+@pytest.mark.parametrize(
+    ("minutes", "text"),
+    [
+        (0, "0 min"),
+        (45, "45 min"),
+        (60, "1 h 00 min"),
+        (13 * 60 + 45, "13 h 45 min"),
+        (27 * 60, "1 d 3 h"),
+    ],
+)
 def test_durations_read_as_minutes_hours_and_days(minutes, text):
     assert human_duration(timedelta(minutes=minutes)) == text
 
 
 # --- Filters -----------------------------------------------------------------------------------
+
 
 def test_the_queue_filter_keeps_one_queue(example, demo_queue):
     filters = SLAFilters(start=MARCH.start, end=MARCH.end, queue=demo_queue)
@@ -195,7 +275,12 @@ def test_the_sdr_filter_keeps_one_sdr_and_no_waiting_mql(example, sdr):
     assert [row.name for row in breaches_by_sdr(filters, now=NOW)] == ["Sam Reyes"]
     assert (sla_summary(filters, now=NOW).due, sla_summary(filters, now=NOW).breached) == (2, 2)
     assert [(b.open, b.waiting) for b in open_by_age(filters, now=NOW)] == [
-        (0, 0), (1, 0), (0, 0), (0, 0), (1, 0)]
+        (0, 0),
+        (1, 0),
+        (0, 0),
+        (0, 0),
+        (1, 0),
+    ]
 
 
 def test_the_period_keeps_the_deadlines_of_its_days(example):
@@ -209,8 +294,7 @@ def test_the_period_keeps_the_deadlines_of_its_days(example):
 
 def test_an_open_ended_period_includes_a_breach_marked_ahead_of_the_clock(inbound, sdr):
     # The watcher was run with a later "now": the breach is dated after today.
-    make_assignment(queue=inbound, sdr=sdr, assigned=at(15, 9), due=at(16, 9),
-                    breached=at(16, 10))
+    make_assignment(queue=inbound, sdr=sdr, assigned=at(15, 9), due=at(16, 9), breached=at(16, 10))
     open_ended = SLAFilters(start=date(2025, 3, 1))
 
     days = breaches_per_day(open_ended, now=NOW)
@@ -259,10 +343,14 @@ def test_the_sdr_filter_offers_only_sdrs(sdr, other_sdr, manager, marketing_ops)
     form = SLAFilterForm({}, today=date(2025, 3, 14))
 
     assert [label for _, label in form.fields["sdr"].choices] == [
-        "All SDRs", "Olivia Park", "Sam Reyes"]
+        "All SDRs",
+        "Olivia Park",
+        "Sam Reyes",
+    ]
 
 
 # --- Who may see it ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("url", [URL, CSV_URL])
 def test_a_sales_manager_may_see_it(client_as, manager, url):
@@ -290,6 +378,7 @@ def test_an_anonymous_visitor_is_sent_to_log_in(client, db, url):
 
 # --- The page ----------------------------------------------------------------------------------
 
+
 def test_before_any_mql_is_routed_the_page_says_what_will_show(client_as, manager):
     response = client_as(manager).get(URL)
 
@@ -306,9 +395,15 @@ def _days_ago(days: int, hour: int, minute: int = 0) -> datetime:
 @pytest.fixture
 def recent_breach(inbound, sdr):
     """One breach five days ago, touched three hours late."""
-    return make_assignment(queue=inbound, sdr=sdr, status=AssignmentStatus.ACCEPTED,
-                           assigned=_days_ago(6, 10), due=_days_ago(5, 10),
-                           touched=_days_ago(5, 13), closed=_days_ago(5, 13))
+    return make_assignment(
+        queue=inbound,
+        sdr=sdr,
+        status=AssignmentStatus.ACCEPTED,
+        assigned=_days_ago(6, 10),
+        due=_days_ago(5, 10),
+        touched=_days_ago(5, 13),
+        closed=_days_ago(5, 13),
+    )
 
 
 def test_the_page_shows_the_tiles_tables_and_the_chart_data(client_as, manager, recent_breach):
@@ -316,15 +411,25 @@ def test_the_page_shows_the_tiles_tables_and_the_chart_data(client_as, manager, 
     html = response.text
 
     assert response.status_code == 200
-    tiles = {tile: re.search(rf'id="tile-{tile}">.*?class="sla-number">(.*?)</p>', html,
-                             re.S).group(1) for tile in ("open", "breached", "rate", "median")}
+    tiles = {
+        tile: re.search(rf'id="tile-{tile}">.*?class="sla-number">(.*?)</p>', html, re.S).group(1)
+        for tile in ("open", "breached", "rate", "median")
+    }
     assert tiles == {"open": "0", "breached": "1", "rate": "100.0 %", "median": "1 d 3 h"}
     by_sdr = re.search(r'<table id="sla-by-sdr">.*?<tbody>(.*?)</tbody>', html, re.S).group(1)
     assert re.findall(r"<t[hd][^>]*>([^<]*)</t[hd]>", by_sdr) == [
-        "Sam Reyes", "1", "1", "1", "100.0 %", "1 d 3 h"]
-    data = json.loads(re.search(
-        r'<script id="sla-breaches-per-day" type="application/json">(.*?)</script>',
-        html, re.S).group(1))
+        "Sam Reyes",
+        "1",
+        "1",
+        "1",
+        "100.0 %",
+        "1 d 3 h",
+    ]
+    data = json.loads(
+        re.search(
+            r'<script id="sla-breaches-per-day" type="application/json">(.*?)</script>', html, re.S
+        ).group(1)
+    )
     assert len(data["labels"]) == 30
     assert data["labels"][-1] == timezone.localdate().isoformat()
     assert data["breaches"] == [0] * 24 + [1] + [0] * 5
@@ -339,8 +444,7 @@ def test_the_page_runs_no_inline_script(client_as, manager, recent_breach):
     assert ' src="/static/routing/sla_chart.' in html
 
 
-def test_a_bad_period_is_answered_with_the_form_and_its_message(client_as, manager,
-                                                                recent_breach):
+def test_a_bad_period_is_answered_with_the_form_and_its_message(client_as, manager, recent_breach):
     response = client_as(manager).get(URL, {"start": "2025-03-10", "end": "2025-03-09"})
 
     assert response.status_code == 400
@@ -349,14 +453,21 @@ def test_a_bad_period_is_answered_with_the_form_and_its_message(client_as, manag
 
 def _assignments(count: int, *, inbound: Queue, sdrs: list[User]) -> None:
     for i in range(count):
-        make_assignment(queue=inbound, sdr=sdrs[i % len(sdrs)], status=AssignmentStatus.ACCEPTED,
-                        assigned=_days_ago(3, 9), due=_days_ago(2, 9),
-                        touched=_days_ago(2, 9 + i % 3), closed=_days_ago(2, 10))
+        make_assignment(
+            queue=inbound,
+            sdr=sdrs[i % len(sdrs)],
+            status=AssignmentStatus.ACCEPTED,
+            assigned=_days_ago(3, 9),
+            due=_days_ago(2, 9),
+            touched=_days_ago(2, 9 + i % 3),
+            closed=_days_ago(2, 10),
+        )
 
 
 @pytest.mark.parametrize("count", [1, 20])
 def test_the_page_runs_the_same_queries_for_one_or_many_assignments(
-        client_as, manager, inbound, make_sdr, django_assert_num_queries, count):
+    client_as, manager, inbound, make_sdr, django_assert_num_queries, count
+):
     sdrs = [make_sdr(f"sdr{i}") for i in range(min(count, 5))]
     _assignments(count, inbound=inbound, sdrs=sdrs)
     client = client_as(manager)
@@ -374,33 +485,55 @@ def test_the_page_runs_the_same_queries_for_one_or_many_assignments(
 
 # --- CSV export ----------------------------------------------------------------------------------
 
-def test_minutes_overdue_run_to_the_first_touch_or_to_now_while_untouched(example, inbound,
-                                                                          sdr):
-    make_assignment(queue=inbound, sdr=sdr, assigned=at(12, 9), due=at(13, 9),
-                    breached=at(13, 9, 5))
+
+def test_minutes_overdue_run_to_the_first_touch_or_to_now_while_untouched(example, inbound, sdr):
+    make_assignment(
+        queue=inbound, sdr=sdr, assigned=at(12, 9), due=at(13, 9), breached=at(13, 9, 5)
+    )
 
     lines = list(breach_lines(MARCH, now=NOW))
 
     assert [(line.lead_id, line.minutes_overdue) for line in lines] == [
         (example["A"].lead_id, 3 * 24 * 60 + 3 * 60),  # untouched and open: until now
-        (example["B"].lead_id, 180),                   # touched 3 h late
+        (example["B"].lead_id, 180),  # touched 3 h late
         (lines[2].lead_id, 27 * 60),
     ]
 
 
 def test_the_csv_export_is_exact_and_neutralises_formulas(client_as, manager, inbound, sdr):
-    lead = factories.make_lead("=HYPERLINK(\"https://evil.example\",\"x\")@example.com",
-                               first_name="=HYPERLINK(\"https://evil.example\",\"Open\")",
-                               last_name="")
-    make_assignment(queue=inbound, sdr=sdr, status=AssignmentStatus.REASSIGNED, lead=lead,
-                    assigned=_days_ago(6, 9), due=_days_ago(5, 9), breached=_days_ago(5, 9, 5),
-                    closed=_days_ago(5, 10, 30))
-    late = make_assignment(queue=inbound, sdr=sdr, status=AssignmentStatus.ACCEPTED,
-                           assigned=_days_ago(5, 10), due=_days_ago(4, 10),
-                           touched=_days_ago(4, 13), closed=_days_ago(4, 13))
-    make_assignment(queue=inbound, sdr=sdr, status=AssignmentStatus.ACCEPTED,  # on time
-                    assigned=_days_ago(4, 10), due=_days_ago(3, 10), touched=_days_ago(4, 11),
-                    closed=_days_ago(4, 11))
+    lead = factories.make_lead(
+        '=HYPERLINK("https://evil.example","x")@example.com',
+        first_name='=HYPERLINK("https://evil.example","Open")',
+        last_name="",
+    )
+    make_assignment(
+        queue=inbound,
+        sdr=sdr,
+        status=AssignmentStatus.REASSIGNED,
+        lead=lead,
+        assigned=_days_ago(6, 9),
+        due=_days_ago(5, 9),
+        breached=_days_ago(5, 9, 5),
+        closed=_days_ago(5, 10, 30),
+    )
+    late = make_assignment(
+        queue=inbound,
+        sdr=sdr,
+        status=AssignmentStatus.ACCEPTED,
+        assigned=_days_ago(5, 10),
+        due=_days_ago(4, 10),
+        touched=_days_ago(4, 13),
+        closed=_days_ago(4, 13),
+    )
+    make_assignment(
+        queue=inbound,
+        sdr=sdr,
+        status=AssignmentStatus.ACCEPTED,  # on time
+        assigned=_days_ago(4, 10),
+        due=_days_ago(3, 10),
+        touched=_days_ago(4, 11),
+        closed=_days_ago(4, 11),
+    )
 
     response = client_as(manager).get(CSV_URL)
 
@@ -408,20 +541,50 @@ def test_the_csv_export_is_exact_and_neutralises_formulas(client_as, manager, in
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == (
-        f'attachment; filename="sla-breaches-from-{start:%Y-%m-%d}.csv"')
+        f'attachment; filename="sla-breaches-from-{start:%Y-%m-%d}.csv"'
+    )
 
     def iso(value: datetime) -> str:
         return value.isoformat(timespec="seconds")
 
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows == [
-        ["lead_id", "lead_email", "lead_name", "queue", "sdr", "assigned_at", "due_at",
-         "first_touch_at", "breached_at", "minutes_overdue"],
-        [str(lead.pk), "'=HYPERLINK(\"https://evil.example\",\"x\")@example.com",
-         "'=HYPERLINK(\"https://evil.example\",\"Open\")", "Inbound MQLs", "Sam Reyes",
-         iso(_days_ago(6, 9)), iso(_days_ago(5, 9)), "", iso(_days_ago(5, 9, 5)), "90"],
-        [str(late.lead_id), late.lead.email, "", "Inbound MQLs", "Sam Reyes",
-         iso(_days_ago(5, 10)), iso(_days_ago(4, 10)), iso(_days_ago(4, 13)), "", "180"],
+        [
+            "lead_id",
+            "lead_email",
+            "lead_name",
+            "queue",
+            "sdr",
+            "assigned_at",
+            "due_at",
+            "first_touch_at",
+            "breached_at",
+            "minutes_overdue",
+        ],
+        [
+            str(lead.pk),
+            '\'=HYPERLINK("https://evil.example","x")@example.com',
+            '\'=HYPERLINK("https://evil.example","Open")',
+            "Inbound MQLs",
+            "Sam Reyes",
+            iso(_days_ago(6, 9)),
+            iso(_days_ago(5, 9)),
+            "",
+            iso(_days_ago(5, 9, 5)),
+            "90",
+        ],
+        [
+            str(late.lead_id),
+            late.lead.email,
+            "",
+            "Inbound MQLs",
+            "Sam Reyes",
+            iso(_days_ago(5, 10)),
+            iso(_days_ago(4, 10)),
+            iso(_days_ago(4, 13)),
+            "",
+            "180",
+        ],
     ]
 
 

@@ -30,11 +30,18 @@ def counters() -> dict[str, int]:
 
 def real() -> dict[str, int]:
     """Open assignments per member, counted from the assignments."""
-    counted = Counter(dict(
-        Assignment.objects.filter(status=AssignmentStatus.OPEN).values_list("sdr__username")
-        .annotate(n=Count("pk")).order_by()))
-    return {username: counted[username]
-            for username in Membership.objects.values_list("sdr__username", flat=True)}
+    counted = Counter(
+        dict(
+            Assignment.objects.filter(status=AssignmentStatus.OPEN)
+            .values_list("sdr__username")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+    )
+    return {
+        username: counted[username]
+        for username in Membership.objects.values_list("sdr__username", flat=True)
+    }
 
 
 def test_the_count_follows_routing_and_every_decision(inbound, make_sdr, make_mql):
@@ -59,8 +66,8 @@ def test_a_reassignment_after_a_breach_moves_the_count(inbound, make_sdr, make_m
     assignment = route_mql(lead_id=make_mql().pk)
     make_sdr("olivia", queue=inbound)
 
-    watch_sla_clocks(now=timezone.now() + timedelta(hours=25))   # breached
-    watch_sla_clocks(now=timezone.now() + timedelta(hours=26))   # reassigned
+    watch_sla_clocks(now=timezone.now() + timedelta(hours=25))  # breached
+    watch_sla_clocks(now=timezone.now() + timedelta(hours=26))  # reassigned
 
     assignment.refresh_from_db()
     assert assignment.status == AssignmentStatus.REASSIGNED
@@ -81,12 +88,15 @@ def test_someone_who_rejoins_a_queue_keeps_the_mqls_they_hold(inbound, make_sdr,
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_after_any_sequence_of_routings_and_decisions_the_count_is_the_real_one(
-        seed, inbound, demo_queue, make_sdr, make_mql):
+    seed, inbound, demo_queue, make_sdr, make_mql
+):
     """A random mix of everything that opens or closes an assignment, in two
     queues (one overflowing into the other); the invariant after every step."""
     rng = random.Random(seed)
-    sdrs = [make_sdr(name, queue=rng.choice([inbound, demo_queue]), capacity=rng.randint(1, 4))
-            for name in ("sam", "olivia", "noor", "ken")]
+    sdrs = [
+        make_sdr(name, queue=rng.choice([inbound, demo_queue]), capacity=rng.randint(1, 4))
+        for name in ("sam", "olivia", "noor", "ken")
+    ]
     for step in range(60):
         action = rng.choice(["route", "route", "accept", "reject", "recycle", "capacity"])
         open_ones = list(Assignment.objects.filter(status=AssignmentStatus.OPEN))
@@ -121,10 +131,13 @@ def test_the_repair_corrects_a_drifted_count_once(inbound, make_sdr, make_mql):
 
     drifts = repair_open_counts()
 
-    assert sorted(drifts, key=lambda d: d.membership_id) == sorted([
-        Drift(sam.pk, counted=before["sam"], real=before["sam"] - 1),
-        Drift(olivia.pk, counted=7, real=before["olivia"]),
-    ], key=lambda d: d.membership_id)
+    assert sorted(drifts, key=lambda d: d.membership_id) == sorted(
+        [
+            Drift(sam.pk, counted=before["sam"], real=before["sam"] - 1),
+            Drift(olivia.pk, counted=7, real=before["olivia"]),
+        ],
+        key=lambda d: d.membership_id,
+    )
     assert counters() == real()
     assert repair_open_counts() == []
 
@@ -145,7 +158,8 @@ def test_the_sla_watcher_task_repairs_the_counts(inbound, make_sdr, make_mql):
 
 
 def test_a_queue_of_fifty_full_sdrs_still_lets_the_lead_wait_with_a_reason(
-        inbound, make_sdr, make_mql):
+    inbound, make_sdr, make_mql
+):
     for i in range(50):
         make_sdr(f"bench-sdr-with-a-long-name-{i:02d}", queue=inbound, capacity=0)
 
@@ -157,18 +171,21 @@ def test_a_queue_of_fifty_full_sdrs_still_lets_the_lead_wait_with_a_reason(
 
 
 def test_a_long_waiting_reason_counts_each_kind_of_reason(inbound):
-    skipped = ([{"sdr": f"sdr number {i}", "reason": f"full ({i}/{i})"} for i in range(20)]
-               + [{"sdr": f"away sdr {i}", "reason": "away until 2025-03-14 12:00"}
-                  for i in range(3)]
-               + [{"sdr": "last one", "reason": "had it before"}])
+    skipped = (
+        [{"sdr": f"sdr number {i}", "reason": f"full ({i}/{i})"} for i in range(20)]
+        + [{"sdr": f"away sdr {i}", "reason": "away until 2025-03-14 12:00"} for i in range(3)]
+        + [{"sdr": "last one", "reason": "had it before"}]
+    )
 
     assert waiting_reason(inbound, skipped) == (
         "Nobody in Inbound MQLs can take it: 20 members full, 3 members away, "
-        "1 member had it before.")
+        "1 member had it before."
+    )
 
 
 def test_one_mql_that_cannot_be_routed_does_not_stop_the_watchers_pass(
-        inbound, make_sdr, make_mql, monkeypatch, caplog):
+    inbound, make_sdr, make_mql, monkeypatch, caplog
+):
     from routing.services import sla
 
     make_sdr("sam", queue=inbound)

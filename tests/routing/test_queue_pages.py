@@ -23,27 +23,52 @@ from tests import factories
 # --- Making MQLs through the services ------------------------------------------------
 
 
-def qualified_lead(*, first_name: str, last_name: str, email: str, owner=None,
-                   title: str = "VP Marketing", employees: int = 500,
-                   source: str = "inbound_form", company: str | None = None):
+def qualified_lead(
+    *,
+    first_name: str,
+    last_name: str,
+    email: str,
+    owner=None,
+    title: str = "VP Marketing",
+    employees: int = 500,
+    source: str = "inbound_form",
+    company: str | None = None,
+):
     """A lead that the default model makes an MQL: a senior title at a company
     of 500 (fit 25, grade B), a demo request, a pricing-page visit and a
     month-old content download (decayed to half its points)."""
     domain = email.rpartition("@")[2]
-    upsert_account(domain=domain, name=company or domain.split(".")[0].capitalize(),
-                   employee_count=employees, owner=owner)
-    lead, _ = upsert_lead(email=email, source=factories.source(source), first_name=first_name,
-                          last_name=last_name, title=title)
+    upsert_account(
+        domain=domain,
+        name=company or domain.split(".")[0].capitalize(),
+        employee_count=employees,
+        owner=owner,
+    )
+    lead, _ = upsert_lead(
+        email=email,
+        source=factories.source(source),
+        first_name=first_name,
+        last_name=last_name,
+        title=title,
+    )
     now = timezone.now()
-    record_activities(events=[
-        ActivityEvent(lead_id=lead.pk, kind=kind, occurred_at=now - age, url=url,
-                      source_system="web", external_id=f"{email}/{kind}")
-        for kind, age, url in [
-            ("demo_request", timedelta(hours=1), "https://example.com/demo"),
-            ("pricing_page_view", timedelta(days=2), "https://example.com/pricing"),
-            ("content_download", timedelta(days=30), "https://example.com/ebook"),
+    record_activities(
+        events=[
+            ActivityEvent(
+                lead_id=lead.pk,
+                kind=kind,
+                occurred_at=now - age,
+                url=url,
+                source_system="web",
+                external_id=f"{email}/{kind}",
+            )
+            for kind, age, url in [
+                ("demo_request", timedelta(hours=1), "https://example.com/demo"),
+                ("pricing_page_view", timedelta(days=2), "https://example.com/pricing"),
+                ("content_download", timedelta(days=30), "https://example.com/ebook"),
+            ]
         ]
-    ])
+    )
     score_lead(lead_id=lead.pk)
     lead.refresh_from_db()
     assert lead.stage == Stage.MQL
@@ -65,10 +90,13 @@ def set_due(assignment: Assignment, *, minutes: float) -> Assignment:
 
 
 def mql_for(sdr, n: int = 1, **fields) -> Assignment:
-    lead = qualified_lead(first_name=fields.pop("first_name", f"Ada{n}"),
-                          last_name=fields.pop("last_name", "Lovelace"),
-                          email=fields.pop("email", f"ada{n}@acme{n}.example"),
-                          owner=sdr, **fields)
+    lead = qualified_lead(
+        first_name=fields.pop("first_name", f"Ada{n}"),
+        last_name=fields.pop("last_name", "Lovelace"),
+        email=fields.pop("email", f"ada{n}@acme{n}.example"),
+        owner=sdr,
+        **fields,
+    )
     assignment = hand_off(lead)
     assert assignment.sdr == sdr
     return assignment
@@ -93,14 +121,17 @@ def names_in_order(response) -> list[str]:
 # --- The presentation helpers ---------------------------------------------------------
 
 
-@pytest.mark.parametrize(("minutes", "text", "overdue"), [
-    (80, "due in 1 h 20 min", False),
-    (60, "due in 1 h", False),
-    (25, "due in 25 min", False),
-    (0.5, "due in less than a minute", False),
-    (-180, "overdue by 3 h", True),
-    (-(2 * 24 * 60 + 4 * 60 + 10), "overdue by 2 d 4 h", True),
-])
+@pytest.mark.parametrize(
+    ("minutes", "text", "overdue"),
+    [
+        (80, "due in 1 h 20 min", False),
+        (60, "due in 1 h", False),
+        (25, "due in 25 min", False),
+        (0.5, "due in less than a minute", False),
+        (-180, "overdue by 3 h", True),
+        (-(2 * 24 * 60 + 4 * 60 + 10), "overdue by 2 d 4 h", True),
+    ],
+)
 def test_time_left_reads_as_a_person_would_say_it(minutes, text, overdue):
     now = timezone.now()
     assert time_left(now + timedelta(minutes=minutes), now) == (text, overdue)
@@ -116,7 +147,10 @@ def test_top_reasons_are_the_rules_that_gave_the_most_points():
         {"rule": "Do not contact", "points": 0.0, "disqualifies": True},
     ]
     assert top_reasons(explanation) == [
-        "Demo request +30", "Pricing page visit +20", "Senior title +15"]
+        "Demo request +30",
+        "Pricing page visit +20",
+        "Senior title +15",
+    ]
 
 
 # --- My MQLs ------------------------------------------------------------------------------
@@ -132,19 +166,38 @@ def test_the_queue_lists_open_mqls_most_urgent_first(client_as, sdr, desk):
     assert response.status_code == 200
     assert names_in_order(response) == ["Overdue Lovelace", "Soon Lovelace", "Later Lovelace"]
     assert [(row.time_left, row.overdue) for row in response.context["rows"]] == [
-        ("overdue by 3 h", True), ("due in 1 h 19 min", False), ("due in 4 h 59 min", False)]
+        ("overdue by 3 h", True),
+        ("due in 1 h 19 min", False),
+        ("due in 4 h 59 min", False),
+    ]
     assert {later.pk, overdue.pk, soon.pk} == {r.assignment.pk for r in response.context["rows"]}
 
 
 def test_each_row_says_who_where_how_urgent_how_good_and_why(client_as, sdr, desk):
-    set_due(mql_for(sdr, first_name="Grace", last_name="Hopper", email="grace@navy.example",
-                    company="Navy Labs"), minutes=-180)
+    set_due(
+        mql_for(
+            sdr,
+            first_name="Grace",
+            last_name="Hopper",
+            email="grace@navy.example",
+            company="Navy Labs",
+        ),
+        minutes=-180,
+    )
 
     html = client_as(sdr).get("/queue/").content.decode()
 
-    for text in ["Grace Hopper", "grace@navy.example", "VP Marketing", "Navy Labs",
-                 "overdue by 3 h", "Inbound form", "Demo request +30",
-                 "Pricing page visit +20", "Senior title +15"]:
+    for text in [
+        "Grace Hopper",
+        "grace@navy.example",
+        "VP Marketing",
+        "Navy Labs",
+        "overdue by 3 h",
+        "Inbound form",
+        "Demo request +30",
+        "Pricing page visit +20",
+        "Senior title +15",
+    ]:
         assert text in html
     row = html.split('class="mql overdue"')[1]
     assert '<span class="grade grade-B">B</span>' in row
@@ -179,8 +232,14 @@ def test_a_filter_without_matches_offers_to_clear_it(client_as, sdr, desk):
 
 @pytest.mark.parametrize("query", ["grace", "HOPPER", "navy.example", "Navy Labs"])
 def test_search_finds_by_name_email_or_company(client_as, sdr, desk, query):
-    mql_for(sdr, 1, first_name="Grace", last_name="Hopper", email="grace@navy.example",
-            company="Navy Labs")
+    mql_for(
+        sdr,
+        1,
+        first_name="Grace",
+        last_name="Hopper",
+        email="grace@navy.example",
+        company="Navy Labs",
+    )
     mql_for(sdr, 2)
 
     response = client_as(sdr).get("/queue/", {"q": query})
@@ -221,8 +280,9 @@ def test_filter_overdue_only(client_as, sdr, desk):
 def test_filtering_with_htmx_answers_only_the_results(client_as, sdr, desk):
     mql_for(sdr, 1, first_name="Late")
 
-    response = client_as(sdr).get("/queue/", {"q": "late"}, headers={
-        "HX-Request": "true", "HX-Target": "queue-results"})
+    response = client_as(sdr).get(
+        "/queue/", {"q": "late"}, headers={"HX-Request": "true", "HX-Target": "queue-results"}
+    )
 
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="queue-results">')
@@ -260,7 +320,8 @@ def test_people_who_are_not_sdrs_get_403(db, client_as, request, role):
 
 @pytest.mark.parametrize("count", [1, 10])
 def test_the_queue_costs_the_same_queries_for_1_or_10_mqls(
-        client_as, sdr, desk, count, django_assert_num_queries):
+    client_as, sdr, desk, count, django_assert_num_queries
+):
     for n in range(count):
         set_due(mql_for(sdr, n), minutes=-10 - n)
     watch_sla_clocks()  # a breach notice for each, to list and count
@@ -292,8 +353,9 @@ def test_marking_one_notice_read_with_htmx_answers_the_updated_list(client_as, s
     watch_sla_clocks(now=assignment.due_at + timedelta(seconds=1))  # a breach notice
     notice = Notice.objects.get(user=sdr)
 
-    response = client_as(sdr).post("/queue/notices/read/", {"notice": notice.pk},
-                                   headers={"HX-Request": "true"})
+    response = client_as(sdr).post(
+        "/queue/notices/read/", {"notice": notice.pk}, headers={"HX-Request": "true"}
+    )
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -335,23 +397,35 @@ def test_the_lead_page_says_why_it_is_an_mql(client_as, sdr, desk):
     file = response.context["file"]
     assert file.score_is_snapshot is True
     assert [(line["rule"], line["count"], line["points"]) for line in file.score.explanation] == [
-        ("Senior title", 1, 15.0), ("Company of 200 employees or more", 1, 10.0),
-        ("Demo request", 1, 30.0), ("Pricing page visit", 1, 20.0),
+        ("Senior title", 1, 15.0),
+        ("Company of 200 employees or more", 1, 10.0),
+        ("Demo request", 1, 30.0),
+        ("Pricing page visit", 1, 20.0),
         ("Content download", 1, 2.5),
     ]
     html = response.content.decode()
     assert "Why is this an MQL" in html
     assert "The score when it became an MQL" in html
-    assert "<td>Content download</td><td>Engagement</td><td class=\"num\">1</td>" \
-           "<td class=\"num\">5</td><td class=\"num\">2.50</td>" in html
+    assert (
+        '<td>Content download</td><td>Engagement</td><td class="num">1</td>'
+        '<td class="num">5</td><td class="num">2.50</td>' in html
+    )
     assert "<strong>77.50</strong>" in html
 
 
 def test_the_lead_page_keeps_the_score_sales_saw_at_hand_off(client_as, sdr, desk):
     assignment = mql_for(sdr)
-    record_activities(events=[ActivityEvent(
-        lead_id=assignment.lead_id, kind="content_download", occurred_at=timezone.now(),
-        source_system="web", external_id="later")])
+    record_activities(
+        events=[
+            ActivityEvent(
+                lead_id=assignment.lead_id,
+                kind="content_download",
+                occurred_at=timezone.now(),
+                source_system="web",
+                external_id="later",
+            )
+        ]
+    )
     score_lead(lead_id=assignment.lead_id)  # the current score moves on
 
     file = client_as(sdr).get(f"/queue/{assignment.pk}/").context["file"]
@@ -359,15 +433,14 @@ def test_the_lead_page_keeps_the_score_sales_saw_at_hand_off(client_as, sdr, des
     assert str(file.score.total) == "77.50"
 
 
-def test_the_lead_page_says_why_this_sdr_got_it(client_as, sdr, other_sdr, demo_queue,
-                                                inbound):
+def test_the_lead_page_says_why_this_sdr_got_it(client_as, sdr, other_sdr, demo_queue, inbound):
     # Nobody works demo requests but Olivia, who is away: the lead overflows.
     join_queue(queue=demo_queue, sdr=other_sdr)
-    Membership.objects.filter(sdr=other_sdr).update(
-        away_until=timezone.now() + timedelta(days=2))
+    Membership.objects.filter(sdr=other_sdr).update(away_until=timezone.now() + timedelta(days=2))
     join_queue(queue=inbound, sdr=sdr)
-    assignment = hand_off(qualified_lead(first_name="Ada", last_name="Byron",
-                                         email="ada@engines.example"))
+    assignment = hand_off(
+        qualified_lead(first_name="Ada", last_name="Byron", email="ada@engines.example")
+    )
 
     html = client_as(sdr).get(f"/queue/{assignment.pk}/").content.decode()
 
@@ -381,8 +454,13 @@ def test_the_lead_page_says_why_this_sdr_got_it(client_as, sdr, other_sdr, demo_
 
 def test_the_lead_page_shows_who_the_account_timeline_and_history(client_as, sdr, desk):
     assignment = mql_for(sdr, email="ada@acme.example", company="Acme")
-    upsert_lead(email="bob@acme.example", source=factories.source(), first_name="Bob",
-                last_name="Builder", title="CTO")
+    upsert_lead(
+        email="bob@acme.example",
+        source=factories.source(),
+        first_name="Bob",
+        last_name="Builder",
+        title="CTO",
+    )
 
     response = client_as(sdr).get(f"/queue/{assignment.pk}/")
 
@@ -390,9 +468,13 @@ def test_the_lead_page_shows_who_the_account_timeline_and_history(client_as, sdr
     assert [c.full_name for c in response.context["file"].other_contacts] == ["Bob Builder"]
     assert "Other contacts (1)" in html
     assert [a.kind for a in response.context["file"].activities] == [
-        "demo_request", "pricing_page_view", "content_download"]
+        "demo_request",
+        "pricing_page_view",
+        "content_download",
+    ]
     assert [(c.from_stage, c.to_stage) for c in response.context["stage_changes"]] == [
-        ("lead", "mql")]
+        ("lead", "mql")
+    ]
     assert "Lead → MQL" in html
 
 
@@ -422,7 +504,8 @@ def test_marketing_ops_get_403_on_lead_pages(client_as, marketing_ops, sdr, desk
 
 @pytest.mark.parametrize("count", [1, 10])
 def test_the_lead_page_costs_the_same_queries_for_1_or_10_contacts_and_touches(
-        client_as, sdr, desk, count, django_assert_num_queries):
+    client_as, sdr, desk, count, django_assert_num_queries
+):
     from routing.services import log_touch
 
     assignment = mql_for(sdr, email="ada@acme.example")

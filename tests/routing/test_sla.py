@@ -43,9 +43,11 @@ def test_a_breach_is_marked_and_told_to_the_sdr_and_manager_once(assignment):
     assignment.refresh_from_db()
     assert (first["breached"], second["breached"]) == (1, 0)
     assert assignment.breached_at == later
-    assert sorted(Notice.objects.filter(kind__in=["breach", "escalation"])
-                  .values_list("user__username", "kind")) == [
-        ("max.manager", "escalation"), ("sam", "breach")]
+    assert sorted(
+        Notice.objects.filter(kind__in=["breach", "escalation"]).values_list(
+            "user__username", "kind"
+        )
+    ) == [("max.manager", "escalation"), ("sam", "breach")]
 
 
 def test_breach_emails_go_out_after_commit(assignment, django_capture_on_commit_callbacks):

@@ -37,18 +37,32 @@ from tests import factories
 
 
 def company(domain: str = "acme.com", *, employees: int | None = 500, **fields) -> Account:
-    return Account.objects.create(name=domain.split(".")[0].title(), domain=domain,
-                                  employee_count=employees, **fields)
+    return Account.objects.create(
+        name=domain.split(".")[0].title(), domain=domain, employee_count=employees, **fields
+    )
 
 
-def contact(account: Account, title: str, engagement: str, *, department: str = "",
-            disqualified: bool = False) -> Lead:
+def contact(
+    account: Account,
+    title: str,
+    engagement: str,
+    *,
+    department: str = "",
+    disqualified: bool = False,
+) -> Lead:
     """A lead of the account with a stored score of that engagement."""
     lead = factories.make_lead(account=account, title=title, department=department)
     LeadScore.objects.create(
-        lead=lead, model=live_model(), fit=0, engagement=Decimal(engagement),
-        total=Decimal(engagement), grade="C", disqualified=disqualified, qualifies=False,
-        explanation=[], scored_at=timezone.now(),
+        lead=lead,
+        model=live_model(),
+        fit=0,
+        engagement=Decimal(engagement),
+        total=Decimal(engagement),
+        grade="C",
+        disqualified=disqualified,
+        qualifies=False,
+        explanation=[],
+        scored_at=timezone.now(),
     )
     return lead
 
@@ -72,18 +86,38 @@ def test_one_very_busy_contact_adds_only_the_contact_cap_and_cannot_qualify_an_a
 
     score = score_of(acme)
     assert result == accounts.AccountScoringResult(scored=1, became_mqa=0, stopped_mqa=0)
-    assert (score.fit, score.engagement, score.total) == (Decimal("10"), Decimal("40"),
-                                                          Decimal("50"))
+    assert (score.fit, score.engagement, score.total) == (
+        Decimal("10"),
+        Decimal("40"),
+        Decimal("50"),
+    )
     assert (score.engaged_contacts, score.roles_filled, score.coverage) == (
-        1, ["Decision maker"], 25)
+        1,
+        ["Decision maker"],
+        25,
+    )
     assert score.qualified is False
     assert score.explanation == {
-        "fit": [{"rule_id": Rule.objects.get(model=live_model(),
-                                             name="Company of 200 employees or more").pk,
-                 "rule": "Company of 200 employees or more", "layer": "firmographic",
-                 "points": 10, "disqualifies": False}],
-        "contacts": [{"lead_id": ceo.pk, "engagement": 100, "counted": 40, "engaged": True,
-                      "roles": ["Decision maker"]}],
+        "fit": [
+            {
+                "rule_id": Rule.objects.get(
+                    model=live_model(), name="Company of 200 employees or more"
+                ).pk,
+                "rule": "Company of 200 employees or more",
+                "layer": "firmographic",
+                "points": 10,
+                "disqualifies": False,
+            }
+        ],
+        "contacts": [
+            {
+                "lead_id": ceo.pk,
+                "engagement": 100,
+                "counted": 40,
+                "engaged": True,
+                "roles": ["Decision maker"],
+            }
+        ],
         "contacts_scored": 1,
         "checks": [
             {"check": "fit", "value": 10, "minimum": 0, "met": True},
@@ -111,8 +145,7 @@ def test_engaged_contacts_are_those_from_the_threshold_and_disqualified_ones_cou
     assert score.engaged_contacts == 1
     assert score.roles_filled == []
     assert score.explanation["contacts_scored"] == 3
-    assert [c["lead_id"] for c in score.explanation["contacts"]] == [at_threshold.pk,
-                                                                     just_below.pk]
+    assert [c["lead_id"] for c in score.explanation["contacts"]] == [at_threshold.pk, just_below.pk]
 
 
 def test_committee_coverage_is_the_share_of_roles_engaged_contacts_fill(db):
@@ -136,7 +169,8 @@ def test_coverage_is_rounded_down_and_a_department_pattern_must_match_too(db):
     draft = services.clone_model(source=live_model(), by=None)
     draft.committee_roles.filter(name="Champion").delete()  # three roles left
     CommitteeRole.objects.filter(model=draft, name="Finance").update(
-        title_pattern="director", department_pattern="^finance$")
+        title_pattern="director", department_pattern="^finance$"
+    )
     acme = company()
     contact(acme, "Director", "20", department="Sales")  # not finance: fills nothing
     contact(acme, "VP Sales", "20")  # decision maker
@@ -147,7 +181,9 @@ def test_coverage_is_rounded_down_and_a_department_pattern_must_match_too(db):
     contact(acme, "Director", "20", department="Finance")
     score_accounts(account_ids=[acme.pk], model=draft)
     assert (score_of(acme).roles_filled, score_of(acme).coverage) == (
-        ["Decision maker", "Finance"], 66)
+        ["Decision maker", "Finance"],
+        66,
+    )
 
 
 def test_becoming_and_ceasing_to_be_an_mqa_are_each_recorded_once(db):
@@ -170,18 +206,38 @@ def test_becoming_and_ceasing_to_be_an_mqa_are_each_recorded_once(db):
         ("became MQA", {"qualified": [False, True]}, "account", None),
         ("no longer MQA", {"qualified": [True, False]}, "account", None),
     ]
-    assert entries[0].note == ("Fit 10.00, engagement 70.00, 2 engaged contacts, committee 75% "
-                               "(model v1)")
+    assert entries[0].note == (
+        "Fit 10.00, engagement 70.00, 2 engaged contacts, committee 75% (model v1)"
+    )
 
 
 def test_a_disqualifier_on_the_account_fields_keeps_it_from_being_an_mqa(db):
     draft = services.clone_model(source=live_model(), by=None)
-    Rule.objects.create(model=draft, layer="firmographic", name="Named account",
-                        field="account.is_target_account", operator="is_true", points=20)
-    Rule.objects.create(model=draft, layer="demographic", name="US", field="country",
-                        operator="equals", value="US", points=50)  # a lead's field: ignored
-    Rule.objects.create(model=draft, layer="disqualifier", name="Competitor",
-                        field="account.domain", operator="in", value=["rival.com"])
+    Rule.objects.create(
+        model=draft,
+        layer="firmographic",
+        name="Named account",
+        field="account.is_target_account",
+        operator="is_true",
+        points=20,
+    )
+    Rule.objects.create(
+        model=draft,
+        layer="demographic",
+        name="US",
+        field="country",
+        operator="equals",
+        value="US",
+        points=50,
+    )  # a lead's field: ignored
+    Rule.objects.create(
+        model=draft,
+        layer="disqualifier",
+        name="Competitor",
+        field="account.domain",
+        operator="in",
+        value=["rival.com"],
+    )
     target = company("target.com", is_target_account=True)
     rival = company("rival.com", is_target_account=True)
     for account in (target, rival):
@@ -192,9 +248,15 @@ def test_a_disqualifier_on_the_account_fields_keeps_it_from_being_an_mqa(db):
 
     assert (score_of(target).fit, score_of(target).qualified) == (Decimal("30"), True)
     assert (score_of(rival).fit, score_of(rival).disqualified, score_of(rival).qualified) == (
-        Decimal("30"), True, False)
+        Decimal("30"),
+        True,
+        False,
+    )
     assert [line["rule"] for line in score_of(rival).explanation["fit"]] == [
-        "Named account", "Company of 200 employees or more", "Competitor"]
+        "Named account",
+        "Company of 200 employees or more",
+        "Competitor",
+    ]
 
 
 def test_an_account_without_contacts_has_its_fit_only_and_unknown_accounts_are_skipped(db):
@@ -205,7 +267,11 @@ def test_an_account_without_contacts_has_its_fit_only_and_unknown_accounts_are_s
     assert result.scored == 1
     score = score_of(tiny)
     assert (score.fit, score.engagement, score.total, score.engaged_contacts) == (
-        Decimal("-30"), Decimal("0"), Decimal("-30"), 0)
+        Decimal("-30"),
+        Decimal("0"),
+        Decimal("-30"),
+        0,
+    )
 
 
 def test_a_version_without_committee_roles_is_fully_covered(db):
@@ -221,16 +287,19 @@ def test_a_version_without_committee_roles_is_fully_covered(db):
 # --- the committee template ---------------------------------------------------------
 
 
-@pytest.mark.parametrize(("title", "roles"), [
-    ("CEO", ["Decision maker"]),
-    ("VP Sales", ["Decision maker"]),
-    ("Head of IT", ["Champion", "Technical evaluator"]),
-    ("Engineering Manager", ["Champion", "Technical evaluator"]),
-    ("CFO", ["Finance"]),
-    ("Procurement Lead", ["Champion", "Finance"]),
-    ("Account Executive", []),
-    ("Credit analyst", []),  # "it" inside a word is not IT
-])
+@pytest.mark.parametrize(
+    ("title", "roles"),
+    [
+        ("CEO", ["Decision maker"]),
+        ("VP Sales", ["Decision maker"]),
+        ("Head of IT", ["Champion", "Technical evaluator"]),
+        ("Engineering Manager", ["Champion", "Technical evaluator"]),
+        ("CFO", ["Finance"]),
+        ("Procurement Lead", ["Champion", "Finance"]),
+        ("Account Executive", []),
+        ("Credit analyst", []),  # "it" inside a word is not IT
+    ],
+)
 def test_the_default_committee_recognises_titles(db, title, roles):
     acme = company()
     contact(acme, title, "20")
@@ -242,7 +311,11 @@ def test_the_default_committee_recognises_titles(db, title, roles):
 
 def test_the_installed_version_has_the_default_committee(db):
     assert list(live_model().committee_roles.values_list("position", "name")) == [
-        (0, "Decision maker"), (1, "Champion"), (2, "Technical evaluator"), (3, "Finance")]
+        (0, "Decision maker"),
+        (1, "Champion"),
+        (2, "Technical evaluator"),
+        (3, "Finance"),
+    ]
 
 
 def test_a_committee_role_refuses_a_pattern_that_differs_between_python_and_postgresql(db):
@@ -256,15 +329,15 @@ def test_a_committee_role_refuses_a_pattern_that_differs_between_python_and_post
 
 def test_a_clone_keeps_the_committee_and_the_account_thresholds(db):
     live = live_model()
-    ScoringModel.objects.filter(pk=live.pk).update(account_contact_cap=25,
-                                                   account_min_coverage=75)
+    ScoringModel.objects.filter(pk=live.pk).update(account_contact_cap=25, account_min_coverage=75)
     live.refresh_from_db()
 
     draft = services.clone_model(source=live, by=None)
 
     assert (draft.account_contact_cap, draft.account_min_coverage) == (25, 75)
     assert list(draft.committee_roles.values_list("name", "title_pattern", "position")) == list(
-        live.committee_roles.values_list("name", "title_pattern", "position"))
+        live.committee_roles.values_list("name", "title_pattern", "position")
+    )
 
 
 # --- the hand-off from lead scoring ------------------------------------------------------
@@ -274,8 +347,9 @@ def test_a_clone_keeps_the_committee_and_the_account_thresholds(db):
 def account_messages(monkeypatch):
     """scoring.score_accounts messages are recorded instead of sent."""
     sent: list[list[int]] = []
-    monkeypatch.setattr("scoring.tasks.score_accounts.delay",
-                        lambda *, account_ids: sent.append(account_ids))
+    monkeypatch.setattr(
+        "scoring.tasks.score_accounts.delay", lambda *, account_ids: sent.append(account_ids)
+    )
     return sent
 
 
@@ -283,8 +357,12 @@ def test_rescoring_leads_scores_their_accounts_after_commit(
     db, account_messages, django_capture_on_commit_callbacks
 ):
     acme, globex = company(), company("globex.com")
-    leads = [factories.make_lead(account=acme), factories.make_lead(account=acme),
-             factories.make_lead(account=globex), factories.make_lead()]
+    leads = [
+        factories.make_lead(account=acme),
+        factories.make_lead(account=acme),
+        factories.make_lead(account=globex),
+        factories.make_lead(),
+    ]
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.rescore_leads(lead_ids=[lead.pk for lead in leads])
@@ -323,8 +401,9 @@ def test_scoring_one_lead_again_scores_its_account_only_when_its_part_in_it_move
         services.score_lead(lead_id=lead.pk, as_of=now)  # nothing moved
     assert account_messages == [[acme.pk]]
 
-    factories.make_activity(lead, "page_view", url="https://www.acme.example/careers/",
-                            occurred_at=now)
+    factories.make_activity(
+        lead, "page_view", url="https://www.acme.example/careers/", occurred_at=now
+    )
     with django_capture_on_commit_callbacks(execute=True):
         services.score_lead(lead_id=lead.pk, as_of=now)  # a job seeker: disqualified
     factories.make_activity(lead, "demo_request", occurred_at=now)
@@ -353,7 +432,8 @@ def test_the_sweep_scores_accounts_left_behind_their_contacts(db):
 
     assert services.sweep_stale_account_scores() == 1
     assert list(AccountScore.objects.values_list("account_id", "engaged_contacts")) == [
-        (acme.pk, 1)]
+        (acme.pk, 1)
+    ]
     assert services.sweep_stale_account_scores() == 0  # caught up
 
     services.score_lead(lead_id=lead.pk)  # just now
@@ -377,8 +457,9 @@ def test_account_scores_follow_the_engine_from_events(db):
 
     score = score_of(acme)
     assert (score.engagement, score.engaged_contacts, score.coverage) == (Decimal("70"), 2, 75)
-    assert [(c["lead_id"], c["engagement"], c["counted"]) for c in score.explanation["contacts"]
-            ] == [(head.pk, 50, 40), (ceo.pk, 30, 30)]
+    assert [
+        (c["lead_id"], c["engagement"], c["counted"]) for c in score.explanation["contacts"]
+    ] == [(head.pk, 50, 40), (ceo.pk, 30, 30)]
     assert score.qualified is True
 
 
@@ -400,20 +481,37 @@ def test_the_sql_and_python_paths_gather_the_same_facts(db):
 
     assert from_sql == from_python
     assert from_sql[acme.pk] == AccountFacts(
-        account_id=acme.pk, rule_hits=(True, False), engagement_cents=4000 + 1250 + 0 - 500,
-        engaged_contacts=2, roles_filled=(True, True, True, False), contacts_scored=4,
+        account_id=acme.pk,
+        rule_hits=(True, False),
+        engagement_cents=4000 + 1250 + 0 - 500,
+        engaged_contacts=2,
+        roles_filled=(True, True, True, False),
+        contacts_scored=4,
         top_contacts=(
-            ContactFacts(lead_id=ceo.pk, engagement_cents=10000, counted_cents=4000,
-                         engaged=True, roles=(0,)),
-            ContactFacts(lead_id=head.pk, engagement_cents=1250, counted_cents=1250,
-                         engaged=True, roles=(1, 2)),
-            ContactFacts(lead_id=low.pk, engagement_cents=-500, counted_cents=-500,
-                         engaged=False, roles=()),
+            ContactFacts(
+                lead_id=ceo.pk, engagement_cents=10000, counted_cents=4000, engaged=True, roles=(0,)
+            ),
+            ContactFacts(
+                lead_id=head.pk,
+                engagement_cents=1250,
+                counted_cents=1250,
+                engaged=True,
+                roles=(1, 2),
+            ),
+            ContactFacts(
+                lead_id=low.pk, engagement_cents=-500, counted_cents=-500, engaged=False, roles=()
+            ),
         ),
     )
     assert from_sql[empty.pk] == AccountFacts(
-        account_id=empty.pk, rule_hits=(False, False), engagement_cents=0, engaged_contacts=0,
-        roles_filled=(False, False, False, False), contacts_scored=0, top_contacts=())
+        account_id=empty.pk,
+        rule_hits=(False, False),
+        engagement_cents=0,
+        engaged_contacts=0,
+        roles_filled=(False, False, False, False),
+        contacts_scored=0,
+        top_contacts=(),
+    )
 
 
 def test_blank_titles_and_departments_fill_no_role_on_either_path(db):
@@ -422,8 +520,9 @@ def test_blank_titles_and_departments_fill_no_role_on_either_path(db):
     draft = services.clone_model(source=live_model(), by=None)
     draft.committee_roles.all().delete()
     CommitteeRole.objects.create(model=draft, name="Anyone", title_pattern="x?")
-    CommitteeRole.objects.create(model=draft, name="Anyone in a team", title_pattern="x?",
-                                 department_pattern="x?")
+    CommitteeRole.objects.create(
+        model=draft, name="Anyone in a team", title_pattern="x?", department_pattern="x?"
+    )
     acme = company()
     contact(acme, "", "20", department="Sales")
     contact(acme, "Buyer", "20")
@@ -437,81 +536,148 @@ def test_blank_titles_and_departments_fill_no_role_on_either_path(db):
 
 
 AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-TITLES = ["CEO", "VP Sales", "Head of IT", "Chief Financial Officer", "Software Engineer",
-          "intern", "", "", "Director, Finance", "IT", "credit analyst"]
+TITLES = [
+    "CEO",
+    "VP Sales",
+    "Head of IT",
+    "Chief Financial Officer",
+    "Software Engineer",
+    "intern",
+    "",
+    "",
+    "Director, Finance",
+    "IT",
+    "credit analyst",
+]
 DEPARTMENTS = ["", "", "Finance", "IT", "Sales"]
-TITLE_PATTERNS = ["(^|[^a-z])(ceo|vp)([^a-z]|$)", "head|director", "^it$", "finance",
-                  "engineer$", "[0-9]", "^[a-z]*$", "x?"]  # the last two match blank text
+TITLE_PATTERNS = [
+    "(^|[^a-z])(ceo|vp)([^a-z]|$)",
+    "head|director",
+    "^it$",
+    "finance",
+    "engineer$",
+    "[0-9]",
+    "^[a-z]*$",
+    "x?",
+]  # the last two match blank text
 DEPARTMENT_PATTERNS = ["", "^it$", "fin", "sales|marketing", "^[a-z]*$", "x?"]
 ACCOUNT_CONDITIONS = [
-    ("account.employee_count", "gte", 200), ("account.employee_count", "lt", 10),
-    ("account.employee_count", "between", [10, 200]), ("account.employee_count", "is_set", None),
-    ("account.industry", "equals", "software"), ("account.industry", "regex", "^soft"),
+    ("account.employee_count", "gte", 200),
+    ("account.employee_count", "lt", 10),
+    ("account.employee_count", "between", [10, 200]),
+    ("account.employee_count", "is_set", None),
+    ("account.industry", "equals", "software"),
+    ("account.industry", "regex", "^soft"),
     ("account.industry", "in", ["Retail", "software"]),
     ("account.is_target_account", "is_true", None),
-    ("account.last_funding_date", "within_days", 30), ("account.country", "contains", "us"),
+    ("account.last_funding_date", "within_days", 30),
+    ("account.country", "contains", "us"),
 ]
 
-contact_spec = st.fixed_dictionaries({
-    "title": st.sampled_from(TITLES), "department": st.sampled_from(DEPARTMENTS),
-    # Values on and next to the caps and thresholds below, as well as any.
-    "engagement": st.one_of(st.none(), st.integers(-3000, 15000),
-                            st.sampled_from([0, 999, 1000, 1001, 2000, 4000])),
-    "disqualified": st.booleans(),
-})
-account_spec = st.fixed_dictionaries({
-    "employees": st.one_of(st.none(), st.integers(0, 1000)),
-    "industry": st.sampled_from(["Software", "software", "Retail", ""]),
-    "country": st.sampled_from(["US", "Russia", "France", ""]),
-    "target": st.booleans(), "funded_days_ago": st.one_of(st.none(), st.integers(0, 90)),
-    "contacts": st.lists(contact_spec, max_size=6),
-})
-rule_spec = st.tuples(st.sampled_from(["firmographic", "disqualifier"]),
-                      st.sampled_from(ACCOUNT_CONDITIONS), st.integers(-30, 30))
+contact_spec = st.fixed_dictionaries(
+    {
+        "title": st.sampled_from(TITLES),
+        "department": st.sampled_from(DEPARTMENTS),
+        # Values on and next to the caps and thresholds below, as well as any.
+        "engagement": st.one_of(
+            st.none(), st.integers(-3000, 15000), st.sampled_from([0, 999, 1000, 1001, 2000, 4000])
+        ),
+        "disqualified": st.booleans(),
+    }
+)
+account_spec = st.fixed_dictionaries(
+    {
+        "employees": st.one_of(st.none(), st.integers(0, 1000)),
+        "industry": st.sampled_from(["Software", "software", "Retail", ""]),
+        "country": st.sampled_from(["US", "Russia", "France", ""]),
+        "target": st.booleans(),
+        "funded_days_ago": st.one_of(st.none(), st.integers(0, 90)),
+        "contacts": st.lists(contact_spec, max_size=6),
+    }
+)
+rule_spec = st.tuples(
+    st.sampled_from(["firmographic", "disqualifier"]),
+    st.sampled_from(ACCOUNT_CONDITIONS),
+    st.integers(-30, 30),
+)
 role_spec = st.tuples(st.sampled_from(TITLE_PATTERNS), st.sampled_from(DEPARTMENT_PATTERNS))
 
 
 @pytest.mark.django_db
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(cap=st.one_of(st.sampled_from([0, 10, 20, 40]), st.integers(0, 60)),
-       engaged_at=st.one_of(st.sampled_from([0, 10, 20]), st.integers(-10, 40)),
-       rule_specs=st.lists(rule_spec, max_size=4), role_specs=st.lists(role_spec, max_size=4),
-       account_specs=st.lists(account_spec, min_size=1, max_size=3))
-def test_the_sql_and_python_paths_agree_on_random_accounts(cap, engaged_at, rule_specs,
-                                                           role_specs, account_specs):
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    cap=st.one_of(st.sampled_from([0, 10, 20, 40]), st.integers(0, 60)),
+    engaged_at=st.one_of(st.sampled_from([0, 10, 20]), st.integers(-10, 40)),
+    rule_specs=st.lists(rule_spec, max_size=4),
+    role_specs=st.lists(role_spec, max_size=4),
+    account_specs=st.lists(account_spec, min_size=1, max_size=3),
+)
+def test_the_sql_and_python_paths_agree_on_random_accounts(
+    cap, engaged_at, rule_specs, role_specs, account_specs
+):
     with transaction.atomic():
-        model = ScoringModel.objects.create(name="random", version=1000,
-                                            account_contact_cap=cap,
-                                            account_engaged_at=engaged_at)
+        model = ScoringModel.objects.create(
+            name="random", version=1000, account_contact_cap=cap, account_engaged_at=engaged_at
+        )
         for position, (layer, (field, operator, value), points) in enumerate(rule_specs):
-            Rule.objects.create(model=model, layer=layer, name=f"rule {position}",
-                                position=position, field=field, operator=operator,
-                                value=value, points=points)
+            Rule.objects.create(
+                model=model,
+                layer=layer,
+                name=f"rule {position}",
+                position=position,
+                field=field,
+                operator=operator,
+                value=value,
+                points=points,
+            )
         for position, (title, department) in enumerate(role_specs):
-            CommitteeRole.objects.create(model=model, name=f"role {position}", position=position,
-                                         title_pattern=title, department_pattern=department)
+            CommitteeRole.objects.create(
+                model=model,
+                name=f"role {position}",
+                position=position,
+                title_pattern=title,
+                department_pattern=department,
+            )
         source = LeadSource.objects.get(slug="inbound_form")
         created = []
         for n, spec in enumerate(account_specs):
             account = Account.objects.create(
-                name=f"A{n}", domain=f"a{n}.example", employee_count=spec["employees"],
-                industry=spec["industry"], country=spec["country"],
+                name=f"A{n}",
+                domain=f"a{n}.example",
+                employee_count=spec["employees"],
+                industry=spec["industry"],
+                country=spec["country"],
                 is_target_account=spec["target"],
                 last_funding_date=(AS_OF - timedelta(days=spec["funded_days_ago"])).date()
-                if spec["funded_days_ago"] is not None else None,
+                if spec["funded_days_ago"] is not None
+                else None,
             )
             created.append(account)
             for m, c in enumerate(spec["contacts"]):
-                lead = Lead.objects.create(external_id=f"{n}-{m}", account=account,
-                                           title=c["title"], department=c["department"],
-                                           source=source)
+                lead = Lead.objects.create(
+                    external_id=f"{n}-{m}",
+                    account=account,
+                    title=c["title"],
+                    department=c["department"],
+                    source=source,
+                )
                 if c["engagement"] is not None:
                     LeadScore.objects.create(
-                        lead=lead, model=model, fit=0,
-                        engagement=Decimal(c["engagement"]).scaleb(-2), total=0, grade="D",
-                        disqualified=c["disqualified"], qualifies=False, explanation=[],
-                        scored_at=AS_OF)
+                        lead=lead,
+                        model=model,
+                        fit=0,
+                        engagement=Decimal(c["engagement"]).scaleb(-2),
+                        total=0,
+                        grade="D",
+                        disqualified=c["disqualified"],
+                        qualifies=False,
+                        explanation=[],
+                        scored_at=AS_OF,
+                    )
         am = account_model(model)
 
         # Few explained contacts, so that the cut-off is exercised too.

@@ -57,8 +57,12 @@ def messages_of(response) -> list[str]:
 
 def trail(model: ScoringModel) -> list[tuple[str, str, dict]]:
     """(action, note, changes) of a version's audit entries, oldest first."""
-    return [(e.action, e.note, e.changes) for e in AuditEntry.objects.filter(
-        object_id=str(model.pk), content_type__model="scoringmodel").order_by("at", "id")]
+    return [
+        (e.action, e.note, e.changes)
+        for e in AuditEntry.objects.filter(
+            object_id=str(model.pk), content_type__model="scoringmodel"
+        ).order_by("at", "id")
+    ]
 
 
 def _form_fields(form) -> dict:
@@ -108,23 +112,37 @@ def test_save_rule_stores_a_drafts_rule_and_records_the_diff(draft, marketing_op
 
     assert Rule.objects.get(pk=rule.pk).points == 20
     assert trail(draft)[-1] == (
-        "rule changed", f"rule #{rule.pk} “Senior title” (Demographic fit)",
-        {"points": [15, 20]})
+        "rule changed",
+        f"rule #{rule.pk} “Senior title” (Demographic fit)",
+        {"points": [15, 20]},
+    )
 
 
 def test_save_rule_adds_a_rule_to_a_draft(draft, marketing_ops):
-    rule = Rule(model=draft, layer=Layer.ENGAGEMENT, name="Webinar attended",
-                activity_kinds=["webinar_attended"], points=10, window_days=60)
+    rule = Rule(
+        model=draft,
+        layer=Layer.ENGAGEMENT,
+        name="Webinar attended",
+        activity_kinds=["webinar_attended"],
+        points=10,
+        window_days=60,
+    )
 
     services.save_rule(rule=rule, by=marketing_ops)
 
     action, note, changes = trail(draft)[-1]
     assert (action, note) == ("rule added", f"rule #{rule.pk} “Webinar attended” (Engagement)")
     assert changes == {
-        "layer": [None, "engagement"], "name": [None, "Webinar attended"], "position": [None, 0],
-        "field": [None, ""], "operator": [None, ""], "points": [None, 10],
-        "activity_kinds": [None, ["webinar_attended"]], "url_pattern": [None, ""],
-        "property_conditions": [None, []], "window_days": [None, 60],
+        "layer": [None, "engagement"],
+        "name": [None, "Webinar attended"],
+        "position": [None, 0],
+        "field": [None, ""],
+        "operator": [None, ""],
+        "points": [None, 10],
+        "activity_kinds": [None, ["webinar_attended"]],
+        "url_pattern": [None, ""],
+        "property_conditions": [None, []],
+        "window_days": [None, 60],
     }
 
 
@@ -135,8 +153,9 @@ def test_save_rule_refuses_an_invalid_rule(draft, marketing_ops):
     with pytest.raises(ValidationError) as refused:
         services.save_rule(rule=rule, by=marketing_ops)
 
-    assert refused.value.message_dict == {"value": [
-        r"\b is not supported in patterns; use character classes such as [^a-z] instead."]}
+    assert refused.value.message_dict == {
+        "value": [r"\b is not supported in patterns; use character classes such as [^a-z] instead."]
+    }
     assert Rule.objects.get(pk=rule.pk).value != r"\bvp\b"
 
 
@@ -151,7 +170,8 @@ def test_a_published_versions_rules_are_refused_with_how_to_change_them(marketin
         services.delete_rule(rule=rule, by=marketing_ops)
 
     assert refused.value.message == (
-        f"v{live.version} is published; clone it into a new draft to change it.")
+        f"v{live.version} is published; clone it into a new draft to change it."
+    )
     assert Rule.objects.get(pk=rule.pk).points == 15
 
 
@@ -160,7 +180,8 @@ def test_a_submitted_version_goes_back_to_draft_before_it_changes(submitted, mar
         services.update_model_settings(model=submitted, by=marketing_ops, threshold=60)
 
     assert refused.value.message == (
-        f"v{submitted.version} is submitted; return it to draft to change it.")
+        f"v{submitted.version} is submitted; return it to draft to change it."
+    )
 
 
 def test_a_manager_cannot_change_rules_even_through_the_service(draft, manager):
@@ -181,40 +202,55 @@ def test_delete_rule_records_what_the_rule_was(draft, marketing_ops):
 
     assert not draft.rules.filter(name="Pricing page visit").exists()
     deletions = [entry for entry in trail(draft) if entry[0] == "rule deleted"]
-    assert deletions == [(
-        "rule deleted", f"rule #{rule.pk} “Pricing page visit” (Engagement)",
-        {"layer": ["engagement", None], "name": ["Pricing page visit", None],
-         "position": [5, None], "field": ["", None], "operator": ["", None],
-         "points": [20, None], "activity_kinds": [["pricing_page_view"], None],
-         "url_pattern": ["", None], "property_conditions": [[], None], "window_days": [90, None],
-         "cap": [20, None]},
-    )]
+    assert deletions == [
+        (
+            "rule deleted",
+            f"rule #{rule.pk} “Pricing page visit” (Engagement)",
+            {
+                "layer": ["engagement", None],
+                "name": ["Pricing page visit", None],
+                "position": [5, None],
+                "field": ["", None],
+                "operator": ["", None],
+                "points": [20, None],
+                "activity_kinds": [["pricing_page_view"], None],
+                "url_pattern": ["", None],
+                "property_conditions": [[], None],
+                "window_days": [90, None],
+                "cap": [20, None],
+            },
+        )
+    ]
 
 
 def test_update_model_settings_records_settings_and_sources(draft, marketing_ops):
     sources = [factories.source("inbound_form"), factories.source("website")]
 
-    services.update_model_settings(model=draft, by=marketing_ops, threshold=60, min_fit=15,
-                                   eligible_sources=sources)
+    services.update_model_settings(
+        model=draft, by=marketing_ops, threshold=60, min_fit=15, eligible_sources=sources
+    )
 
     draft.refresh_from_db()
     assert (draft.threshold, draft.min_fit) == (60, 15)
     action, _, changes = trail(draft)[-1]
     assert action == "changed"
     assert changes == {
-        "threshold": [75, 60], "min_fit": [10, 15],
-        "eligible_sources": [["api", "content", "inbound_form", "partner", "webinar", "website"],
-                             ["inbound_form", "website"]],
+        "threshold": [75, 60],
+        "min_fit": [10, 15],
+        "eligible_sources": [
+            ["api", "content", "inbound_form", "partner", "webinar", "website"],
+            ["inbound_form", "website"],
+        ],
     }
 
 
 def test_update_model_settings_refuses_bounds_that_cross(draft, marketing_ops):
     with pytest.raises(ValidationError) as refused:
-        services.update_model_settings(model=draft, by=marketing_ops, fit_floor=50,
-                                       fit_ceiling=20)
+        services.update_model_settings(model=draft, by=marketing_ops, fit_floor=50, fit_ceiling=20)
 
     assert refused.value.message_dict == {
-        "fit_ceiling": ["The ceiling must be at least the floor (50)."]}
+        "fit_ceiling": ["The ceiling must be at least the floor (50)."]
+    }
 
 
 def test_update_model_settings_without_changes_records_nothing(draft, marketing_ops):
@@ -230,7 +266,8 @@ def test_update_model_settings_without_changes_records_nothing(draft, marketing_
 
 @pytest.mark.parametrize("drafts", [1, 3])
 def test_version_list_query_count_does_not_grow_with_versions(
-        client_as, marketing_ops, django_assert_num_queries, drafts):
+    client_as, marketing_ops, django_assert_num_queries, drafts
+):
     for _ in range(drafts):
         services.clone_model(source=live_model(), by=marketing_ops)
     client = client_as(marketing_ops)
@@ -243,11 +280,17 @@ def test_version_list_query_count_does_not_grow_with_versions(
 
 
 def test_the_version_list_shows_version_name_status_threshold_and_publication(
-        client_as, marketing_ops):
+    client_as, marketing_ops
+):
     response = client_as(marketing_ops).get(reverse("admin:scoring_scoringmodel_changelist"))
 
     assert response.context["cl"].list_display == [
-        "version", "name", "status", "threshold", "published_at"]
+        "version",
+        "name",
+        "status",
+        "threshold",
+        "published_at",
+    ]
 
 
 # --- Editing a draft -----------------------------------------------------------------
@@ -255,12 +298,22 @@ def test_the_version_list_shows_version_name_status_threshold_and_publication(
 
 @pytest.mark.parametrize("extra_rules", [0, 5])
 def test_version_page_query_count_does_not_grow_with_rules(
-        client_as, marketing_ops, draft, django_assert_num_queries, extra_rules):
+    client_as, marketing_ops, draft, django_assert_num_queries, extra_rules
+):
     Rule.objects.bulk_create(
-        Rule(model=draft, layer=layer, name=f"Extra {n}", field="country", operator="equals",
-             value="France", points=1)
-        for n, layer in zip(range(extra_rules), [Layer.DEMOGRAPHIC, Layer.FIRMOGRAPHIC] * 3,
-                            strict=False))
+        Rule(
+            model=draft,
+            layer=layer,
+            name=f"Extra {n}",
+            field="country",
+            operator="equals",
+            value="France",
+            points=1,
+        )
+        for n, layer in zip(
+            range(extra_rules), [Layer.DEMOGRAPHIC, Layer.FIRMOGRAPHIC] * 3, strict=False
+        )
+    )
     client = client_as(marketing_ops)
 
     with django_assert_num_queries(17):
@@ -282,8 +335,10 @@ def test_marketing_ops_change_a_drafts_rule_points_in_the_admin(client_as, marke
     rule = draft.rules.get(name="Senior title")
     assert rule.points == 25
     assert trail(draft)[-1] == (
-        "rule changed", f"rule #{rule.pk} “Senior title” (Demographic fit)",
-        {"points": [15, 25]})
+        "rule changed",
+        f"rule #{rule.pk} “Senior title” (Demographic fit)",
+        {"points": [15, 25]},
+    )
 
 
 def test_saving_a_draft_unchanged_records_nothing(client_as, marketing_ops, draft):
@@ -302,22 +357,32 @@ def test_a_rule_added_under_engagement_is_an_engagement_rule(client_as, marketin
     data = change_form_data(page)
     prefix = inline_prefix(page, Layer.ENGAGEMENT)
     n = int(data[f"{prefix}-TOTAL_FORMS"])
-    data.update({
-        f"{prefix}-TOTAL_FORMS": str(n + 1), f"{prefix}-{n}-model": str(draft.pk),
-        f"{prefix}-{n}-position": "9", f"{prefix}-{n}-name": "Webinar attended",
-        f"{prefix}-{n}-activity_kinds": '["webinar_attended"]',
-        f"{prefix}-{n}-property_conditions": "[]", f"{prefix}-{n}-points": "10",
-        f"{prefix}-{n}-window_days": "60",
-    })
+    data.update(
+        {
+            f"{prefix}-TOTAL_FORMS": str(n + 1),
+            f"{prefix}-{n}-model": str(draft.pk),
+            f"{prefix}-{n}-position": "9",
+            f"{prefix}-{n}-name": "Webinar attended",
+            f"{prefix}-{n}-activity_kinds": '["webinar_attended"]',
+            f"{prefix}-{n}-property_conditions": "[]",
+            f"{prefix}-{n}-points": "10",
+            f"{prefix}-{n}-window_days": "60",
+        }
+    )
 
     response = client.post(change_url(draft), data)
 
     assert response.status_code == 302
     rule = draft.rules.get(name="Webinar attended")
     assert (rule.layer, rule.activity_kinds, rule.points) == (
-        Layer.ENGAGEMENT, ["webinar_attended"], 10)
+        Layer.ENGAGEMENT,
+        ["webinar_attended"],
+        10,
+    )
     assert trail(draft)[-1][:2] == (
-        "rule added", f"rule #{rule.pk} “Webinar attended” (Engagement)")
+        "rule added",
+        f"rule #{rule.pk} “Webinar attended” (Engagement)",
+    )
 
 
 def test_a_rule_deleted_in_the_admin_is_gone_and_recorded(client_as, marketing_ops, draft):
@@ -334,7 +399,8 @@ def test_a_rule_deleted_in_the_admin_is_gone_and_recorded(client_as, marketing_o
 
 
 def test_an_invalid_rule_is_shown_with_its_error_and_nothing_is_saved(
-        client_as, marketing_ops, draft):
+    client_as, marketing_ops, draft
+):
     client = client_as(marketing_ops)
     page = client.get(change_url(draft))
     data = change_form_data(page)
@@ -345,14 +411,19 @@ def test_an_invalid_rule_is_shown_with_its_error_and_nothing_is_saved(
     response = client.post(change_url(draft), data)
 
     assert response.status_code == 200
-    errors = [f.errors for inline in response.context["inline_admin_formsets"]
-              for f in inline.formset.forms if f.errors]
+    errors = [
+        f.errors
+        for inline in response.context["inline_admin_formsets"]
+        for f in inline.formset.forms
+        if f.errors
+    ]
     assert errors == [{"value": ["'gte' needs a number, e.g. 200."]}]
     assert draft.rules.get(name="Company of 200 employees or more").points == 10
 
 
 def test_marketing_ops_change_a_drafts_threshold_and_the_diff_is_recorded(
-        client_as, marketing_ops, draft):
+    client_as, marketing_ops, draft
+):
     client = client_as(marketing_ops)
     data = change_form_data(client.get(change_url(draft)))
     data["threshold"] = "60"
@@ -373,7 +444,8 @@ def test_grade_bands_out_of_order_are_shown_on_the_form(client_as, marketing_ops
 
     assert response.status_code == 200
     assert response.context["adminform"].form.errors == {
-        "grade_b_min": ["Grades go down: A from at least B's fit, B from at least C's."]}
+        "grade_b_min": ["Grades go down: A from at least B's fit, B from at least C's."]
+    }
 
 
 def test_the_live_version_page_is_read_only(client_as, marketing_ops):
@@ -382,8 +454,9 @@ def test_the_live_version_page_is_read_only(client_as, marketing_ops):
     html = response.content.decode()
     assert response.status_code == 200
     assert response.context["adminform"].form.fields == {}
-    assert [inline.has_change_permission for inline in response.context[
-        "inline_admin_formsets"]] == [False, False, False, False, False]
+    assert [
+        inline.has_change_permission for inline in response.context["inline_admin_formsets"]
+    ] == [False, False, False, False, False]
     assert 'name="_save"' not in html
     assert [step["label"] for step in response.context["steps"]] == ["Clone into a new draft"]
 
@@ -399,13 +472,13 @@ def test_editing_a_published_version_is_refused_with_the_message(client_as, mark
     assert response.status_code == 302
     assert response.url == change_url(live)
     assert messages_of(response) == [
-        f"v{live.version} is published; clone it into a new draft to change it."]
+        f"v{live.version} is published; clone it into a new draft to change it."
+    ]
     live.refresh_from_db()
     assert live.threshold == 75
 
 
-def test_a_draft_submitted_while_its_page_was_open_is_not_changed(
-        client_as, marketing_ops, draft):
+def test_a_draft_submitted_while_its_page_was_open_is_not_changed(client_as, marketing_ops, draft):
     client = client_as(marketing_ops)
     page = client.get(change_url(draft))
     data = change_form_data(page)
@@ -416,7 +489,8 @@ def test_a_draft_submitted_while_its_page_was_open_is_not_changed(
     response = client.post(change_url(draft), data)
 
     assert messages_of(response) == [
-        f"v{draft.version} is submitted; return it to draft to change it."]
+        f"v{draft.version} is submitted; return it to draft to change it."
+    ]
     draft.refresh_from_db()
     assert draft.threshold == 75
     assert draft.rules.get(name="Senior title").points == 15
@@ -425,8 +499,9 @@ def test_a_draft_submitted_while_its_page_was_open_is_not_changed(
 def test_marketing_ops_discard_a_draft(client_as, marketing_ops, draft):
     client = client_as(marketing_ops)
 
-    response = client.post(reverse("admin:scoring_scoringmodel_delete", args=[draft.pk]),
-                           {"post": "yes"})
+    response = client.post(
+        reverse("admin:scoring_scoringmodel_delete", args=[draft.pk]), {"post": "yes"}
+    )
 
     assert response.status_code == 302
     assert not ScoringModel.objects.filter(pk=draft.pk).exists()
@@ -444,18 +519,21 @@ def test_marketing_ops_clone_the_live_version_into_a_draft(client_as, marketing_
     clone = ScoringModel.objects.get(version=live.version + 1)
     assert (clone.status, clone.based_on) == (ModelStatus.DRAFT, live)
     assert response.url == change_url(clone)
-    assert messages_of(response) == [
-        f"New draft v{clone.version}, cloned from v{live.version}."]
+    assert messages_of(response) == [f"New draft v{clone.version}, cloned from v{live.version}."]
 
 
 def test_a_drafts_page_offers_preview_submit_and_clone_to_marketing_ops(
-        client_as, marketing_ops, draft):
+    client_as, marketing_ops, draft
+):
     response = client_as(marketing_ops).get(change_url(draft))
 
     assert [step["label"] for step in response.context["steps"]] == [
-        "Clone into a new draft", "Submit for approval"]
-    assert response.context["preview_url"] == reverse("admin:scoring_scoringmodel_preview",
-                                                      args=[draft.pk])
+        "Clone into a new draft",
+        "Submit for approval",
+    ]
+    assert response.context["preview_url"] == reverse(
+        "admin:scoring_scoringmodel_preview", args=[draft.pk]
+    )
 
 
 def test_marketing_ops_submit_a_draft(client_as, marketing_ops, draft):
@@ -475,13 +553,13 @@ def test_marketing_ops_cannot_approve(client_as, marketing_ops, submitted):
 
 
 def test_a_manager_sees_a_submitted_version_read_only_with_approve_and_return(
-        client_as, manager, submitted):
+    client_as, manager, submitted
+):
     response = client_as(manager).get(change_url(submitted))
 
     assert response.status_code == 200
     assert response.context["adminform"].form.fields == {}
-    assert [step["label"] for step in response.context["steps"]] == [
-        "Return to draft", "Approve"]
+    assert [step["label"] for step in response.context["steps"]] == ["Return to draft", "Approve"]
     assert 'name="_save"' not in response.content.decode()
 
 
@@ -491,7 +569,8 @@ def test_a_manager_approves_a_submitted_version(client_as, manager, submitted):
     submitted.refresh_from_db()
     assert (submitted.status, submitted.approved_by) == (ModelStatus.APPROVED, manager)
     assert messages_of(response) == [
-        f"Approved v{submitted.version}: marketing ops can publish it."]
+        f"Approved v{submitted.version}: marketing ops can publish it."
+    ]
     assert trail(submitted)[-1] == ("approved", "", {"status": ["submitted", "approved"]})
 
 
@@ -524,7 +603,8 @@ def test_whoever_submitted_a_version_cannot_also_approve_it(client_as, marketing
 
     assert response.url == change_url(draft)
     assert messages_of(response)[-1] == (
-        "The person who submitted a version cannot also approve it.")
+        "The person who submitted a version cannot also approve it."
+    )
     draft.refresh_from_db()
     assert draft.status == ModelStatus.SUBMITTED
 
@@ -538,11 +618,13 @@ def test_a_manager_returns_a_submitted_version_to_draft(client_as, manager, subm
 
 
 def test_a_step_that_does_not_fit_the_status_is_refused_with_the_message(
-        client_as, marketing_ops, draft):
+    client_as, marketing_ops, draft
+):
     response = client_as(marketing_ops).post(step_url(draft, "publish"))
 
     assert messages_of(response) == [
-        f"v{draft.version} is draft; only a version that is approved can be published."]
+        f"v{draft.version} is draft; only a version that is approved can be published."
+    ]
 
 
 def test_steps_are_posted_never_fetched(client_as, marketing_ops, draft):
@@ -551,22 +633,26 @@ def test_steps_are_posted_never_fetched(client_as, marketing_ops, draft):
     assert response.status_code == 405
 
 
-def test_marketing_ops_publish_and_land_on_the_rescore_progress(
-        client_as, marketing_ops, approved):
+def test_marketing_ops_publish_and_land_on_the_rescore_progress(client_as, marketing_ops, approved):
     response = client_as(marketing_ops).post(step_url(approved, "publish"))
 
     job = RescoreJob.objects.get(model=approved)
     assert response.url == reverse("admin:scoring_rescorejob_change", args=[job.pk])
     assert messages_of(response) == [
-        f"Published v{approved.version}: every lead is being rescored."]
+        f"Published v{approved.version}: every lead is being rescored."
+    ]
     assert live_model() == approved
 
 
 def test_an_sdr_gets_no_admin_access(client_as, sdr, draft):
     client = client_as(sdr)
 
-    for url in [reverse("admin:index"), change_url(draft), step_url(draft, "submit"),
-                reverse("admin:scoring_scoringmodel_preview", args=[draft.pk])]:
+    for url in [
+        reverse("admin:index"),
+        change_url(draft),
+        step_url(draft, "submit"),
+        reverse("admin:scoring_scoringmodel_preview", args=[draft.pk]),
+    ]:
         response = client.post(url) if "step" in url else client.get(url)
         assert response.status_code == 302
         assert response.url.startswith(reverse("admin:login"))
@@ -578,10 +664,15 @@ def test_an_sdr_gets_no_admin_access(client_as, sdr, draft):
 
 
 def running_job(model: ScoringModel, *, scored: int, total: int, started: timedelta):
-    job = RescoreJob.objects.create(model=model, reason=RescoreJob.Reason.PUBLISH,
-                                    as_of=timezone.now(), chunks_total=10,
-                                    chunks_done=scored * 10 // total, leads_total=total,
-                                    leads_scored=scored)
+    job = RescoreJob.objects.create(
+        model=model,
+        reason=RescoreJob.Reason.PUBLISH,
+        as_of=timezone.now(),
+        chunks_total=10,
+        chunks_done=scored * 10 // total,
+        leads_total=total,
+        leads_scored=scored,
+    )
     RescoreJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - started)
     job.refresh_from_db()
     return job
@@ -598,8 +689,7 @@ def test_job_progress_gives_percent_rate_and_expected_finish(db):
     assert progress.expected_finish == now + timedelta(seconds=30)
 
 
-def test_the_progress_fragment_polls_while_running_and_stops_when_done(
-        client_as, marketing_ops):
+def test_the_progress_fragment_polls_while_running_and_stops_when_done(client_as, marketing_ops):
     job = running_job(live_model(), scored=40_000, total=100_000, started=timedelta(seconds=20))
     client = client_as(marketing_ops)
     url = reverse("admin:scoring_rescorejob_progress", args=[job.pk])
@@ -611,9 +701,14 @@ def test_the_progress_fragment_polls_while_running_and_stops_when_done(
     assert "leads/s; expected to finish at" in html
     assert "<html" not in html
 
-    RescoreJob.objects.filter(pk=job.pk).update(status=JobStatus.DONE, leads_scored=100_000,
-                                                scores_changed=3_210, chunks_done=10,
-                                                became_mql=12, finished_at=timezone.now())
+    RescoreJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.DONE,
+        leads_scored=100_000,
+        scores_changed=3_210,
+        chunks_done=10,
+        became_mql=12,
+        finished_at=timezone.now(),
+    )
     html = client.get(url).content.decode()
     assert "hx-trigger" not in html
     assert "3210 scores changed; the other leads kept theirs." in html
@@ -642,7 +737,8 @@ def test_the_version_page_links_to_its_running_rescore(client_as, marketing_ops)
 
 @pytest.mark.parametrize("jobs", [1, 3])
 def test_rescore_job_list_query_count_does_not_grow_with_jobs(
-        client_as, marketing_ops, django_assert_num_queries, jobs):
+    client_as, marketing_ops, django_assert_num_queries, jobs
+):
     for _ in range(jobs):
         running_job(live_model(), scored=1, total=2, started=timedelta(seconds=1))
     client = client_as(marketing_ops)
@@ -661,8 +757,9 @@ def scored_leads(db):
     def make(n: int) -> list[LeadScore]:
         leads = [factories.make_lead(title="VP Sales") for _ in range(n)]
         for lead in leads:
-            factories.make_activity(lead, "demo_request",
-                                    occurred_at=timezone.now() - timedelta(hours=1))
+            factories.make_activity(
+                lead, "demo_request", occurred_at=timezone.now() - timedelta(hours=1)
+            )
         services.rescore_leads(lead_ids=[lead.pk for lead in leads])
         return list(LeadScore.objects.filter(lead__in=leads))
 
@@ -671,7 +768,8 @@ def scored_leads(db):
 
 @pytest.mark.parametrize("n", [1, 3])
 def test_lead_score_list_query_count_does_not_grow_with_scores(
-        client_as, manager, django_assert_num_queries, scored_leads, n):
+    client_as, manager, django_assert_num_queries, scored_leads, n
+):
     scored_leads(n)
     client = client_as(manager)
 
@@ -684,24 +782,35 @@ def test_lead_score_list_query_count_does_not_grow_with_scores(
 def test_a_lead_score_shows_its_explanation_as_a_table(client_as, manager, scored_leads):
     score = scored_leads(1)[0]
 
-    response = client_as(manager).get(
-        reverse("admin:scoring_leadscore_change", args=[score.pk]))
+    response = client_as(manager).get(reverse("admin:scoring_leadscore_change", args=[score.pk]))
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert ("<tr><td>Senior title</td><td>demographic</td><td>1</td><td>15.0</td>"
-            "<td>15.0</td><td>15.0</td></tr>") in html
-    assert ("<tr><td>Demo request</td><td>engagement</td><td>1</td><td>30.0</td>"
-            "<td>30.0</td><td>30.0</td></tr>") in html
+    assert (
+        "<tr><td>Senior title</td><td>demographic</td><td>1</td><td>15.0</td>"
+        "<td>15.0</td><td>15.0</td></tr>"
+    ) in html
+    assert (
+        "<tr><td>Demo request</td><td>engagement</td><td>1</td><td>30.0</td>"
+        "<td>30.0</td><td>30.0</td></tr>"
+    ) in html
 
 
 @pytest.mark.parametrize("n", [1, 3])
 def test_mql_snapshot_list_query_count_does_not_grow_with_snapshots(
-        client_as, marketing_ops, django_assert_num_queries, n):
+    client_as, marketing_ops, django_assert_num_queries, n
+):
     for _ in range(n):
         lead = factories.make_lead()
-        MQLSnapshot.objects.create(lead=lead, model=live_model(), fit=25, engagement=50,
-                                   total=75, grade="B", explanation=[])
+        MQLSnapshot.objects.create(
+            lead=lead,
+            model=live_model(),
+            fit=25,
+            engagement=50,
+            total=75,
+            grade="B",
+            explanation=[],
+        )
     client = client_as(marketing_ops)
 
     with django_assert_num_queries(8):
@@ -714,7 +823,8 @@ def test_scores_cannot_be_changed_in_the_admin(client_as, marketing_ops, scored_
     score = scored_leads(1)[0]
 
     response = client_as(marketing_ops).post(
-        reverse("admin:scoring_leadscore_change", args=[score.pk]), {"total": "999"})
+        reverse("admin:scoring_leadscore_change", args=[score.pk]), {"total": "999"}
+    )
 
     assert response.status_code == 403
 
@@ -723,7 +833,8 @@ def test_scores_cannot_be_changed_in_the_admin(client_as, marketing_ops, scored_
 
 
 def test_a_committee_role_changed_in_the_admin_is_recorded_on_the_version(
-        client_as, marketing_ops, draft):
+    client_as, marketing_ops, draft
+):
     client = client_as(marketing_ops)
     page = client.get(change_url(draft))
     data = change_form_data(page)
@@ -741,7 +852,8 @@ def test_a_committee_role_changed_in_the_admin_is_recorded_on_the_version(
 
 
 def test_a_committee_role_deleted_in_the_admin_is_gone_and_recorded(
-        client_as, marketing_ops, draft):
+    client_as, marketing_ops, draft
+):
     client = client_as(marketing_ops)
     page = client.get(change_url(draft))
     data = change_form_data(page)

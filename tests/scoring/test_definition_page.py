@@ -27,7 +27,8 @@ def test_every_role_reads_the_live_definition(db, client_as, request, role):
     assert response.context["definition"].summary == (
         "A lead becomes an MQL when its fit score is at least 10, its engagement score at "
         "least 20, and its total at least 75, it is not disqualified, and it comes from one "
-        f"of: {ELIGIBLE}.")
+        f"of: {ELIGIBLE}."
+    )
 
 
 def test_each_rule_reads_as_a_sentence(client_as, sdr):
@@ -37,11 +38,17 @@ def test_each_rule_reads_as_a_sentence(client_as, sdr):
         return [(r.name, r.sentence) for r in rules]
 
     assert sentences(definition.demographic) == [
-        ("Senior title", "Job title matches the pattern “(^|[^a-z])(chief|c[a-z]o|vp|svp|evp|"
-                         "vice president|head|director|founder|owner|president)([^a-z]|$)”: "
-                         "+15 points"),
-        ("Student email", "Email domain matches the pattern “(\\.edu|\\.ac\\.[a-z]{2}|"
-                          "\\.edu\\.[a-z]{2})$”: -50 points"),
+        (
+            "Senior title",
+            "Job title matches the pattern “(^|[^a-z])(chief|c[a-z]o|vp|svp|evp|"
+            "vice president|head|director|founder|owner|president)([^a-z]|$)”: "
+            "+15 points",
+        ),
+        (
+            "Student email",
+            "Email domain matches the pattern “(\\.edu|\\.ac\\.[a-z]{2}|"
+            "\\.edu\\.[a-z]{2})$”: -50 points",
+        ),
     ]
     assert sentences(definition.firmographic) == [
         ("Company of 200 employees or more", "Employee count is at least 200: +10 points"),
@@ -49,37 +56,73 @@ def test_each_rule_reads_as_a_sentence(client_as, sdr):
     ]
     assert sentences(definition.engagement) == [
         ("Demo request", "Each demo request in the last 90 days: +30 points"),
-        ("Pricing page visit", "Each pricing page view in the last 90 days: +20 points, "
-                               "at most 20"),
-        ("Content download", "Each content download in the last 90 days: +5 points, "
-                             "at most 15, halving every 30 days"),
+        (
+            "Pricing page visit",
+            "Each pricing page view in the last 90 days: +20 points, at most 20",
+        ),
+        (
+            "Content download",
+            "Each content download in the last 90 days: +5 points, "
+            "at most 15, halving every 30 days",
+        ),
     ]
     assert sentences(definition.disqualifiers) == [
         ("Do not contact", "Do not contact is true"),
-        ("Job seeker (careers pages)",
-         "Any page view whose URL matches “/(careers|jobs)(/|$)” in the last 30 days"),
+        (
+            "Job seeker (careers pages)",
+            "Any page view whose URL matches “/(careers|jobs)(/|$)” in the last 30 days",
+        ),
     ]
-    assert definition.grades == ["A: fit at least 30", "B: fit at least 15",
-                                 "C: fit at least 0", "D: fit below 0"]
+    assert definition.grades == [
+        "A: fit at least 30",
+        "B: fit at least 15",
+        "C: fit at least 0",
+        "D: fit below 0",
+    ]
 
 
 @pytest.mark.parametrize(
     ("fields", "sentence"),
     [
-        ({"field": "country", "operator": "in", "value": ["Germany", "France"], "points": 5},
-         "Country is one of “Germany”, “France”: +5 points"),
-        ({"field": "account.annual_revenue", "operator": "between", "value": [1, 5],
-          "points": 1}, "Annual revenue is between 1 and 5: +1 point"),
-        ({"field": "attributes.plan", "operator": "equals", "value": "team", "points": 3},
-         "Imported column 'plan' is “team”: +3 points"),
-        ({"layer": Layer.ENGAGEMENT, "url_pattern": "/pricing", "window_days": 1, "points": 2,
-          "property_conditions": [{"key": "plan", "operator": "equals", "value": "team"}]},
-         "Each activity whose URL matches “/pricing” where plan is “team” in the last day: "
-         "+2 points"),
-        ({"layer": Layer.ENGAGEMENT, "activity_kinds": ["email_bounce", "unsubscribe"],
-          "points": -10, "cap": 20, "half_life_days": 1},
-         "Each email bounce or unsubscribe in the last 90 days: -10 points, at most 20 off, "
-         "halving every day"),
+        (
+            {"field": "country", "operator": "in", "value": ["Germany", "France"], "points": 5},
+            "Country is one of “Germany”, “France”: +5 points",
+        ),
+        (
+            {
+                "field": "account.annual_revenue",
+                "operator": "between",
+                "value": [1, 5],
+                "points": 1,
+            },
+            "Annual revenue is between 1 and 5: +1 point",
+        ),
+        (
+            {"field": "attributes.plan", "operator": "equals", "value": "team", "points": 3},
+            "Imported column 'plan' is “team”: +3 points",
+        ),
+        (
+            {
+                "layer": Layer.ENGAGEMENT,
+                "url_pattern": "/pricing",
+                "window_days": 1,
+                "points": 2,
+                "property_conditions": [{"key": "plan", "operator": "equals", "value": "team"}],
+            },
+            "Each activity whose URL matches “/pricing” where plan is “team” in the last day: "
+            "+2 points",
+        ),
+        (
+            {
+                "layer": Layer.ENGAGEMENT,
+                "activity_kinds": ["email_bounce", "unsubscribe"],
+                "points": -10,
+                "cap": 20,
+                "half_life_days": 1,
+            },
+            "Each email bounce or unsubscribe in the last 90 days: -10 points, at most 20 off, "
+            "halving every day",
+        ),
     ],
 )
 def test_rule_sentences_cover_lists_ranges_attributes_urls_and_penalties(db, fields, sentence):
@@ -119,11 +162,21 @@ def test_the_navigation_links_to_the_definition_for_every_role(client_as, sdr):
 
 @pytest.mark.parametrize("extra_rules", [0, 4])
 def test_definition_query_count_does_not_grow_with_rules(
-        client_as, sdr, django_assert_num_queries, extra_rules):
+    client_as, sdr, django_assert_num_queries, extra_rules
+):
     live = live_model()
     Rule.objects.bulk_create(
-        Rule(model=live, layer=Layer.DEMOGRAPHIC, name=f"Country {n}", field="country",
-             operator="equals", value=f"Country {n}", points=1) for n in range(extra_rules))
+        Rule(
+            model=live,
+            layer=Layer.DEMOGRAPHIC,
+            name=f"Country {n}",
+            field="country",
+            operator="equals",
+            value=f"Country {n}",
+            points=1,
+        )
+        for n in range(extra_rules)
+    )
     client = client_as(sdr)
 
     with django_assert_num_queries(6):

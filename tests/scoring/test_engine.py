@@ -9,40 +9,77 @@ AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 INBOUND = 1
 
 
-def model(*rules: CompiledRule, threshold=75, min_fit=10, min_engagement=20,
-          fit=(-100, 100), engagement=(-100, 100), total=(-100, 200)) -> CompiledModel:
+def model(
+    *rules: CompiledRule,
+    threshold=75,
+    min_fit=10,
+    min_engagement=20,
+    fit=(-100, 100),
+    engagement=(-100, 100),
+    total=(-100, 200),
+) -> CompiledModel:
     return CompiledModel(
-        id=1, version=1, threshold=threshold, min_fit=min_fit, min_engagement=min_engagement,
-        grade_bands=(30, 15, 0), fit_bounds=fit, engagement_bounds=engagement,
-        total_bounds=total, eligible_source_ids=frozenset({INBOUND}), rules=rules,
+        id=1,
+        version=1,
+        threshold=threshold,
+        min_fit=min_fit,
+        min_engagement=min_engagement,
+        grade_bands=(30, 15, 0),
+        fit_bounds=fit,
+        engagement_bounds=engagement,
+        total_bounds=total,
+        eligible_source_ids=frozenset({INBOUND}),
+        rules=rules,
     )
 
 
 def fit_rule(rule_id, field, operator, value, points, layer="demographic", type_=FieldType.TEXT):
-    return CompiledRule(id=rule_id, name=f"rule {rule_id}", layer=layer, points=points,
-                        condition=Condition.build(field, type_, operator, value))
+    return CompiledRule(
+        id=rule_id,
+        name=f"rule {rule_id}",
+        layer=layer,
+        points=points,
+        condition=Condition.build(field, type_, operator, value),
+    )
 
 
-def engagement_rule(rule_id, kind, points, *, window=90, cap=None, half_life=None,
-                    layer="engagement"):
-    return CompiledRule(id=rule_id, name=f"rule {rule_id}", layer=layer,
-                        points=0 if layer == "disqualifier" else points, activity_kinds=(kind,),
-                        window_days=window, cap=cap, half_life_days=half_life)
+def engagement_rule(
+    rule_id, kind, points, *, window=90, cap=None, half_life=None, layer="engagement"
+):
+    return CompiledRule(
+        id=rule_id,
+        name=f"rule {rule_id}",
+        layer=layer,
+        points=0 if layer == "disqualifier" else points,
+        activity_kinds=(kind,),
+        window_days=window,
+        cap=cap,
+        half_life_days=half_life,
+    )
 
 
 def did(kind: str, days_ago: float, url: str = "") -> ActivityFacts:
-    return ActivityFacts(kind=kind, url=url, properties={},
-                         occurred_at=AS_OF - timedelta(days=days_ago))
+    return ActivityFacts(
+        kind=kind, url=url, properties={}, occurred_at=AS_OF - timedelta(days=days_ago)
+    )
 
 
 def run(m, *activities, values=None, attributes=None, source=INBOUND):
-    return score(m, values=values or {}, attributes=attributes or {}, source_id=source,
-                 activities=activities, as_of=AS_OF)
+    return score(
+        m,
+        values=values or {},
+        attributes=attributes or {},
+        source_id=source,
+        activities=activities,
+        as_of=AS_OF,
+    )
 
 
 def test_six_downloads_do_not_outweigh_one_pricing_page_visit():
-    m = model(engagement_rule(1, "content_download", 5, cap=15),
-              engagement_rule(2, "pricing_page_view", 20))
+    m = model(
+        engagement_rule(1, "content_download", 5, cap=15),
+        engagement_rule(2, "pricing_page_view", 20),
+    )
 
     downloads = run(m, *[did("content_download", d) for d in range(6)])
     pricing = run(m, did("pricing_page_view", 1))
@@ -70,7 +107,10 @@ def test_decay_halves_an_activity_every_half_life_from_its_own_age():
     four_weeks = run(m, did("demo_request", 28))
 
     assert (fresh.engagement_cents, two_weeks.engagement_cents, four_weeks.engagement_cents) == (
-        3000, 1500, 750)
+        3000,
+        1500,
+        750,
+    )
     assert four_weeks.explanation[0]["points_before"] == 30.0
     assert four_weeks.explanation[0]["points_after_decay"] == 7.5
 
@@ -97,8 +137,9 @@ def test_a_disqualifier_keeps_a_lead_from_mql_whatever_its_score():
     m = model(
         fit_rule(1, "title", "contains", "vp", 50),
         engagement_rule(2, "demo_request", 60),
-        fit_rule(3, "do_not_contact", "is_true", None, 0, layer="disqualifier",
-                 type_=FieldType.BOOLEAN),
+        fit_rule(
+            3, "do_not_contact", "is_true", None, 0, layer="disqualifier", type_=FieldType.BOOLEAN
+        ),
     )
     values = {"title": "VP Sales", "do_not_contact": True}
 
@@ -111,12 +152,20 @@ def test_a_disqualifier_keeps_a_lead_from_mql_whatever_its_score():
 
 
 def test_an_activity_disqualifier_blocks_job_seekers():
-    m = model(engagement_rule(1, "demo_request", 80),
-              CompiledRule(id=2, name="careers", layer="disqualifier", points=0,
-                           activity_kinds=("page_view",), window_days=30,
-                           url_pattern=__import__("re").compile("/careers", 2),
-                           url_pattern_text="/careers"),
-              min_fit=-100)
+    m = model(
+        engagement_rule(1, "demo_request", 80),
+        CompiledRule(
+            id=2,
+            name="careers",
+            layer="disqualifier",
+            points=0,
+            activity_kinds=("page_view",),
+            window_days=30,
+            url_pattern=__import__("re").compile("/careers", 2),
+            url_pattern_text="/careers",
+        ),
+        min_fit=-100,
+    )
 
     seeker = run(m, did("demo_request", 1), did("page_view", 2, "https://x.io/careers/sdr"))
     buyer = run(m, did("demo_request", 1), did("page_view", 2, "https://x.io/pricing"))
@@ -125,9 +174,13 @@ def test_an_activity_disqualifier_blocks_job_seekers():
 
 
 def test_fit_alone_or_engagement_alone_is_not_an_mql():
-    m = model(fit_rule(1, "title", "contains", "chief", 80),
-              engagement_rule(2, "demo_request", 80), threshold=75, min_fit=10,
-              min_engagement=20)
+    m = model(
+        fit_rule(1, "title", "contains", "chief", 80),
+        engagement_rule(2, "demo_request", 80),
+        threshold=75,
+        min_fit=10,
+        min_engagement=20,
+    )
 
     fit_only = run(m, values={"title": "Chief Revenue Officer"})
     engagement_only = run(m, did("demo_request", 1))

@@ -23,87 +23,143 @@ COUNTRIES = ["US", "us", "Germany", "France", ""]
 KINDS = ["page_view", "pricing_page_view", "demo_request", "content_download", "email_open"]
 URLS = ["", "https://x.io/pricing", "https://x.io/careers/1", "https://x.io/blog/a"]
 URL_PATTERNS = ["pricing", "/careers(/|$)", "blog/[a-z]", "^https://x"]
-ATTR_VALUES = st.one_of(st.none(), st.integers(-5, 300), st.sampled_from(["yes", "No", "a b", ""]),
-                        st.booleans(), st.sampled_from([0.5, 12.25, 99.9]))
+ATTR_VALUES = st.one_of(
+    st.none(),
+    st.integers(-5, 300),
+    st.sampled_from(["yes", "No", "a b", ""]),
+    st.booleans(),
+    st.sampled_from([0.5, 12.25, 99.9]),
+)
 
 
 def fit_condition():
-    text = st.sampled_from(["title", "country", "email_domain", "account.industry",
-                            "attributes.plan"])
+    text = st.sampled_from(
+        ["title", "country", "email_domain", "account.industry", "attributes.plan"]
+    )
     return st.one_of(
         st.tuples(text, st.just("equals"), st.sampled_from(WORDS[:-1] + COUNTRIES[:-1])),
-        st.tuples(text, st.just("in"), st.lists(st.sampled_from(WORDS + COUNTRIES), min_size=1,
-                                               max_size=3)),
+        st.tuples(
+            text,
+            st.just("in"),
+            st.lists(st.sampled_from(WORDS + COUNTRIES), min_size=1, max_size=3),
+        ),
         st.tuples(text, st.just("contains"), st.sampled_from(["v", "o", "us", "a"])),
         st.tuples(text, st.just("regex"), st.sampled_from(["^v", "(ead|ect)", "s$", "[0-9]"])),
-        st.tuples(st.sampled_from(["account.employee_count", "attributes.visits"]),
-                  st.sampled_from(["gt", "gte", "lt", "lte"]),
-                  st.sampled_from([0, 10, 50, 200, 12.25])),
-        st.tuples(st.sampled_from(["account.employee_count", "attributes.visits"]),
-                  st.just("between"), st.sampled_from([[10, 200], [0, 0.5], [12.25, 99.9]])),
-        st.tuples(st.sampled_from(["title", "attributes.plan", "attributes.visits",
-                                   "account.employee_count"]), st.just("is_set"), st.none()),
-        st.tuples(st.sampled_from(["account.is_target_account", "do_not_contact",
-                                   "attributes.flag"]), st.just("is_true"), st.none()),
-        st.tuples(st.sampled_from(["created_at", "account.last_funding_date"]),
-                  st.just("within_days"), st.integers(1, 60)),
+        st.tuples(
+            st.sampled_from(["account.employee_count", "attributes.visits"]),
+            st.sampled_from(["gt", "gte", "lt", "lte"]),
+            st.sampled_from([0, 10, 50, 200, 12.25]),
+        ),
+        st.tuples(
+            st.sampled_from(["account.employee_count", "attributes.visits"]),
+            st.just("between"),
+            st.sampled_from([[10, 200], [0, 0.5], [12.25, 99.9]]),
+        ),
+        st.tuples(
+            st.sampled_from(
+                ["title", "attributes.plan", "attributes.visits", "account.employee_count"]
+            ),
+            st.just("is_set"),
+            st.none(),
+        ),
+        st.tuples(
+            st.sampled_from(["account.is_target_account", "do_not_contact", "attributes.flag"]),
+            st.just("is_true"),
+            st.none(),
+        ),
+        st.tuples(
+            st.sampled_from(["created_at", "account.last_funding_date"]),
+            st.just("within_days"),
+            st.integers(1, 60),
+        ),
     )
 
 
 def rules():
     fit = st.builds(
-        lambda layer, cond, points: {"layer": layer, "field": cond[0], "operator": cond[1],
-                                     "value": cond[2], "points": points},
+        lambda layer, cond, points: {
+            "layer": layer,
+            "field": cond[0],
+            "operator": cond[1],
+            "value": cond[2],
+            "points": points,
+        },
         st.sampled_from([Layer.DEMOGRAPHIC, Layer.FIRMOGRAPHIC, Layer.DISQUALIFIER]),
-        fit_condition(), st.integers(-60, 60),
+        fit_condition(),
+        st.integers(-60, 60),
     )
-    prop = st.builds(lambda k, ov: {"key": k, "operator": ov[0], "value": ov[1]},
-                     st.sampled_from(["plan", "n"]),
-                     st.sampled_from([("equals", "team"), ("gte", 3), ("is_set", None)]))
+    prop = st.builds(
+        lambda k, ov: {"key": k, "operator": ov[0], "value": ov[1]},
+        st.sampled_from(["plan", "n"]),
+        st.sampled_from([("equals", "team"), ("gte", 3), ("is_set", None)]),
+    )
     engagement = st.builds(
         lambda layer, kinds, url, props, points, window, cap, half: {
-            "layer": layer, "activity_kinds": kinds, "url_pattern": url or "",
-            "property_conditions": props, "points": points, "window_days": window,
-            "cap": cap, "half_life_days": half},
+            "layer": layer,
+            "activity_kinds": kinds,
+            "url_pattern": url or "",
+            "property_conditions": props,
+            "points": points,
+            "window_days": window,
+            "cap": cap,
+            "half_life_days": half,
+        },
         st.sampled_from([Layer.ENGAGEMENT, Layer.ENGAGEMENT, Layer.DISQUALIFIER]),
         st.lists(st.sampled_from(KINDS), max_size=2),
         st.one_of(st.none(), st.sampled_from(URL_PATTERNS)),
         st.lists(prop, max_size=1),
-        st.integers(-25, 40), st.integers(1, 120), st.one_of(st.none(), st.integers(0, 50)),
+        st.integers(-25, 40),
+        st.integers(1, 120),
+        st.one_of(st.none(), st.integers(0, 50)),
         st.one_of(st.none(), st.integers(1, 45)),
     )
     return st.lists(st.one_of(fit, engagement), min_size=1, max_size=8)
 
 
-model_settings = st.fixed_dictionaries({
-    "threshold": st.integers(-20, 80), "min_fit": st.integers(-20, 30),
-    "min_engagement": st.integers(-20, 30),
-    "fit_floor": st.integers(-80, 0), "fit_ceiling": st.integers(0, 80),
-    "engagement_floor": st.integers(-80, 0), "engagement_ceiling": st.integers(0, 80),
-    "total_floor": st.integers(-80, 0), "total_ceiling": st.integers(0, 120),
-})
+model_settings = st.fixed_dictionaries(
+    {
+        "threshold": st.integers(-20, 80),
+        "min_fit": st.integers(-20, 30),
+        "min_engagement": st.integers(-20, 30),
+        "fit_floor": st.integers(-80, 0),
+        "fit_ceiling": st.integers(0, 80),
+        "engagement_floor": st.integers(-80, 0),
+        "engagement_ceiling": st.integers(0, 80),
+        "total_floor": st.integers(-80, 0),
+        "total_ceiling": st.integers(0, 120),
+    }
+)
 
-activity = st.fixed_dictionaries({
-    "kind": st.sampled_from(KINDS), "url": st.sampled_from(URLS),
-    "properties": st.fixed_dictionaries({}, optional={"plan": st.sampled_from(["team", "TEAM",
-                                                                                "solo"]),
-                                                      "n": st.integers(0, 5)}),
-    # Ages in seconds, up to 130 days back and a little into the future (clock skew).
-    "age": st.integers(-3600, 130 * 86400),
-})
+activity = st.fixed_dictionaries(
+    {
+        "kind": st.sampled_from(KINDS),
+        "url": st.sampled_from(URLS),
+        "properties": st.fixed_dictionaries(
+            {}, optional={"plan": st.sampled_from(["team", "TEAM", "solo"]), "n": st.integers(0, 5)}
+        ),
+        # Ages in seconds, up to 130 days back and a little into the future (clock skew).
+        "age": st.integers(-3600, 130 * 86400),
+    }
+)
 
-lead = st.fixed_dictionaries({
-    "title": st.sampled_from(WORDS), "country": st.sampled_from(COUNTRIES),
-    "domain": st.sampled_from(["acme.com", "uni.edu", "gmail.com", None]),
-    "employees": st.one_of(st.none(), st.integers(0, 1000)),
-    "industry": st.sampled_from(["Software", "software", "Retail", ""]),
-    "target": st.booleans(), "funded_days_ago": st.one_of(st.none(), st.integers(0, 90)),
-    "created_days_ago": st.integers(0, 90), "do_not_contact": st.booleans(),
-    "attributes": st.dictionaries(st.sampled_from(["plan", "visits", "flag"]), ATTR_VALUES,
-                                  max_size=3),
-    "activities": st.lists(activity, max_size=8),
-    "source": st.sampled_from(["inbound_form", "cold_list", "webinar"]),
-})
+lead = st.fixed_dictionaries(
+    {
+        "title": st.sampled_from(WORDS),
+        "country": st.sampled_from(COUNTRIES),
+        "domain": st.sampled_from(["acme.com", "uni.edu", "gmail.com", None]),
+        "employees": st.one_of(st.none(), st.integers(0, 1000)),
+        "industry": st.sampled_from(["Software", "software", "Retail", ""]),
+        "target": st.booleans(),
+        "funded_days_ago": st.one_of(st.none(), st.integers(0, 90)),
+        "created_days_ago": st.integers(0, 90),
+        "do_not_contact": st.booleans(),
+        "attributes": st.dictionaries(
+            st.sampled_from(["plan", "visits", "flag"]), ATTR_VALUES, max_size=3
+        ),
+        "activities": st.lists(activity, max_size=8),
+        "source": st.sampled_from(["inbound_form", "cold_list", "webinar"]),
+    }
+)
 
 
 def build(model_spec, rule_specs, lead_specs) -> tuple[ScoringModel, list[Lead]]:
@@ -116,25 +172,40 @@ def build(model_spec, rule_specs, lead_specs) -> tuple[ScoringModel, list[Lead]]
         account = None
         if spec["domain"] and spec["domain"] != "gmail.com":
             account = Account.objects.create(
-                name=f"A{n}", domain=f"{n}.{spec['domain']}", employee_count=spec["employees"],
-                industry=spec["industry"], is_target_account=spec["target"],
+                name=f"A{n}",
+                domain=f"{n}.{spec['domain']}",
+                employee_count=spec["employees"],
+                industry=spec["industry"],
+                is_target_account=spec["target"],
                 last_funding_date=(AS_OF - timedelta(days=spec["funded_days_ago"])).date()
-                if spec["funded_days_ago"] is not None else None,
+                if spec["funded_days_ago"] is not None
+                else None,
             )
         email = f"p{n}@{n}.{spec['domain']}" if spec["domain"] else None
         lead = Lead.objects.create(
-            email=email, external_id=None if email else f"x{n}", title=spec["title"],
-            country=spec["country"], account=account, attributes=spec["attributes"],
+            email=email,
+            external_id=None if email else f"x{n}",
+            title=spec["title"],
+            country=spec["country"],
+            account=account,
+            attributes=spec["attributes"],
             do_not_contact=spec["do_not_contact"],
             source=LeadSource.objects.get(slug=spec["source"]),
         )
         Lead.objects.filter(pk=lead.pk).update(
-            created_at=AS_OF - timedelta(days=spec["created_days_ago"], minutes=n))
+            created_at=AS_OF - timedelta(days=spec["created_days_ago"], minutes=n)
+        )
         lead.refresh_from_db()
         Activity.objects.bulk_create(
-            Activity(lead=lead, kind=a["kind"], url=a["url"], properties=a["properties"],
-                     occurred_at=AS_OF - timedelta(seconds=a["age"]), source_system="t",
-                     external_id=f"{n}-{i}")
+            Activity(
+                lead=lead,
+                kind=a["kind"],
+                url=a["url"],
+                properties=a["properties"],
+                occurred_at=AS_OF - timedelta(seconds=a["age"]),
+                source_system="t",
+                external_id=f"{n}-{i}",
+            )
             for i, a in enumerate(spec["activities"])
         )
         leads.append(lead)
@@ -142,9 +213,11 @@ def build(model_spec, rule_specs, lead_specs) -> tuple[ScoringModel, list[Lead]]
 
 
 def sql_scores(model: ScoringModel, ids: list[int]) -> dict[int, tuple]:
-    query = bulk.scores_sql(compiled_model(model), as_of=AS_OF,
-                            lead_filter=bulk.Sql("{lead_id} BETWEEN %s AND %s",
-                                                 [min(ids), max(ids)]))
+    query = bulk.scores_sql(
+        compiled_model(model),
+        as_of=AS_OF,
+        lead_filter=bulk.Sql("{lead_id} BETWEEN %s AND %s", [min(ids), max(ids)]),
+    )
     with connection.cursor() as cursor:
         cursor.execute(query.text, query.params)
         # Django reads jsonb from raw cursors as text.
@@ -152,10 +225,14 @@ def sql_scores(model: ScoringModel, ids: list[int]) -> dict[int, tuple]:
 
 
 @pytest.mark.django_db
-@settings(max_examples=80, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(model_spec=model_settings, rule_specs=rules(),
-       lead_specs=st.lists(lead, min_size=1, max_size=5))
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    model_spec=model_settings, rule_specs=rules(), lead_specs=st.lists(lead, min_size=1, max_size=5)
+)
 def test_single_lead_and_bulk_scoring_agree(model_spec, rule_specs, lead_specs):
     with transaction.atomic():
         model, leads = build(model_spec, rule_specs, lead_specs)
@@ -166,9 +243,15 @@ def test_single_lead_and_bulk_scoring_agree(model_spec, rule_specs, lead_specs):
             fit, eng, total, grade, disqualified, qualifies, explanation = from_sql[lead.pk]
 
             assert (python.fit_cents, python.engagement_cents, python.total_cents) == (
-                fit, eng, total)
+                fit,
+                eng,
+                total,
+            )
             assert (python.grade, python.disqualified, python.qualifies) == (
-                grade, disqualified, qualifies)
+                grade,
+                disqualified,
+                qualifies,
+            )
             assert python.explanation == explanation
             # The explanation adds up to the score, to the hundredth.
             assert sum(Decimal(str(e["points"])) for e in explanation) == python.total
@@ -181,14 +264,38 @@ def test_a_kind_listed_twice_counts_each_activity_once_in_both_engines():
     60 points, not 120, one lead at a time as in SQL."""
     model, [lead] = build(
         {"threshold": 75, "min_fit": 0, "min_engagement": 0},
-        [{"layer": Layer.ENGAGEMENT, "activity_kinds": ["demo_request", "demo_request"],
-          "url_pattern": "", "property_conditions": [], "points": 30, "window_days": 90,
-          "cap": None, "half_life_days": None}],
-        [{"domain": None, "title": "", "country": "", "employees": None, "industry": "",
-          "target": False, "funded_days_ago": None, "created_days_ago": 1,
-          "do_not_contact": False, "attributes": {}, "source": "inbound_form",
-          "activities": [{"kind": "demo_request", "url": "", "properties": {}, "age": age}
-                         for age in (3600, 7200)]}])
+        [
+            {
+                "layer": Layer.ENGAGEMENT,
+                "activity_kinds": ["demo_request", "demo_request"],
+                "url_pattern": "",
+                "property_conditions": [],
+                "points": 30,
+                "window_days": 90,
+                "cap": None,
+                "half_life_days": None,
+            }
+        ],
+        [
+            {
+                "domain": None,
+                "title": "",
+                "country": "",
+                "employees": None,
+                "industry": "",
+                "target": False,
+                "funded_days_ago": None,
+                "created_days_ago": 1,
+                "do_not_contact": False,
+                "attributes": {},
+                "source": "inbound_form",
+                "activities": [
+                    {"kind": "demo_request", "url": "", "properties": {}, "age": age}
+                    for age in (3600, 7200)
+                ],
+            }
+        ],
+    )
     lead = Lead.objects.select_related("account", "source").get(pk=lead.pk)
 
     python = score_one(model, lead, as_of=AS_OF)

@@ -47,22 +47,28 @@ def worked_example(db):
     lead_services.upsert_account(domain="bigco.com", name="BigCo", employee_count=500)
 
     def lead(email, title="", source="inbound_form", kinds=()):
-        made, _ = lead_services.upsert_lead(email=email, source=factories.source(source),
-                                            title=title)
+        made, _ = lead_services.upsert_lead(
+            email=email, source=factories.source(source), title=title
+        )
         for kind in kinds:
             factories.make_activity(made, kind, occurred_at=now - timedelta(hours=1))
         return made
 
     leads = {
-        "hot": lead("hot@bigco.com", "VP Marketing", kinds=["demo_request",
-                                                            "pricing_page_view"]),
+        "hot": lead("hot@bigco.com", "VP Marketing", kinds=["demo_request", "pricing_page_view"]),
         "warm": lead("warm@smallshop.io", "VP Sales", kinds=["demo_request"]),
-        "tepid": lead("tepid@bigco.com", "Engineer", kinds=["demo_request",
-                                                            "pricing_page_view"]),
-        "busy": lead("busy@bigco.com", "Engineer", kinds=[
-            "demo_request", "pricing_page_view", *["content_download"] * 4]),
-        "badge": lead("badge@bigco.com", "VP Finance", source="trade_show_badge_scan",
-                      kinds=["demo_request", "pricing_page_view"]),
+        "tepid": lead("tepid@bigco.com", "Engineer", kinds=["demo_request", "pricing_page_view"]),
+        "busy": lead(
+            "busy@bigco.com",
+            "Engineer",
+            kinds=["demo_request", "pricing_page_view", *["content_download"] * 4],
+        ),
+        "badge": lead(
+            "badge@bigco.com",
+            "VP Finance",
+            source="trade_show_badge_scan",
+            kinds=["demo_request", "pricing_page_view"],
+        ),
     }
     services.rescore_leads(lead_ids=[lead.pk for lead in leads.values()])
     leads["cold"] = lead("cold@nowhere.org")  # created after: it has no live score
@@ -70,24 +76,41 @@ def worked_example(db):
 
 
 EXPECTED_SOURCES = [
-    SourceImpact(source="Inbound form", leads=5, live_mqls=2, draft_mqls=2, newly_qualify=1,
-                 stop_qualifying=1),
-    SourceImpact(source="Trade-show badge scan", leads=1, live_mqls=0, draft_mqls=0,
-                 newly_qualify=0, stop_qualifying=0),
+    SourceImpact(
+        source="Inbound form",
+        leads=5,
+        live_mqls=2,
+        draft_mqls=2,
+        newly_qualify=1,
+        stop_qualifying=1,
+    ),
+    SourceImpact(
+        source="Trade-show badge scan",
+        leads=1,
+        live_mqls=0,
+        draft_mqls=0,
+        newly_qualify=0,
+        stop_qualifying=0,
+    ),
 ]
 # Totals: draft 0 (cold), 50 (warm), 60 (tepid), 75 (busy), 80 (hot, badge);
 # live 45 (warm), 60 (tepid), 75 (hot, busy, badge); cold has no live score.
 EXPECTED_BUCKETS = [
-    Bucket(low=0, live=0, draft=1), Bucket(low=10, live=0, draft=0),
-    Bucket(low=20, live=0, draft=0), Bucket(low=30, live=0, draft=0),
-    Bucket(low=40, live=1, draft=0), Bucket(low=50, live=0, draft=1),
-    Bucket(low=60, live=1, draft=1), Bucket(low=70, live=3, draft=1),
+    Bucket(low=0, live=0, draft=1),
+    Bucket(low=10, live=0, draft=0),
+    Bucket(low=20, live=0, draft=0),
+    Bucket(low=30, live=0, draft=0),
+    Bucket(low=40, live=1, draft=0),
+    Bucket(low=50, live=0, draft=1),
+    Bucket(low=60, live=1, draft=1),
+    Bucket(low=70, live=3, draft=1),
     Bucket(low=80, live=0, draft=2),
 ]
 
 
 def test_the_preview_counts_leads_that_would_start_and_stop_qualifying_by_source(
-        draft, worked_example):
+    draft, worked_example
+):
     impact = preview_impact(draft=draft)
 
     assert impact.sources == EXPECTED_SOURCES
@@ -97,7 +120,8 @@ def test_the_preview_counts_leads_that_would_start_and_stop_qualifying_by_source
 
 
 def test_the_preview_histogram_puts_live_and_draft_totals_in_ten_point_buckets(
-        draft, worked_example):
+    draft, worked_example
+):
     impact = preview_impact(draft=draft)
 
     assert impact.buckets == EXPECTED_BUCKETS
@@ -105,7 +129,8 @@ def test_the_preview_histogram_puts_live_and_draft_totals_in_ten_point_buckets(
 
 
 def test_the_python_engine_gives_the_same_preview_where_there_is_no_postgresql(
-        draft, worked_example, monkeypatch):
+    draft, worked_example, monkeypatch
+):
     as_of = timezone.now()
     in_sql = preview_impact(draft=draft, as_of=as_of)
     monkeypatch.setattr(preview, "connection", SimpleNamespace(vendor="sqlite"))
@@ -134,17 +159,18 @@ def test_a_preview_with_no_leads_is_empty(draft):
     assert (impact.sources, impact.buckets, impact.leads) == ([], [], 0)
 
 
-def test_the_preview_page_shows_the_counts_and_the_chart(client_as, manager, draft,
-                                                         worked_example):
+def test_the_preview_page_shows_the_counts_and_the_chart(client_as, manager, draft, worked_example):
     response = client_as(manager).get(
-        reverse("admin:scoring_scoringmodel_preview", args=[draft.pk]))
+        reverse("admin:scoring_scoringmodel_preview", args=[draft.pk])
+    )
 
     html = response.content.decode()
     assert response.status_code == 200
     assert response.context["impact"].sources == EXPECTED_SOURCES
     assert '<span class="figure" id="newly-qualify">1</span> would newly qualify' in html
-    assert ("<tr><td>Inbound form</td><td>5</td><td>2</td><td>2</td><td>1</td><td>1</td></tr>"
-            in html)
+    assert (
+        "<tr><td>Inbound form</td><td>5</td><td>2</td><td>2</td><td>1</td><td>1</td></tr>" in html
+    )
     assert '<progress class="draft" max="3" value="2"></progress> 2' in html
 
 
@@ -152,6 +178,7 @@ def test_the_live_version_has_nothing_to_preview(client_as, marketing_ops):
     live = live_model()
 
     response = client_as(marketing_ops).get(
-        reverse("admin:scoring_scoringmodel_preview", args=[live.pk]))
+        reverse("admin:scoring_scoringmodel_preview", args=[live.pk])
+    )
 
     assert response.url == reverse("admin:scoring_scoringmodel_change", args=[live.pk])

@@ -12,13 +12,19 @@ from scoring.services import score_accounts
 from tests import factories
 
 
-def scored_lead(*, total: str = "50", grade: str = "B", qualifies: bool = False,
-                **fields) -> Lead:
+def scored_lead(*, total: str = "50", grade: str = "B", qualifies: bool = False, **fields) -> Lead:
     lead = factories.make_lead(**fields)
     LeadScore.objects.create(
-        lead=lead, model=live_model(), fit=Decimal("20"), engagement=Decimal(total) - 20,
-        total=Decimal(total), grade=grade, disqualified=False, qualifies=qualifies,
-        explanation=[{"rule": "Senior title", "points": 20}], scored_at=timezone.now(),
+        lead=lead,
+        model=live_model(),
+        fit=Decimal("20"),
+        engagement=Decimal(total) - 20,
+        total=Decimal(total),
+        grade=grade,
+        disqualified=False,
+        qualifies=qualifies,
+        explanation=[{"rule": "Senior title", "points": 20}],
+        scored_at=timezone.now(),
     )
     return lead
 
@@ -66,9 +72,16 @@ def test_a_score_reads_with_its_version_and_explanation(db, integration_client):
 
     score = LeadScore.objects.get(lead=lead)
     assert body == {
-        "lead": lead.pk, "model": live_model().pk, "model_version": 1, "fit": "20.00",
-        "engagement": "60.00", "total": "80.00", "grade": "A", "disqualified": False,
-        "qualifies": True, "explanation": [{"rule": "Senior title", "points": 20}],
+        "lead": lead.pk,
+        "model": live_model().pk,
+        "model_version": 1,
+        "fit": "20.00",
+        "engagement": "60.00",
+        "total": "80.00",
+        "grade": "A",
+        "disqualified": False,
+        "qualifies": True,
+        "explanation": [{"rule": "Senior title", "points": 20}],
         "scored_at": score.scored_at.isoformat().replace("+00:00", "Z"),
     }
 
@@ -92,8 +105,7 @@ def test_scores_filter_by_qualifies_grade_lead_and_model(db, api_as, marketing_o
 # --- account scores -------------------------------------------------------------------
 
 
-def test_an_sdr_sees_the_account_scores_of_accounts_with_their_leads(db, api_as, sdr,
-                                                                   other_sdr):
+def test_an_sdr_sees_the_account_scores_of_accounts_with_their_leads(db, api_as, sdr, other_sdr):
     acme, globex = company("acme.com"), company("globex.com")
     scored_lead(owner=sdr, account=acme)
     scored_lead(owner=other_sdr, account=globex)
@@ -120,13 +132,33 @@ def test_account_scores_show_and_filter_the_mqa_flag(db, api_as, manager):
     assert [row["account"] for row in qualified] == [acme.pk]
     assert [row["account"] for row in not_qualified] == [globex.pk]
     row = qualified[0]
-    assert {k: row[k] for k in ["account_name", "account_domain", "model_version", "fit",
-                                "engagement", "total", "engaged_contacts", "coverage",
-                                "roles_filled", "disqualified", "qualified"]} == {
-        "account_name": "acme.com", "account_domain": "acme.com", "model_version": 1,
-        "fit": "10.00", "engagement": "70.00", "total": "80.00", "engaged_contacts": 2,
-        "coverage": 75, "roles_filled": ["Decision maker", "Champion", "Technical evaluator"],
-        "disqualified": False, "qualified": True,
+    assert {
+        k: row[k]
+        for k in [
+            "account_name",
+            "account_domain",
+            "model_version",
+            "fit",
+            "engagement",
+            "total",
+            "engaged_contacts",
+            "coverage",
+            "roles_filled",
+            "disqualified",
+            "qualified",
+        ]
+    } == {
+        "account_name": "acme.com",
+        "account_domain": "acme.com",
+        "model_version": 1,
+        "fit": "10.00",
+        "engagement": "70.00",
+        "total": "80.00",
+        "engaged_contacts": 2,
+        "coverage": 75,
+        "roles_filled": ["Decision maker", "Champion", "Technical evaluator"],
+        "disqualified": False,
+        "qualified": True,
     }
 
 

@@ -19,18 +19,21 @@ def hot_lead(db):
     """A VP at a 500-person company who requested a demo and saw pricing:
     15 + 10 + 30 + 20 = 75 under the default model."""
     lead_services.upsert_account(domain="bigco.com", name="BigCo", employee_count=500)
-    lead, _ = lead_services.upsert_lead(email="vp@bigco.com", source=factories.source(),
-                                        title="VP Marketing")
+    lead, _ = lead_services.upsert_lead(
+        email="vp@bigco.com", source=factories.source(), title="VP Marketing"
+    )
     factories.make_activity(lead, "demo_request", occurred_at=timezone.now() - timedelta(hours=2))
-    factories.make_activity(lead, "pricing_page_view",
-                            occurred_at=timezone.now() - timedelta(hours=1))
+    factories.make_activity(
+        lead, "pricing_page_view", occurred_at=timezone.now() - timedelta(hours=1)
+    )
     return lead
 
 
 def test_a_lead_that_crosses_the_threshold_becomes_an_mql_with_a_snapshot(hot_lead):
     announced = []
-    lead_became_mql.connect(lambda **kw: announced.append(kw["lead_id"]), weak=False,
-                            dispatch_uid="test-announce")
+    lead_became_mql.connect(
+        lambda **kw: announced.append(kw["lead_id"]), weak=False, dispatch_uid="test-announce"
+    )
     try:
         score = score_lead(lead_id=hot_lead.pk)
     finally:
@@ -42,7 +45,11 @@ def test_a_lead_that_crosses_the_threshold_becomes_an_mql_with_a_snapshot(hot_le
     snapshot = MQLSnapshot.objects.get(lead=hot_lead)
     assert snapshot.total == 75
     assert [line["rule"] for line in snapshot.explanation] == [
-        "Senior title", "Company of 200 employees or more", "Demo request", "Pricing page visit"]
+        "Senior title",
+        "Company of 200 employees or more",
+        "Demo request",
+        "Pricing page visit",
+    ]
     change = hot_lead.stage_changes.get()
     assert change.reason.startswith("Score 75 ≥ 75 (fit 25, engagement 50; model v1)")
     assert announced == [hot_lead.pk]
@@ -106,8 +113,9 @@ def test_a_lead_is_rescored_when_its_account_grows(announced):
     """Fit counts the account's size (10 points from 200 employees): an account
     update announces its leads, and their new score has the points."""
     lead_services.upsert_account(domain="growing.io", name="Growing", employee_count=50)
-    lead, _ = lead_services.upsert_lead(email="ana@growing.io", source=factories.source(),
-                                        title="Analyst")
+    lead, _ = lead_services.upsert_lead(
+        email="ana@growing.io", source=factories.source(), title="Analyst"
+    )
     bystander = factories.make_lead("bo@elsewhere.io")
     score_lead(lead_id=lead.pk)
     assert LeadScore.objects.get(lead=lead).fit == 0
@@ -124,13 +132,22 @@ def test_a_lead_is_rescored_when_its_account_grows(announced):
 
 
 def test_an_account_edited_in_the_admin_announces_its_leads(announced, client):
-    account, _ = lead_services.upsert_account(domain="growing.io", name="Growing",
-                                              employee_count=50)
+    account, _ = lead_services.upsert_account(
+        domain="growing.io", name="Growing", employee_count=50
+    )
     lead, _ = lead_services.upsert_lead(email="ana@growing.io", source=factories.source())
     announced.clear()
     client.force_login(User.objects.create_superuser("admin", "admin@example.com", "x"))
-    form = {"name": "Growing", "domain": "growing.io", "industry": "", "employee_count": "50",
-            "annual_revenue": "", "country": "", "last_funding_date": "", "owner": ""}
+    form = {
+        "name": "Growing",
+        "domain": "growing.io",
+        "industry": "",
+        "employee_count": "50",
+        "annual_revenue": "",
+        "country": "",
+        "last_funding_date": "",
+        "owner": "",
+    }
     url = reverse("admin:leads_account_change", args=[account.pk])
 
     assert client.post(url, form).status_code == 302  # saved unchanged
@@ -142,15 +159,24 @@ def test_an_account_edited_in_the_admin_announces_its_leads(announced, client):
 # --- New events ---------------------------------------------------------------------------
 
 
-def test_new_events_queue_their_leads_rescore_after_commit(db, monkeypatch,
-                                                           django_capture_on_commit_callbacks):
+def test_new_events_queue_their_leads_rescore_after_commit(
+    db, monkeypatch, django_capture_on_commit_callbacks
+):
     queued = []
-    monkeypatch.setattr("scoring.tasks.rescore_after_events.delay",
-                        lambda **kwargs: queued.append(kwargs))
+    monkeypatch.setattr(
+        "scoring.tasks.rescore_after_events.delay", lambda **kwargs: queued.append(kwargs)
+    )
     lead, other = factories.make_lead("ana@events.io"), factories.make_lead("bo@events.io")
-    events = [lead_services.ActivityEvent(
-        lead_id=who.pk, kind="pricing_page_view", occurred_at=timezone.now(),
-        source_system="web", external_id=f"e{n}") for n, who in enumerate([other, lead, lead])]
+    events = [
+        lead_services.ActivityEvent(
+            lead_id=who.pk,
+            kind="pricing_page_view",
+            occurred_at=timezone.now(),
+            source_system="web",
+            external_id=f"e{n}",
+        )
+        for n, who in enumerate([other, lead, lead])
+    ]
 
     with django_capture_on_commit_callbacks(execute=True):
         lead_services.record_activities(events=events)

@@ -65,8 +65,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "handoff.urls"
-WSGI_APPLICATION = "handoff.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
@@ -93,8 +93,10 @@ _SQLITE = DATABASE_URL.startswith("sqlite")
 # replaced at the next request's first query, instead of failing that request.
 DATABASES = {
     "default": dj_database_url.parse(
-        DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 0 if _SQLITE else 60),
-        conn_health_checks=True)
+        DATABASE_URL,
+        conn_max_age=env_int("CONN_MAX_AGE", 0 if _SQLITE else 60),
+        conn_health_checks=True,
+    )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while the worker writes; IMMEDIATE takes the
@@ -202,12 +204,20 @@ CACHE_URL = env_str("CACHE_URL", "")
 if CACHE_URL.startswith(("redis://", "rediss://")):
     # Short timeouts: a request must not hang on a frozen Redis (throttling then
     # lets requests through, see handoff.api.throttling).
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": CACHE_URL,
-                          "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
 elif not CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-                          "LOCATION": str(VAR_DIR / "cache")}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 else:
     raise ImproperlyConfigured(f"CACHE_URL must be a redis:// URL or empty (got {CACHE_URL!r}).")
 
@@ -295,13 +305,20 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # refuses them.)
     # The socket timeouts bound a publish to a broker that accepts connections
     # but does not answer (frozen, partitioned); without them it waits forever.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300,
-                                       "socket_timeout": 1, "socket_connect_timeout": 1}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_TASK_TIME_LIMIT + 300,
+        "socket_timeout": 1,
+        "socket_connect_timeout": 1,
+    }
 # A request enqueues its follow-up work after commit: with the broker down it
 # gives up after one quick retry (the periodic sweeps redo what was lost)
 # rather than keep the user waiting.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 1, "interval_start": 0.2, "interval_step": 0.2, "interval_max": 0.2}
+    "max_retries": 1,
+    "interval_start": 0.2,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {

@@ -17,6 +17,11 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     """A URL that matches nothing: under /api/ an answer in the API's own JSON
     shape (a client reads ``detail``, not an HTML page); elsewhere Django's page."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": f"No API endpoint at {request.path}: the operations "
-                                       "are listed at /api/docs/."}, status=404)
+        return JsonResponse(
+            {
+                "detail": f"No API endpoint at {request.path}: the operations "
+                "are listed at /api/docs/."
+            },
+            status=404,
+        )
     return page_not_found(request, exception)

@@ -5,8 +5,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from config import views
 from feedback.api import OpportunityViewSet
-from handoff import views
 from leads.api import AccountViewSet, ActivityViewSet, LeadViewSet
 from routing.api import AssignmentViewSet, MembershipViewSet, QueueViewSet
 from scoring.api import AccountScoreViewSet, LeadScoreViewSet
@@ -22,7 +22,7 @@ router.register("scores", LeadScoreViewSet, basename="score")
 router.register("account-scores", AccountScoreViewSet, basename="account-score")
 router.register("opportunities", OpportunityViewSet, basename="opportunity")
 
-handler404 = "handoff.views.not_found"
+handler404 = "config.views.not_found"
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -38,6 +38,9 @@ urlpatterns = [
     # The split view serves Swagger UI's start-up script as a file of its own, not
     # inline, so the page works under the content security policy. A page for
     # people: whoever is not signed in is sent to log in first.
-    path("api/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
-         name="api-docs"),
+    path(
+        "api/docs/",
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
 ]
