@@ -16,7 +16,7 @@ from feedback import services
 from feedback.filters import OpportunityFilter
 from feedback.models import Opportunity
 from handoff.errors import BatchError
-from handoff.roles import sees_every_lead
+from handoff.visibility import visible_to
 from leads.models import Lead
 from leads.services import LeadRef, resolve_lead_refs
 
@@ -25,12 +25,7 @@ LEAD_REFERENCES = ("lead", "lead_email", "lead_external_id")
 
 def opportunities_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Opportunity]:
     """Every opportunity for those who see every lead; those of one's own leads otherwise."""
-    queryset = Opportunity.objects.select_related("lead")
-    if user.is_superuser or sees_every_lead(user):
-        return queryset
-    if not user.is_authenticated:
-        return queryset.none()
-    return queryset.filter(lead__owner=user)
+    return visible_to(user, Opportunity.objects.select_related("lead"), owner_field="lead__owner")
 
 
 @extend_schema_field(

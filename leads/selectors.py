@@ -3,33 +3,20 @@
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
-from handoff.roles import sees_every_lead
+from handoff.visibility import visible_to
 from leads.models import Account, Activity, Lead
 
 
 def leads_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Lead]:
     """Every lead for marketing ops, managers and integrations; an SDR's own otherwise."""
     queryset = Lead.objects.select_related("source", "account", "owner")
-    if user.is_superuser or sees_every_lead(user):
-        return queryset
-    if not user.is_authenticated:
-        return queryset.none()
-    return queryset.filter(owner=user)
+    return visible_to(user, queryset, owner_field="owner")
 
 
 def activities_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Activity]:
-    queryset = Activity.objects.all()
-    if user.is_superuser or sees_every_lead(user):
-        return queryset
-    if not user.is_authenticated:
-        return queryset.none()
-    return queryset.filter(lead__owner=user)
+    return visible_to(user, Activity.objects.all(), owner_field="lead__owner")
 
 
 def accounts_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Account]:
     queryset = Account.objects.select_related("owner")
-    if user.is_superuser or sees_every_lead(user):
-        return queryset
-    if not user.is_authenticated:
-        return queryset.none()
-    return queryset.filter(leads__owner=user).distinct()
+    return visible_to(user, queryset, owner_field="leads__owner", distinct=True)

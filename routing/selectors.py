@@ -13,7 +13,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 
-from handoff.roles import SALES_MANAGER, has_role, sees_every_lead
+from handoff.roles import SALES_MANAGER, has_role
+from handoff.visibility import visible_to
 from leads.models import Activity, Lead, StageChange
 from routing.models import Assignment, AssignmentStatus, Membership, Notice, Queue, Touch
 from scoring import models as scoring_models
@@ -43,11 +44,7 @@ def assignments_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[A
     """Every assignment for marketing ops, managers and integrations; an SDR's
     own otherwise (any status, so a decided MQL can still be looked up)."""
     queryset = _with_lead(Assignment.objects.select_related("sdr")).order_by("due_at", "id")
-    if user.is_superuser or sees_every_lead(user):
-        return queryset
-    if not user.is_authenticated:
-        return queryset.none()
-    return queryset.filter(sdr=user)
+    return visible_to(user, queryset, owner_field="sdr")
 
 
 def assignments_viewable_on_pages(user: AbstractBaseUser) -> QuerySet[Assignment]:
@@ -67,12 +64,7 @@ def queues_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Queue]
 
 def memberships_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Membership]:
     """Every membership for managers and marketing ops; an SDR's own otherwise."""
-    queryset = Membership.objects.select_related("queue", "sdr")
-    if user.is_superuser or sees_every_lead(user):
-        return queryset
-    if not user.is_authenticated:
-        return queryset.none()
-    return queryset.filter(sdr=user)
+    return visible_to(user, Membership.objects.select_related("queue", "sdr"), owner_field="sdr")
 
 
 def unread_notices(user: AbstractBaseUser) -> QuerySet[Notice]:
