@@ -10,6 +10,7 @@ from feedback import (
     services,
 )
 from feedback.models import Opportunity, SQLQualification
+from handoff.admin import ReadOnlyAdmin
 from handoff.errors import DomainError
 from handoff.views_helpers import show_domain_error
 
@@ -93,19 +94,10 @@ class OpportunityAdmin(admin.ModelAdmin):
 
 
 @admin.register(SQLQualification)
-class SQLQualificationAdmin(admin.ModelAdmin):
+class SQLQualificationAdmin(ReadOnlyAdmin):
     list_display = ["lead", "qualified_by", "qualified_at"]
     list_select_related = ["lead", "qualified_by"]
     search_fields = ["lead__email"]
     date_hierarchy = "qualified_at"
     fields = ["lead", "budget", "authority", "need", "timeline", "qualified_by", "qualified_at"]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

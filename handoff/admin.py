@@ -2,6 +2,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model
+from django.http import HttpRequest
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -13,15 +15,16 @@ from handoff.views_helpers import show_domain_error
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """For rows that only services write, and history nobody may rewrite:
-    readable in the admin, never added, changed or deleted there."""
+    readable in the admin, never added, changed or deleted there. Every app's
+    read-only admin is this one class."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 

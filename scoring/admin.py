@@ -27,6 +27,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from handoff.admin import ReadOnlyAdmin
 from handoff.errors import DomainError
 from handoff.models import AuditEntry
 from scoring import services
@@ -568,19 +569,6 @@ def job_progress(job: RescoreJob, *, now: datetime | None = None) -> JobProgress
     if job.status == JobStatus.RUNNING and rate:
         finish = now + timedelta(seconds=(job.leads_total - job.leads_scored) / rate)
     return JobProgress(percent=percent, rate=rate, expected_finish=finish)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by the scoring services only."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(RescoreJob)

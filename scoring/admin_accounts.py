@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from handoff.admin import ReadOnlyAdmin
 from scoring.models import AccountScore, CommitteeRole, ScoringModel
 
 
@@ -34,7 +35,7 @@ class CommitteeRoleInline(admin.TabularInline):
 
 
 @admin.register(AccountScore)
-class AccountScoreAdmin(admin.ModelAdmin):
+class AccountScoreAdmin(ReadOnlyAdmin):
     """Read-only: account scores are computed by the scoring services."""
 
     list_display = [
@@ -82,20 +83,3 @@ class AccountScoreAdmin(admin.ModelAdmin):
     @admin.display(description="version", ordering="model__version")
     def version(self, obj: AccountScore) -> str:
         return f"v{obj.model.version}"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(
-        self,
-        request: HttpRequest,
-        obj: AccountScore | None = None,
-    ) -> bool:
-        return False
-
-    def has_delete_permission(
-        self,
-        request: HttpRequest,
-        obj: AccountScore | None = None,
-    ) -> bool:
-        return False
