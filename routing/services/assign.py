@@ -373,13 +373,14 @@ def join_queue(
             "open_count": holding,
         },
     )
-    _enqueue_assign_waiting(queue.pk)
+    assign_waiting_on_commit(queue_id=queue.pk)
     return membership
 
 
-def _enqueue_assign_waiting(queue_id: int) -> None:
-    """After commit. Should the message be lost, the SLA watcher assigns
-    waiting leads too."""
+def assign_waiting_on_commit(*, queue_id: int) -> None:
+    """Offers the queue's waiting leads again once the caller's transaction
+    commits (a seat was freed or added). Should the message be lost, the SLA
+    watcher assigns waiting leads too."""
     from routing.tasks import assign_waiting_leads
 
     enqueue_on_commit(assign_waiting_leads, queue_id=queue_id)

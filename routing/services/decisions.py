@@ -9,11 +9,11 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from handoff import audit
-from handoff.enqueue import enqueue_on_commit
 from handoff.errors import ConflictError, DomainError
 from leads.models import Stage
 from leads.services import change_stage
 from routing.models import Assignment, AssignmentStatus, Touch
+from routing.services.assign import assign_waiting_on_commit
 from routing.services.capacity import count_closed
 from routing.services.sla_rollup import mark_day_changed
 
@@ -74,15 +74,7 @@ def _close(assignment: Assignment, status: str) -> None:
     Assignment.objects.filter(pk=assignment.pk).update(status=status, closed_at=timezone.now())
     # Counted off the SDR's open MQLs in the same transaction (see capacity).
     count_closed(queue_id=assignment.queue_id, sdr_id=assignment.sdr_id)
-    _enqueue_assign_waiting(assignment.queue_id)
-
-
-def _enqueue_assign_waiting(queue_id: int) -> None:
-    """After commit. Should the message be lost, the SLA watcher assigns
-    waiting leads too."""
-    from routing.tasks import assign_waiting_leads
-
-    enqueue_on_commit(assign_waiting_leads, queue_id=queue_id)
+    assign_waiting_on_commit(queue_id=assignment.queue_id)
 
 
 @transaction.atomic
