@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from leads.models import Lead
+from leads.models import Account, Lead
 
 
 class FieldType(StrEnum):
@@ -74,6 +74,7 @@ FIELDS: dict[str, Field] = {
 }
 
 ATTRIBUTE_PREFIX = "attributes."
+ACCOUNT_PREFIX = "account."
 
 
 def field_for(name: str) -> Field | None:
@@ -103,19 +104,24 @@ def lead_values(lead: Lead) -> dict[str, Any]:
         "do_not_contact": lead.do_not_contact,
         "created_at": lead.created_at,
     }
-    if account is None:
-        values.update({name: None for name in FIELDS if name.startswith("account.")})
-    else:
-        values.update(
-            {
-                "account.name": account.name or None,
-                "account.domain": account.domain or None,
-                "account.industry": account.industry or None,
-                "account.country": account.country or None,
-                "account.employee_count": account.employee_count,
-                "account.annual_revenue": account.annual_revenue,
-                "account.last_funding_date": account.last_funding_date,
-                "account.is_target_account": account.is_target_account,
-            }
-        )
+    values.update(account_values(account))
     return values
+
+
+def account_values(account: Account | None) -> dict[str, Any]:
+    """Every ``account.*`` field's value for one account (all None without
+    one). Lead scoring and account (ABM) scoring both read accounts through
+    this map, so a firmographic rule holds for an account exactly when it
+    holds for its leads."""
+    if account is None:
+        return {name: None for name in FIELDS if name.startswith(ACCOUNT_PREFIX)}
+    return {
+        "account.name": account.name or None,
+        "account.domain": account.domain or None,
+        "account.industry": account.industry or None,
+        "account.country": account.country or None,
+        "account.employee_count": account.employee_count,
+        "account.annual_revenue": account.annual_revenue,
+        "account.last_funding_date": account.last_funding_date,
+        "account.is_target_account": account.is_target_account,
+    }

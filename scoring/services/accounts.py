@@ -42,10 +42,10 @@ from handoff import audit
 from leads.models import Account, Activity, Lead
 from scoring.bulk import condition_sql
 from scoring.engine import CompiledRule, condition_holds
+from scoring.fields import ACCOUNT_PREFIX, account_values
 from scoring.models import AccountScore, Layer, ScoringModel
 from scoring.selectors import compiled_model, live_model
 
-ACCOUNT_FIELD_PREFIX = "account."
 # How many contacts an explanation names: the largest contributions first.
 EXPLAINED_CONTACTS = 20
 # Accounts per SQL statement and per upsert.
@@ -87,7 +87,7 @@ def account_model(model: ScoringModel) -> AccountModel:
         rule
         for rule in compiled_model(model).rules
         if rule.condition is not None
-        and rule.condition.field.startswith(ACCOUNT_FIELD_PREFIX)
+        and rule.condition.field.startswith(ACCOUNT_PREFIX)
         and rule.layer in (Layer.FIRMOGRAPHIC, Layer.DISQUALIFIER)
     )
     roles = tuple(
@@ -130,20 +130,6 @@ class AccountFacts:
     top_contacts: tuple[ContactFacts, ...]  # the EXPLAINED_CONTACTS largest, engagement ≠ 0
 
 
-def _account_values(account: Account) -> dict[str, Any]:
-    """The account.* field values, read as scoring.fields.lead_values reads them."""
-    return {
-        "account.name": account.name or None,
-        "account.domain": account.domain or None,
-        "account.industry": account.industry or None,
-        "account.country": account.country or None,
-        "account.employee_count": account.employee_count,
-        "account.annual_revenue": account.annual_revenue,
-        "account.last_funding_date": account.last_funding_date,
-        "account.is_target_account": account.is_target_account,
-    }
-
-
 def _contact_order(contact: ContactFacts) -> tuple[int, int]:
     return (-contact.counted_cents, contact.lead_id)
 
@@ -176,7 +162,7 @@ def facts_python(
 
     facts = {}
     for account in accounts:
-        values = _account_values(account)
+        values = account_values(account)
         mine = contacts.get(account.pk, [])
         filled = {i for c in mine for i in c.roles}
         facts[account.pk] = AccountFacts(

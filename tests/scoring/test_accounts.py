@@ -687,3 +687,18 @@ def test_the_sql_and_python_paths_agree_on_random_accounts(
 
         assert from_sql == from_python
         transaction.set_rollback(True)
+
+
+def test_lead_and_account_scoring_read_every_account_field_the_same_way(db):
+    from scoring.fields import ACCOUNT_PREFIX, FIELDS, account_values, lead_values
+
+    account = company(industry="", country="DE", is_target_account=True)
+    lead = factories.make_lead(account=account)
+    account_fields = {name for name in FIELDS if name.startswith(ACCOUNT_PREFIX)}
+
+    assert set(account_values(account)) == account_fields
+    assert set(account_values(None)) == account_fields
+    assert {k: v for k, v in lead_values(lead).items() if k in account_fields} == account_values(
+        account
+    )
+    assert account_values(account)["account.industry"] is None  # blank is "not set"
