@@ -1,29 +1,14 @@
 """REST API for leads, accounts and activity events."""
 
-import copy
-import re
-from typing import Any
-
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import EmailValidator, URLValidator
-from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
-from handoff.errors import BatchError
-from handoff.validators import storable_json, unstorable_text
+from handoff.validators import storable_json
 from leads import services
 from leads.filters import AccountFilter, ActivityFilter, LeadFilter
-from leads.models import (
-    Account,
-    Activity,
-    Lead,
-    LeadSource,
-    activity_kind_validator,
-    url_fits_index,
-)
+from leads.ingest_validation import ActivityInSerializer, validated_events
+from leads.models import Account, Activity, Lead, LeadSource
 from leads.selectors import accounts_visible_to, activities_visible_to, leads_visible_to
 
 MAX_ACTIVITY_BATCH = 1000
@@ -165,138 +150,6 @@ class ActivitySerializer(serializers.ModelSerializer):
         ]
 
 
-class ActivityInSerializer(serializers.Serializer):
-    """One incoming event. The lead is named by exactly one of three references."""
-
-    lead = serializers.IntegerField(required=False, min_value=1)
-    lead_email = serializers.EmailField(required=False)
-    lead_external_id = serializers.CharField(required=False, max_length=100)
-    kind = serializers.CharField(max_length=50, validators=[activity_kind_validator])
-    url = serializers.URLField(
-        max_length=2000, required=False, default="", validators=[url_fits_index]
-    )
-    properties = serializers.DictField(required=False, default=dict, validators=[storable_json])
-    occurred_at = serializers.DateTimeField()
-    source_system = serializers.CharField(max_length=50)
-    external_id = serializers.CharField(max_length=200)
-
-    def validate(self, attrs):
-        given = [k for k in ("lead", "lead_email", "lead_external_id") if attrs.get(k)]
-        if len(given) != 1:
-            raise serializers.ValidationError(
-                {"lead": ["Name the lead with exactly one of lead, lead_email, lead_external_id."]}
-            )
-        return attrs
-
-    # --- The quick path for plainly valid batches -----------------------------
-    # A serializer per item costs about 60 µs, most of an ingested event's cost.
-    # validate_plain_batch accepts only what the fields above accept, returns what
-    # they return, and gives up (None) on anything else, so that the serializer,
-    # and its error messages, decide every doubtful case.
-
-    _surrogates = re.compile("[\ud800-\udfff]")
-    _email_validator = EmailValidator()
-    _url_validator = URLValidator()
-
-    @classmethod
-    def _plain_text(cls, value: Any, max_length: int | None) -> str | None:
-        """The value as CharField takes it (stripped) when it is a string that
-        CharField accepts: not blank, not too long, no NUL or surrogate."""
-        if type(value) is not str:
-            return None
-        value = value.strip()
-        if (
-            not value
-            or (max_length is not None and len(value) > max_length)
-            or "\x00" in value
-            or (not value.isascii() and cls._surrogates.search(value))
-        ):
-            return None
-        return value
-
-    @classmethod
-    def validate_plain_batch(cls, items: list[Any]) -> list[dict[str, Any]] | None:
-        """Each item's validated_data, as ``ActivityInSerializer(many=True)`` would
-        give it, when every item is a JSON object of plainly valid values; None as
-        soon as one is not (the caller then runs the serializer on the batch)."""
-        fields = cls._declared_fields
-        max_length = {name: getattr(fields[name], "max_length", None) for name in fields}
-        # The declared field's own parsing, with what it would look up for every
-        # event (the current time zone, the input formats) looked up once.
-        occurred_at_field = copy.copy(fields["occurred_at"])
-        occurred_at_field.timezone = occurred_at_field.default_timezone()
-        occurred_at_field.input_formats = api_settings.DATETIME_INPUT_FORMATS
-        parse_datetime = occurred_at_field.to_internal_value
-        passed: set[tuple[int, str]] = set()
-
-        def passes(validator, value: str) -> bool:
-            # Kinds, URLs and emails repeat within a batch: each is checked once.
-            if (id(validator), value) not in passed:
-                try:
-                    validator(value)
-                except DjangoValidationError:
-                    return False
-                passed.add((id(validator), value))
-            return True
-
-        rows = []
-        for item in items:
-            if type(item) is not dict:
-                return None
-            row: dict[str, Any] = {}
-            if "lead" in item:
-                lead = item["lead"]
-                if type(lead) is not int or lead < 1:
-                    return None
-                row["lead"] = lead
-            for name in ("lead_email", "lead_external_id"):
-                if name in item:
-                    value = cls._plain_text(item[name], max_length[name])
-                    if value is None:
-                        return None
-                    row[name] = value
-            if len(row) != 1:
-                return None
-            if "lead_email" in row and not passes(cls._email_validator, row["lead_email"]):
-                return None
-            kind = cls._plain_text(item.get("kind"), max_length["kind"])
-            if kind is None or not passes(activity_kind_validator, kind):
-                return None
-            row["kind"] = kind
-            if "url" in item:
-                url = cls._plain_text(item["url"], max_length["url"])
-                if (
-                    url is None
-                    or not passes(cls._url_validator, url)
-                    or not (url.isascii() or passes(url_fits_index, url))
-                ):
-                    return None
-                row["url"] = url
-            else:
-                row["url"] = ""
-            if "properties" in item:
-                properties = item["properties"]
-                if type(properties) is not dict or unstorable_text(properties):
-                    return None
-                row["properties"] = {str(k): v for k, v in properties.items()}
-            else:
-                row["properties"] = {}
-            occurred_at = item.get("occurred_at")
-            if type(occurred_at) is not str:
-                return None
-            try:
-                row["occurred_at"] = parse_datetime(occurred_at)
-            except serializers.ValidationError:
-                return None
-            for name in ("source_system", "external_id"):
-                value = cls._plain_text(item.get(name), max_length[name])
-                if value is None:
-                    return None
-                row[name] = value
-            rows.append(row)
-        return rows
-
-
 IngestResultSerializer = inline_serializer(
     "IngestResult",
     fields={
@@ -333,43 +186,8 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         },
     )
     def create(self, request, *args, **kwargs):
-        items = request.data if isinstance(request.data, list) else [request.data]
-        if len(items) > MAX_ACTIVITY_BATCH:
-            raise serializers.ValidationError(
-                {"detail": f"At most {MAX_ACTIVITY_BATCH} events per request (got {len(items)})."}
-            )
-        rows = ActivityInSerializer.validate_plain_batch(items)
-        if rows is None:
-            serializer = ActivityInSerializer(data=items, many=True)
-            if not serializer.is_valid():
-                # DRF reports a list's errors as {index: errors}, bad items only.
-                raise BatchError(dict(serializer.errors))
-            rows = serializer.validated_data
-        with transaction.atomic():
-            lead_ids = services.resolve_lead_refs(
-                [
-                    services.LeadRef(
-                        lead_id=row.get("lead"),
-                        email=row.get("lead_email"),
-                        external_id=row.get("lead_external_id"),
-                    )
-                    for row in rows
-                ]
-            )
-            result = services.record_activities(
-                events=[
-                    services.ActivityEvent(
-                        lead_id=lead_id,
-                        kind=row["kind"],
-                        url=row["url"],
-                        properties=row["properties"],
-                        occurred_at=row["occurred_at"],
-                        source_system=row["source_system"],
-                        external_id=row["external_id"],
-                    )
-                    for lead_id, row in zip(lead_ids, rows, strict=True)
-                ]
-            )
+        events = validated_events(request.data)
+        result = services.ingest_activities(events=events)
         body = {
             "received": result.received,
             "stored": result.stored,

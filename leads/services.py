@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -311,6 +311,42 @@ def resolve_lead_refs(refs: Sequence[LeadRef]) -> list[int]:
     if errors:
         raise BatchError(errors)
     return resolved
+
+
+@transaction.atomic
+def ingest_activities(*, events: Sequence[Mapping[str, Any]]) -> IngestResult:
+    """Stores a batch of validated events (as leads.ingest_validation gives
+    them), each naming its lead by exactly one of ``lead`` (id),
+    ``lead_email`` or ``lead_external_id``.
+
+    All or nothing, in one transaction: a reference that matches no lead
+    raises BatchError naming each such event, and none is stored. Events
+    already received are counted as duplicates (see record_activities).
+    """
+    lead_ids = resolve_lead_refs(
+        [
+            LeadRef(
+                lead_id=event.get("lead"),
+                email=event.get("lead_email"),
+                external_id=event.get("lead_external_id"),
+            )
+            for event in events
+        ]
+    )
+    return record_activities(
+        events=[
+            ActivityEvent(
+                lead_id=lead_id,
+                kind=event["kind"],
+                url=event["url"],
+                properties=event["properties"],
+                occurred_at=event["occurred_at"],
+                source_system=event["source_system"],
+                external_id=event["external_id"],
+            )
+            for lead_id, event in zip(lead_ids, events, strict=True)
+        ]
+    )
 
 
 # savepoint=False: a failure here aborts the caller's transaction too (a batch is

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from leads.api import ActivityInSerializer
+from leads.ingest_validation import ActivityInSerializer
 from leads.models import Activity, Lead
 from tests import factories
 from tests.leads.test_api import event

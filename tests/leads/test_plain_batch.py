@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leads.api import ActivityInSerializer
+from leads.ingest_validation import ActivityInSerializer
 
 EXAMPLES = settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 

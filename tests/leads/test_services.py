@@ -1,6 +1,7 @@
 import pytest
+from django.utils import timezone
 
-from handoff.errors import ConflictError, DomainError
+from handoff.errors import BatchError, ConflictError, DomainError
 from leads import services
 from leads.models import Account, Lead, LeadMerge, Stage, StageChange
 from tests import factories
@@ -140,3 +141,46 @@ def test_recording_the_same_events_twice_stores_them_once(db):
     assert (first.stored, first.duplicates) == (3, 0)
     assert (second.stored, second.duplicates) == (0, 3)
     assert lead.activities.count() == 3
+
+
+def _event(external_id: str, **lead_ref) -> dict:
+    return {
+        **lead_ref,
+        "kind": "page_view",
+        "url": "",
+        "properties": {},
+        "occurred_at": timezone.now(),
+        "source_system": "web",
+        "external_id": external_id,
+    }
+
+
+def test_ingesting_resolves_each_events_lead_and_stores_the_batch(db):
+    by_id = factories.make_lead()
+    by_email = factories.make_lead("ada@analytical.io")
+    by_external_id = factories.make_lead(external_id="crm-7")
+
+    result = services.ingest_activities(
+        events=[
+            _event("e1", lead=by_id.pk),
+            _event("e2", lead_email="Ada@Analytical.io"),
+            _event("e3", lead_external_id="crm-7"),
+            _event("e1", lead=by_id.pk),
+        ]
+    )
+
+    assert (result.received, result.stored, result.duplicates) == (4, 3, 1)
+    assert [by_id.activities.count(), by_email.activities.count()] == [1, 1]
+    assert by_external_id.activities.count() == 1
+
+
+def test_ingesting_a_batch_with_an_unknown_lead_stores_none_of_it(db):
+    lead = factories.make_lead()
+
+    with pytest.raises(BatchError) as raised:
+        services.ingest_activities(
+            events=[_event("e1", lead=lead.pk), _event("e2", lead_email="nobody@nowhere.io")]
+        )
+
+    assert raised.value.errors == {1: {"lead_email": ["No lead matches this reference."]}}
+    assert lead.activities.count() == 0
