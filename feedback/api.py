@@ -6,8 +6,6 @@ when the opportunity is new, 200 when it existed (changed or not). The lead
 is named by exactly one of ``lead`` (id), ``lead_email`` or ``lead_external_id``.
 """
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
@@ -15,17 +13,12 @@ from rest_framework.response import Response
 from feedback import services
 from feedback.filters import OpportunityFilter
 from feedback.models import Opportunity
+from feedback.selectors import opportunities_visible_to
 from handoff.errors import BatchError
-from handoff.visibility import visible_to
 from leads.models import Lead
 from leads.services import LeadRef, resolve_lead_refs
 
 LEAD_REFERENCES = ("lead", "lead_email", "lead_external_id")
-
-
-def opportunities_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Opportunity]:
-    """Every opportunity for those who see every lead; those of one's own leads otherwise."""
-    return visible_to(user, Opportunity.objects.select_related("lead"), owner_field="lead__owner")
 
 
 @extend_schema_field(

@@ -5,33 +5,10 @@ the scores of the leads (and accounts) they may see.
 """
 
 import django_filters
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
 from rest_framework import mixins, serializers, viewsets
 
-from leads.selectors import accounts_visible_to, leads_visible_to
 from scoring.models import AccountScore, LeadScore
-
-# --- selectors (reads that start every list and detail) ------------------------------
-
-
-def lead_scores_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[LeadScore]:
-    """The scores of the leads ``user`` may see, newest leads first, with their version."""
-    return (
-        LeadScore.objects.filter(lead__in=leads_visible_to(user).values("pk"))
-        .select_related("model")
-        .order_by("-lead_id")
-    )
-
-
-def account_scores_visible_to(
-    user: AbstractBaseUser | AnonymousUser,
-) -> QuerySet[AccountScore]:
-    """The scores of the accounts ``user`` may see, MQAs first, with account and version."""
-    return AccountScore.objects.filter(
-        account__in=accounts_visible_to(user).values("pk")
-    ).select_related("account", "model")
-
+from scoring.selectors import account_scores_visible_to, lead_scores_visible_to
 
 # --- filters --------------------------------------------------------------------------
 

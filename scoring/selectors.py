@@ -2,8 +2,12 @@
 
 from functools import lru_cache
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from leads.selectors import accounts_visible_to, leads_visible_to
 from scoring.engine import CompiledModel, compile_model
-from scoring.models import ModelStatus, ScoringModel
+from scoring.models import AccountScore, LeadScore, ModelStatus, ScoringModel
 
 
 def live_model() -> ScoringModel | None:
@@ -33,3 +37,21 @@ def compiled_model(model: ScoringModel) -> CompiledModel:
     if model.is_editable:
         return compile_model(model)
     return _compiled(model.pk)
+
+
+def lead_scores_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[LeadScore]:
+    """The scores of the leads ``user`` may see, newest leads first, with their version."""
+    return (
+        LeadScore.objects.filter(lead__in=leads_visible_to(user).values("pk"))
+        .select_related("model")
+        .order_by("-lead_id")
+    )
+
+
+def account_scores_visible_to(
+    user: AbstractBaseUser | AnonymousUser,
+) -> QuerySet[AccountScore]:
+    """The scores of the accounts ``user`` may see, MQAs first, with account and version."""
+    return AccountScore.objects.filter(
+        account__in=accounts_visible_to(user).values("pk")
+    ).select_related("account", "model")
