@@ -261,7 +261,7 @@ def throughput(report: Report) -> None:
     from leads.models import Stage
     from routing.models import OPEN_STATUSES
     from routing.services.capacity import real_open_counts
-    from routing.tasks import route_mql
+    from routing.tasks import route_new_mql
 
     # Leads not with sales yet, without an assignment, cross into MQL at once.
     crossing = [
@@ -290,7 +290,7 @@ def throughput(report: Report) -> None:
         load_before = load()
         started = time.perf_counter()
         for lead_id in crossing:
-            route_mql.delay(lead_id=lead_id)
+            route_new_mql.delay(lead_id=lead_id)
         enqueued = time.perf_counter() - started
         _, drained = wait_until_drained(ROUTE_TIME_LIMIT)
         elapsed = time.perf_counter() - started

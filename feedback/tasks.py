@@ -23,7 +23,7 @@ def scheduled_recalibration() -> None:
 
 
 @shared_task(name="feedback.refresh_weekly_counts")
-def refresh_weekly_counts() -> None:
+def refresh_dashboard_rollup() -> None:
     """Keeps the manager dashboard's weekly rollup current."""
     rollup.refresh_weekly_counts()
 

@@ -10,6 +10,6 @@ from scoring.signals import lead_became_mql
 def route_after_commit(sender, lead_id, **kwargs) -> None:
     """A new MQL is routed once the crossing commits. If the message is lost,
     the SLA watcher's pass routes MQLs that have no assignment."""
-    from routing.tasks import route_mql
+    from routing.tasks import route_new_mql
 
-    enqueue_on_commit(route_mql, lead_id=lead_id)
+    enqueue_on_commit(route_new_mql, lead_id=lead_id)

@@ -1,4 +1,9 @@
-"""Routing tasks: thin, named, ids as keyword arguments, idempotent."""
+"""Routing tasks: thin, named, ids as keyword arguments, idempotent.
+
+Each task function is named apart from the service it calls; its Celery name
+(``name=``) is what queued messages and the beat schedule refer to, and stays
+as it was.
+"""
 
 from celery import shared_task
 
@@ -7,7 +12,7 @@ from routing.services import sla_rollup
 
 
 @shared_task(name="routing.route_mql")
-def route_mql(*, lead_id: int) -> None:
+def route_new_mql(*, lead_id: int) -> None:
     services.route_mql(lead_id=lead_id)
 
 
@@ -17,7 +22,7 @@ def assign_waiting_leads(*, queue_id: int) -> None:
 
 
 @shared_task(name="routing.watch_sla_clocks")
-def watch_sla_clocks() -> None:
+def run_sla_watcher() -> None:
     services.watch_sla_clocks()
     # In a transaction of its own: the repair locks memberships only where
     # it finds drift, and only for the recount.

@@ -7,18 +7,18 @@ from leads.signals import activities_recorded, leads_changed
 
 
 @receiver(activities_recorded, dispatch_uid="scoring-rescore-on-activity")
-def rescore_after_events(sender, lead_ids, **kwargs) -> None:
+def on_activities_recorded(sender, lead_ids, **kwargs) -> None:
     """New events: rescore those leads once the write commits. If the broker
     is down at that moment, the periodic sweep catches up."""
-    from scoring.tasks import rescore_after_events
+    from scoring.tasks import rescore_engaged_leads
 
-    enqueue_on_commit(rescore_after_events, lead_ids=sorted(lead_ids))
+    enqueue_on_commit(rescore_engaged_leads, lead_ids=sorted(lead_ids))
 
 
 @receiver(leads_changed, dispatch_uid="scoring-rescore-on-lead-change")
-def rescore_after_lead_changes(sender, lead_ids, **kwargs) -> None:
+def on_leads_changed(sender, lead_ids, **kwargs) -> None:
     """New lead data (a title, an account): rescore the leads and their
     accounts once the write commits; the sweep catches up after an outage."""
-    from scoring.tasks import rescore_leads
+    from scoring.tasks import rescore_changed_leads
 
-    enqueue_on_commit(rescore_leads, lead_ids=sorted(lead_ids))
+    enqueue_on_commit(rescore_changed_leads, lead_ids=sorted(lead_ids))

@@ -1,4 +1,9 @@
-"""Scoring tasks: thin, named, ids as keyword arguments, idempotent."""
+"""Scoring tasks: thin, named, ids as keyword arguments, idempotent.
+
+Each task function is named for the occasion it handles, apart from the
+service it calls; its Celery name (``name=``) is what queued messages and the
+beat schedule refer to, and stays as it was.
+"""
 
 from datetime import timedelta
 
@@ -8,12 +13,14 @@ from scoring import services
 
 
 @shared_task(name="scoring.rescore_leads")
-def rescore_leads(*, lead_ids: list[int]) -> None:
+def rescore_changed_leads(*, lead_ids: list[int]) -> None:
+    """Leads whose own data changed (a title, an account)."""
     services.rescore_leads(lead_ids=lead_ids)
 
 
 @shared_task(name="scoring.rescore_after_events")
-def rescore_after_events(*, lead_ids: list[int]) -> None:
+def rescore_engaged_leads(*, lead_ids: list[int]) -> None:
+    """Leads that received new activity events."""
     services.rescore_after_events(lead_ids=lead_ids)
 
 
@@ -28,12 +35,14 @@ def apply_decay() -> None:
 
 
 @shared_task(name="scoring.sweep_unscored_leads")
-def sweep_unscored_leads(*, settle_seconds: int = 30) -> None:
+def catch_up_unscored_leads(*, settle_seconds: int = 30) -> None:
+    """Periodic: scores the leads whose rescore message was lost."""
     services.sweep_unscored_leads(settle=timedelta(seconds=settle_seconds))
 
 
 @shared_task(name="scoring.score_accounts")
-def score_accounts(*, account_ids: list[int]) -> None:
+def refresh_account_scores(*, account_ids: list[int]) -> None:
+    """Accounts whose contacts' scores or own data changed."""
     services.score_accounts(account_ids=account_ids)
 
 

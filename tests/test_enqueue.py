@@ -23,9 +23,9 @@ def broker_down(monkeypatch):
     """Every publish fails as kombu reports a refused connection."""
     for task in (
         "routing.tasks.assign_waiting_leads",
-        "routing.tasks.route_mql",
-        "scoring.tasks.rescore_leads",
-        "scoring.tasks.rescore_after_events",
+        "routing.tasks.route_new_mql",
+        "scoring.tasks.rescore_changed_leads",
+        "scoring.tasks.rescore_engaged_leads",
     ):
         monkeypatch.setattr(f"{task}.delay", refuse_connection)
 

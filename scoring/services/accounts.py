@@ -462,7 +462,7 @@ def _summary(score: AccountScore, model: ScoringModel) -> str:
 def score_accounts_on_commit(*, account_ids: Iterable[int]) -> None:
     """Rescores these accounts in a task once the caller's transaction commits
     (their contacts' new scores are visible to it only then)."""
-    from scoring.tasks import score_accounts as task
+    from scoring.tasks import refresh_account_scores as task
 
     ids = sorted({i for i in account_ids if i is not None})
     if ids:

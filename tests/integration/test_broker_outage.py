@@ -16,7 +16,7 @@ from leads import services as lead_services
 from leads.models import Activity, Lead
 from scoring import services as scoring_services
 from scoring.models import LeadScore
-from scoring.tasks import sweep_unscored_leads
+from scoring.tasks import catch_up_unscored_leads
 from tests import factories
 from tests.integration.checks import assert_scores_match_a_fresh_scoring, scored_since_last_event
 from tests.integration.conftest import _test_database_url, wait_for
@@ -134,7 +134,7 @@ def test_events_sent_while_redis_is_down_are_stored_and_scored_once_it_is_back(
     # sweep (run by beat every minute; sent here) finds the leads behind.
     redis_server.start()
     with app.connection_for_write(redis_server.url) as connection:
-        sweep_unscored_leads.apply_async(kwargs={"settle_seconds": 0}, connection=connection)
+        catch_up_unscored_leads.apply_async(kwargs={"settle_seconds": 0}, connection=connection)
     wait_for(
         lambda: scored_since_last_event(lead_ids),
         timeout=40,

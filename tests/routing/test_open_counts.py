@@ -143,7 +143,7 @@ def test_the_repair_corrects_a_drifted_count_once(inbound, make_sdr, make_mql):
 
 
 def test_the_sla_watcher_task_repairs_the_counts(inbound, make_sdr, make_mql):
-    from routing.tasks import watch_sla_clocks as watcher_task
+    from routing.tasks import run_sla_watcher as watcher_task
 
     make_sdr("sam", queue=inbound)
     route_mql(lead_id=make_mql().pk)

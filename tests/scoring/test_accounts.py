@@ -348,7 +348,8 @@ def account_messages(monkeypatch):
     """scoring.score_accounts messages are recorded instead of sent."""
     sent: list[list[int]] = []
     monkeypatch.setattr(
-        "scoring.tasks.score_accounts.delay", lambda *, account_ids: sent.append(account_ids)
+        "scoring.tasks.refresh_account_scores.delay",
+        lambda *, account_ids: sent.append(account_ids),
     )
     return sent
 

@@ -164,7 +164,7 @@ def test_new_events_queue_their_leads_rescore_after_commit(
 ):
     queued = []
     monkeypatch.setattr(
-        "scoring.tasks.rescore_after_events.delay", lambda **kwargs: queued.append(kwargs)
+        "scoring.tasks.rescore_engaged_leads.delay", lambda **kwargs: queued.append(kwargs)
     )
     lead, other = factories.make_lead("ana@events.io"), factories.make_lead("bo@events.io")
     events = [

@@ -200,7 +200,8 @@ def test_a_rescore_scores_each_account_once_when_the_job_closes(
     after the last chunk, not after each chunk that holds one of them."""
     queued: list[list[int]] = []
     monkeypatch.setattr(
-        "scoring.tasks.score_accounts.delay", lambda *, account_ids: queued.append(account_ids)
+        "scoring.tasks.refresh_account_scores.delay",
+        lambda *, account_ids: queued.append(account_ids),
     )
     settings.RESCORE_CHUNK_SIZE = 2
     acme, _ = upsert_account(domain="acme-chunks.io", name="Acme")
