@@ -192,6 +192,16 @@ def change_stage(
     )
 
 
+def set_owner(*, lead: Lead, owner: AbstractBaseUser | None) -> None:
+    """Makes ``owner`` the lead's owner: the person working it, whose leads,
+    activities and scores the API shows them. Routing calls it when it hands
+    the lead to an SDR. One UPDATE of that column only, so it never writes
+    back a stale copy of the rest of the row; nothing is announced, since no
+    score reads the owner."""
+    Lead.objects.filter(pk=lead.pk).update(owner=owner)
+    lead.owner = owner
+
+
 @transaction.atomic
 def merge_leads(*, survivor: Lead, duplicate: Lead, by: AbstractBaseUser | None) -> LeadMerge:
     """Fold a duplicate into the survivor and delete the duplicate.

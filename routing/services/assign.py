@@ -23,6 +23,7 @@ from django.utils import timezone
 from handoff import audit
 from handoff.enqueue import enqueue_on_commit
 from leads.models import Activity, Lead, Stage
+from leads.services import set_owner
 from routing.calendar import add_working_minutes
 from routing.models import (
     OPEN_STATUSES,
@@ -167,12 +168,6 @@ def waiting_reason(queue: Queue, skipped: list[dict[str, Any]]) -> str:
     return f"{prefix}{counted}."[:limit]
 
 
-def _make_owner(lead_id: int, sdr: AbstractBaseUser) -> None:
-    # The SDR working a lead is its owner: that is what scopes the leads,
-    # activities and scores an SDR may read through the API.
-    Lead.objects.filter(pk=lead_id).update(owner=sdr)
-
-
 def _place(
     lead: Lead,
     queue: Queue,
@@ -214,7 +209,9 @@ def _place(
     due, remind = sla_times(queue.sla_policy, now)
     why["sdr"] = membership.sdr.get_full_name() or membership.sdr.username
     why["chosen_because"] = pick.why
-    _make_owner(lead.pk, membership.sdr)
+    # The SDR working a lead is its owner: that is what scopes the leads,
+    # activities and scores an SDR may read through the API.
+    set_owner(lead=lead, owner=membership.sdr)
     return Assignment.objects.create(
         lead=lead,
         queue=queue,
@@ -312,7 +309,7 @@ def assign_waiting(*, queue_id: int) -> int:
         due, remind = sla_times(queue.sla_policy, now)
         count_opened(pick.membership)
         sdr = pick.membership.sdr
-        _make_owner(waiting.lead_id, sdr)
+        set_owner(lead=waiting.lead, owner=sdr)
         waiting.why = {
             **waiting.why,
             "sdr": sdr.get_full_name() or sdr.username,

@@ -184,3 +184,14 @@ def test_ingesting_a_batch_with_an_unknown_lead_stores_none_of_it(db):
 
     assert raised.value.errors == {1: {"lead_email": ["No lead matches this reference."]}}
     assert lead.activities.count() == 0
+
+
+def test_set_owner_changes_the_owner_only(sdr):
+    lead = factories.make_lead(title="CTO")
+    stale = Lead.objects.get(pk=lead.pk)
+    Lead.objects.filter(pk=lead.pk).update(title="CEO")
+
+    services.set_owner(lead=stale, owner=sdr)
+
+    lead.refresh_from_db()
+    assert (stale.owner, lead.owner, lead.title) == (sdr, sdr, "CEO")
