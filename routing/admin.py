@@ -2,9 +2,10 @@
 policies and queues (with their SDRs); assignments, touches and notices are
 records, shown read-only.
 
-New memberships go through routing.services.join_queue, so a newcomer starts
-level with the least-served member instead of taking every lead until they
-catch up.
+Memberships are written through routing's services: join_queue for a
+newcomer (who starts level with the least-served member instead of taking
+every lead until they catch up), update_membership for a changed seat (which
+offers the queue's waiting leads at once when it makes room).
 """
 
 from django.contrib import admin
@@ -114,21 +115,26 @@ class QueueAdmin(admin.ModelAdmin):
         for deleted in formset.deleted_objects:
             deleted.delete()
         for membership in memberships:
+            # Through the services: a newcomer is levelled with the others, an
+            # edit writes only the seat (never the counters), and either one
+            # offers the queue's waiting leads when it makes room.
             if membership.pk is None:
-                # A newcomer: through the service, which levels the round robin
-                # and offers the queue's waiting leads to them.
                 services.join_queue(
                     queue=form.instance,
                     sdr=membership.sdr,
                     capacity=membership.capacity,
                     weight=membership.weight,
+                    is_active=membership.is_active,
+                    away_until=membership.away_until,
                 )
-                if membership.away_until or not membership.is_active:
-                    Membership.objects.filter(queue=form.instance, sdr=membership.sdr).update(
-                        away_until=membership.away_until, is_active=membership.is_active
-                    )
             else:
-                membership.save()
+                services.update_membership(
+                    membership=membership,
+                    capacity=membership.capacity,
+                    weight=membership.weight,
+                    is_active=membership.is_active,
+                    away_until=membership.away_until,
+                )
         formset.save_m2m()
         return None
 

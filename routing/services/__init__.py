@@ -1,13 +1,14 @@
 """Every write with business meaning in routing.
 
-- assign: matching a queue, picking an SDR, waiting and overflow, memberships;
+- assign: matching a queue, picking an SDR, waiting and overflow, memberships
+  (joining a queue, changing a seat);
 - capacity: each membership's count of open MQLs, and its repair;
 - decisions: what an SDR does with an MQL (accept, reject, recycle, log a touch);
 - sla: reminders, breaches, reassignment and escalation;
 - notices: marking in-app notices read.
 """
 
-from routing.services.assign import assign_waiting, join_queue, route_mql
+from routing.services.assign import assign_waiting, join_queue, route_mql, update_membership
 from routing.services.capacity import repair_open_counts
 from routing.services.decisions import accept_mql, log_touch, recycle_mql, reject_mql
 from routing.services.notices import mark_notices_read
@@ -23,5 +24,6 @@ __all__ = [
     "reject_mql",
     "repair_open_counts",
     "route_mql",
+    "update_membership",
     "watch_sla_clocks",
 ]

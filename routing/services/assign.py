@@ -347,30 +347,56 @@ def join_queue(
     sdr: AbstractBaseUser,
     capacity: int = 25,
     weight: int = 1,
+    is_active: bool = True,
+    away_until: datetime | None = None,
 ) -> Membership:
     """Adds an SDR to a queue. A newcomer starts level with the least-served
     member, so round robin does not hand them every lead until they catch up."""
     level = Membership.objects.filter(queue=queue).aggregate(m=Min("assigned_count"))["m"] or 0
     # Someone who rejoins may still hold open MQLs of this queue.
     holding = Assignment.objects.filter(queue=queue, sdr=sdr, status=AssignmentStatus.OPEN).count()
+    seat = {"capacity": capacity, "weight": weight, "is_active": is_active, "assigned_count": level}
     membership, _ = Membership.objects.update_or_create(
         queue=queue,
         sdr=sdr,
-        defaults={
-            "capacity": capacity,
-            "weight": weight,
-            "is_active": True,
-            "assigned_count": level,
-        },
-        create_defaults={
-            "capacity": capacity,
-            "weight": weight,
-            "is_active": True,
-            "assigned_count": level,
-            "open_count": holding,
-        },
+        defaults=seat,
+        # A rejoining SDR's absence, if any, is kept as it was.
+        create_defaults={**seat, "away_until": away_until, "open_count": holding},
     )
     assign_waiting_on_commit(queue_id=queue.pk)
+    return membership
+
+
+@transaction.atomic
+def update_membership(
+    *,
+    membership: Membership,
+    capacity: int,
+    weight: int,
+    is_active: bool,
+    away_until: datetime | None,
+) -> Membership:
+    """Changes an SDR's seat in a queue: how many open MQLs they may hold,
+    their share, whether they take leads, and until when they are away.
+
+    Writes only these columns: the counters (open and assigned MQLs) belong
+    to routing, and a form's copy of them may be stale by the time it is
+    saved. When the SDR may
+    now take more than before (a higher capacity, active again, back sooner),
+    the queue's waiting leads are offered after commit, so they need not
+    wait for the SLA watcher's next pass.
+    """
+    before = Membership.objects.select_for_update().get(pk=membership.pk)
+    Membership.objects.filter(pk=before.pk).update(
+        capacity=capacity, weight=weight, is_active=is_active, away_until=away_until
+    )
+    back_sooner = before.away_until is not None and (
+        away_until is None or away_until < before.away_until
+    )
+    if capacity > before.capacity or (is_active and not before.is_active) or back_sooner:
+        assign_waiting_on_commit(queue_id=before.queue_id)
+    membership.capacity, membership.weight = capacity, weight
+    membership.is_active, membership.away_until = is_active, away_until
     return membership
 
 
