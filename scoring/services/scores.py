@@ -8,10 +8,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Protocol
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from handoff.errors import ConflictError
 from leads.models import Activity, Lead, Stage, StageChange
 from leads.services import change_stage
 from scoring import bulk, engine
@@ -129,7 +131,7 @@ def score_lead(*, lead_id: int, as_of: datetime | None = None) -> LeadScore | No
     )
     previous = _upsert_one(score)
     if result.qualifies and lead.stage in STAGES_THAT_CAN_QUALIFY:
-        qualify_leads(lead_ids=[lead.pk], model=ScoringModel.objects.get(pk=compiled.id))
+        qualify_lead(lead=lead, score=score, model=compiled)
     # ABM: an account is scored from its contacts' stored engagement and
     # disqualification. Enqueueing its rescore on every event cost about a
     # millisecond here; when neither moved, the account's score would not
@@ -390,42 +392,61 @@ def _has_engagement_since_recycle(lead_id: int) -> bool:
     return Activity.objects.filter(lead_id=lead_id, occurred_at__gt=recycled_at).exists()
 
 
-def qualify_leads(*, lead_ids: Iterable[int], model: ScoringModel) -> int:
-    """Makes MQLs of the given qualifying leads that are not with sales yet.
+class ModelVersion(Protocol):
+    """What a crossing records of the version that scored the lead: a
+    ScoringModel, or the CompiledModel single-lead scoring already holds."""
 
-    Each crossing changes the stage through the lifecycle service, keeps a
-    snapshot of the score and its explanation, and is announced on
-    ``lead_became_mql`` for routing. Returns how many leads crossed.
-    """
-    crossed = 0
+    id: int
+    version: int
+    threshold: int
+
+
+def qualify_leads(*, lead_ids: Iterable[int], model: ModelVersion) -> int:
+    """Makes MQLs of the given qualifying leads that are not with sales yet,
+    reading each lead's stored score. Returns how many leads crossed."""
     candidates = (
         Lead.objects.filter(pk__in=list(lead_ids), stage__in=STAGES_THAT_CAN_QUALIFY)
         .select_related("score")
         .order_by("pk")
     )
-    for lead in candidates:
-        if lead.stage == Stage.RECYCLED and not _has_engagement_since_recycle(lead.pk):
-            continue
-        score = lead.score
+    return sum(qualify_lead(lead=lead, score=lead.score, model=model) for lead in candidates)
+
+
+def qualify_lead(*, lead: Lead, score: LeadScore, model: ModelVersion) -> bool:
+    """Makes an MQL of a lead whose ``score`` (under ``model``) qualifies and
+    whose ``stage``, as read by the caller, can qualify; the caller passes
+    what it already holds, so nothing is read again. True if it crossed.
+
+    The crossing changes the stage through the lifecycle service, keeps a
+    snapshot of the score and its explanation, and is announced on
+    ``lead_became_mql`` for routing. A lead whose stage someone else changed
+    since the caller read it is left alone: it is no longer this score's to
+    qualify, and its next scoring sees it as it is.
+    """
+    if lead.stage == Stage.RECYCLED and not _has_engagement_since_recycle(lead.pk):
+        return False
+    try:
         change_stage(
             lead=lead,
             to_stage=Stage.MQL,
             reason=f"Score {_points(score.total)} ≥ {model.threshold} "
             f"(fit {_points(score.fit)}, engagement {_points(score.engagement)}; "
             f"model v{model.version})",
+            expected_from=lead.stage,
         )
-        snapshot = MQLSnapshot.objects.create(
-            lead=lead,
-            model=model,
-            fit=score.fit,
-            engagement=score.engagement,
-            total=score.total,
-            grade=score.grade,
-            explanation=score.explanation,
-        )
-        lead_became_mql.send(sender=MQLSnapshot, lead_id=lead.pk, snapshot_id=snapshot.pk)
-        crossed += 1
-    return crossed
+    except ConflictError:
+        return False
+    snapshot = MQLSnapshot.objects.create(
+        lead=lead,
+        model_id=model.id,
+        fit=score.fit,
+        engagement=score.engagement,
+        total=score.total,
+        grade=score.grade,
+        explanation=score.explanation,
+    )
+    lead_became_mql.send(sender=MQLSnapshot, lead_id=lead.pk, snapshot_id=snapshot.pk)
+    return True
 
 
 def _points(value: Decimal) -> str:

@@ -6,10 +6,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads import services as lead_services
-from leads.models import Stage
+from leads.models import Lead, Stage
 from leads.signals import leads_changed
 from scoring.models import LeadScore, MQLSnapshot
 from scoring.services import rescore_leads, score_lead
+from scoring.services.scores import qualify_lead
 from scoring.signals import lead_became_mql
 from tests import factories
 
@@ -53,6 +54,17 @@ def test_a_lead_that_crosses_the_threshold_becomes_an_mql_with_a_snapshot(hot_le
     change = hot_lead.stage_changes.get()
     assert change.reason.startswith("Score 75 ≥ 75 (fit 25, engagement 50; model v1)")
     assert announced == [hot_lead.pk]
+
+
+def test_a_lead_whose_stage_changed_since_it_was_read_is_not_qualified(hot_lead):
+    score_lead(lead_id=hot_lead.pk)  # an MQL now, with a score
+    stale = Lead.objects.get(pk=hot_lead.pk)
+    stale.stage = Stage.NURTURE  # as a caller read it before someone acted
+    score = LeadScore.objects.select_related("model").get(lead=hot_lead)
+
+    assert qualify_lead(lead=stale, score=score, model=score.model) is False
+    assert MQLSnapshot.objects.filter(lead=hot_lead).count() == 1
+    assert Lead.objects.get(pk=hot_lead.pk).stage == Stage.MQL
 
 
 def test_scoring_again_does_not_make_a_second_mql(hot_lead):
