@@ -21,7 +21,6 @@ from leads.models import Lead, Stage
 from leads.services import change_stage
 from routing.models import Assignment, AssignmentStatus
 
-BANT_FIELDS = ("budget", "authority", "need", "timeline")
 BANT_MAX_LENGTH = 300
 
 # Stages from which an opportunity moves the lead to OPPORTUNITY, and stages

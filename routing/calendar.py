@@ -7,7 +7,6 @@ hours: a lead arriving on Friday evening is due on Monday.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -58,25 +57,3 @@ def add_working_minutes(start: datetime, minutes: float, calendar: WorkingTime) 
         day += timedelta(days=1)
         cursor = datetime.combine(day, time(0), zone)
     raise ValueError("The calendar has no working time in the next two years.")
-
-
-def working_minutes_between(start: datetime, end: datetime, calendar: WorkingTime) -> float:
-    """Working minutes from ``start`` to ``end`` (0 when end is not after start)."""
-    if end <= start:
-        return 0.0
-    zone = ZoneInfo(calendar.time_zone)
-    day = start.astimezone(zone).date()
-    last = end.astimezone(zone).date()
-    total = timedelta()
-    while day <= last:
-        if calendar.is_working_day(day):
-            opens, closes = calendar._window(day)
-            begin, finish = max(start, opens), min(end, closes)
-            if begin < finish:
-                total += finish - begin
-        day += timedelta(days=1)
-    return total.total_seconds() / 60
-
-
-def weekdays_from(values: Collection[int]) -> frozenset[int]:
-    return frozenset(int(v) for v in values)

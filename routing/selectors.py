@@ -7,7 +7,6 @@ so templates and serializers never load a related row lazily.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist
@@ -17,14 +16,10 @@ from handoff.roles import SALES_MANAGER, has_role
 from handoff.visibility import visible_to
 from leads.models import Activity, Lead, StageChange
 from routing.models import Assignment, AssignmentStatus, Membership, Notice, Queue, Touch
-from scoring import models as scoring_models
-from scoring.models import LeadScore, MQLSnapshot
+from scoring.models import AccountScore, LeadScore, MQLSnapshot
 
 TIMELINE_LENGTH = 50
 OTHER_CONTACTS_SHOWN = 20
-
-# Account (ABM) scores arrived after routing; read them only where they exist.
-AccountScore = getattr(scoring_models, "AccountScore", None)
 
 
 def _with_lead(queryset: QuerySet[Assignment]) -> QuerySet[Assignment]:
@@ -84,13 +79,13 @@ def lead_score(lead: Lead) -> LeadScore | None:
 class LeadFile:
     """Everything the lead page shows beside the assignment itself."""
 
-    score: Any  # the MQLSnapshot at hand-off, else the current LeadScore, else None
+    score: MQLSnapshot | LeadScore | None  # at hand-off, else the current one, else None
     score_is_snapshot: bool
     activities: list[Activity]
     activity_count: int
     other_contacts: list[Lead]
     other_contact_count: int
-    account_score: Any  # scoring.models.AccountScore when scoring has it, else None
+    account_score: AccountScore | None
 
 
 def lead_file(assignment: Assignment) -> LeadFile:
@@ -110,8 +105,7 @@ def lead_file(assignment: Assignment) -> LeadFile:
         others = Lead.objects.filter(account_id=lead.account_id).exclude(pk=lead.pk)
         contacts = list(others.order_by("last_name", "first_name", "id")[:OTHER_CONTACTS_SHOWN])
         contact_count = len(contacts) if len(contacts) < OTHER_CONTACTS_SHOWN else others.count()
-        if AccountScore is not None:
-            account_score = AccountScore.objects.filter(account_id=lead.account_id).first()
+        account_score = AccountScore.objects.filter(account_id=lead.account_id).first()
     timeline = list(activities[:TIMELINE_LENGTH])
     return LeadFile(
         score=snapshot or lead_score(lead),

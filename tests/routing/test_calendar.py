@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from routing.calendar import WorkingTime, add_working_minutes, working_minutes_between
+from routing.calendar import WorkingTime, add_working_minutes
 
 BERLIN = WorkingTime(
     time_zone="Europe/Berlin",
@@ -42,21 +42,6 @@ def test_the_clock_is_read_in_the_calendars_time_zone():
     start = datetime(2026, 11, 24, 8, 30, tzinfo=UTC)
 
     assert add_working_minutes(start, 60, BERLIN) == berlin(2026, 11, 24, 10, 30)
-
-
-def test_working_minutes_between_skips_nights_weekends_and_holidays():
-    assert (
-        working_minutes_between(berlin(2026, 11, 27, 16, 0), berlin(2026, 11, 30, 10, 0), BERLIN)
-        == 120
-    )
-    assert (
-        working_minutes_between(berlin(2026, 12, 24, 16, 0), berlin(2026, 12, 28, 9, 30), BERLIN)
-        == 90
-    )
-    assert (
-        working_minutes_between(berlin(2026, 11, 24, 12, 0), berlin(2026, 11, 24, 11, 0), BERLIN)
-        == 0
-    )
 
 
 def test_a_calendar_without_working_time_is_refused():
