@@ -79,6 +79,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "handoff.context_processors.roles",
+                "config.context_processors.next_steps",
             ],
         },
     },
