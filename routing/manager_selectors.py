@@ -43,7 +43,6 @@ from django.db.models import (
     Case,
     Count,
     DurationField,
-    F,
     IntegerField,
     Q,
     QuerySet,
@@ -54,13 +53,17 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from routing.manager_filters import SLAFilters
-from routing.models import OPEN_STATUSES, Assignment, AssignmentStatus, Queue
+from routing.models import (
+    BREACHED,
+    OPEN_STATUSES,
+    TIME_TO_FIRST_TOUCH,
+    TOUCHED,
+    TOUCHED_LATE,
+    Assignment,
+    AssignmentStatus,
+    Queue,
+)
 from routing.services.sla_rollup import rollup_state
-
-BREACHED = Q(breached_at__isnull=False) | Q(first_touch_at__gt=F("due_at"))
-TOUCHED_LATE = Q(first_touch_at__gt=F("due_at"))
-TOUCHED = Q(first_touch_at__isnull=False, assigned_at__isnull=False)
-TIME_TO_FIRST_TOUCH = F("first_touch_at") - F("assigned_at")
 
 # Outside PostgreSQL the median is taken in Python over at most this many
 # touched assignments; beyond it the page says "n/a" rather than read more.

@@ -1,6 +1,8 @@
 """Queues, SDR memberships, SLA policies and calendars, assignments."""
 
-from datetime import time
+from __future__ import annotations
+
+from datetime import datetime, time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -206,6 +208,63 @@ class AssignmentStatus(models.TextChoices):
 
 OPEN_STATUSES = (AssignmentStatus.WAITING, AssignmentStatus.OPEN)
 
+# The first-touch SLA's words, as conditions on an assignment (the SLA page
+# and its rollup count with them; routing.manager_selectors says what each means).
+BREACHED = models.Q(breached_at__isnull=False) | models.Q(first_touch_at__gt=models.F("due_at"))
+TOUCHED_LATE = models.Q(first_touch_at__gt=models.F("due_at"))
+TOUCHED = models.Q(first_touch_at__isnull=False, assigned_at__isnull=False)
+TIME_TO_FIRST_TOUCH = models.F("first_touch_at") - models.F("assigned_at")
+
+
+class AssignmentQuerySet(models.QuerySet):
+    """Assignments in the SLA's words."""
+
+    def open(self) -> AssignmentQuerySet:
+        """With an SDR, or waiting for one."""
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def due_between(self, since: datetime | None, until: datetime | None) -> AssignmentQuerySet:
+        """Deadlines from ``since`` (included) to ``until`` (excluded); None: unbounded."""
+        # "status IN (every status)" changes no result, but it lets PostgreSQL
+        # read the deadline range from the (status, due_at) and (sdr, status,
+        # due_at) indexes instead of scanning every assignment ever made.
+        queryset = self.filter(status__in=AssignmentStatus.values)
+        if since is not None:
+            queryset = queryset.filter(due_at__gte=since)
+        if until is not None:
+            queryset = queryset.filter(due_at__lt=until)
+        return queryset
+
+    def with_outcome(self, *, now: datetime) -> AssignmentQuerySet:
+        """Deadlines whose outcome is known: passed, touched or marked breached.
+        One still ahead and untouched counts nowhere yet."""
+        return self.filter(
+            models.Q(due_at__lte=now)
+            | models.Q(first_touch_at__isnull=False)
+            | models.Q(breached_at__isnull=False)
+        )
+
+    def breached(self) -> AssignmentQuerySet:
+        return self.filter(BREACHED)
+
+    def touched(self) -> AssignmentQuerySet:
+        return self.filter(TOUCHED)
+
+    def sla_counts(self) -> AssignmentQuerySet:
+        """Per group of a ``values()`` query: deadlines due, breached, touched
+        late and touched."""
+        return self.annotate(**sla_count_aggregates())
+
+
+def sla_count_aggregates() -> dict[str, models.Aggregate]:
+    """The SLA's counts, for ``annotate`` or ``aggregate``."""
+    return {
+        "due": models.Count("pk"),
+        "breached": models.Count("pk", filter=BREACHED),
+        "touched_late": models.Count("pk", filter=TOUCHED_LATE),
+        "touched": models.Count("pk", filter=TOUCHED),
+    }
+
 
 class Assignment(models.Model):
     """An MQL handed to a queue and (once someone can take it) to an SDR."""
@@ -233,6 +292,8 @@ class Assignment(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     why = models.JSONField(default=dict, help_text="Why this queue and this SDR.")
     waiting_reason = models.CharField(max_length=300, blank=True)
+
+    objects = AssignmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["due_at", "id"]

@@ -34,6 +34,9 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from routing.models import (
+    BREACHED,
+    TOUCHED,
+    TOUCHED_LATE,
     Assignment,
     AssignmentStatus,
     SLAChangedDay,
@@ -91,8 +94,6 @@ def compute(days: Days) -> tuple[list[SLADay], list[SLAFirstTouch]]:
     """The rollup rows of the days, from the assignments. Every deadline
     counted has passed, so each one is due (see manager_selectors for the
     definitions)."""
-    from routing.manager_selectors import BREACHED, TOUCHED, TOUCHED_LATE
-
     day = TruncDate("due_at", tzinfo=_tz(), output_field=DateField())
     counted = (
         days.deadlines()
