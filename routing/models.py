@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from handoff.reports.models import BaseChangedPeriod, BaseRollupState
 from leads.models import Lead, LeadSource
 from routing.calendar import WorkingTime
 
@@ -209,7 +210,7 @@ class AssignmentStatus(models.TextChoices):
 OPEN_STATUSES = (AssignmentStatus.WAITING, AssignmentStatus.OPEN)
 
 # The first-touch SLA's words, as conditions on an assignment (the SLA page
-# and its rollup count with them; routing.manager_selectors says what each means).
+# and its rollup count with them; routing.reports.queries says what each means).
 BREACHED = models.Q(breached_at__isnull=False) | models.Q(first_touch_at__gt=models.F("due_at"))
 TOUCHED_LATE = models.Q(first_touch_at__gt=models.F("due_at"))
 TOUCHED = models.Q(first_touch_at__isnull=False, assigned_at__isnull=False)
@@ -387,7 +388,7 @@ class SLADay(models.Model):
     site's time zone) for one queue and SDR: what the manager's SLA page
     reads instead of every assignment. Written only by
     ``routing.services.sla_rollup``, which recomputes whole days from the
-    assignments; ``manager_selectors`` says what each number means."""
+    assignments; ``routing.reports.queries`` says what each number means."""
 
     day = models.DateField()
     # No indexes of their own: every read narrows by day first, and fewer
@@ -436,26 +437,14 @@ class SLAFirstTouch(models.Model):
         return f"{self.day}: {self.touches} after {self.minutes} min"
 
 
-class SLARollupState(models.Model):
-    """The one row saying which deadlines the SLA rollup holds: every one
-    before ``covered_until`` (the moment of the last refresh), by day in
-    ``time_zone``. Refreshes lock it."""
-
-    covered_until = models.DateTimeField(null=True, blank=True)
-    time_zone = models.CharField(max_length=64, blank=True)
-    refreshed_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"SLA rollup up to {self.covered_until}"
+class SLARollupState(BaseRollupState):
+    """The SLA rollup's state row: it holds every deadline before
+    ``refreshed_at``, by day in ``time_zone``."""
 
 
-class SLAChangedDay(models.Model):
+class SLAChangedDay(BaseChangedPeriod):
     """A day whose passed deadlines changed after the SLA rollup counted them
     (a late first touch, a breach marked late): the next refresh recomputes it."""
 
+    period_field = "day"
     day = models.DateField(unique=True)
-    # Raised by every mark, so a refresh deletes only the marks it has read.
-    version = models.PositiveBigIntegerField(default=1)
-
-    def __str__(self) -> str:
-        return f"{self.day} changed ({self.version})"
