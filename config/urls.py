@@ -30,7 +30,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("queue/", include("routing.urls")),
     path("", include("scoring.urls")),
-    path("manager/sla/", include("routing.manager_urls")),
+    path("manager/sla/", include("routing.reports.urls")),
     path("", include("feedback.urls")),
     path("admin/", admin.site.urls),
     path("api/", include(router.urls)),

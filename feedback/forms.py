@@ -3,13 +3,12 @@ of the manager's dashboard."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from django import forms
 
 from feedback.metrics import MetricFilters
 from feedback.models import SQLQualification
-from feedback.rollup import week_of
+from handoff.reports.forms import PeriodFilterForm
+from handoff.reports.periods import Granularity
 from leads.models import LeadSource
 from routing.models import Queue
 
@@ -26,21 +25,16 @@ class SQLForm(forms.ModelForm):
         widgets = {name: forms.Textarea(attrs={"rows": 2, "maxlength": 300}) for name in fields}
 
 
-class DashboardFilterForm(forms.Form):
+class DashboardFilterForm(PeriodFilterForm):
     """A period of whole weeks (any day picks its week), a source and a queue."""
 
-    start = forms.DateField(
-        label="From the week of",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text=f"Default: {DEFAULT_WEEKS} weeks before the last one.",
-    )
-    end = forms.DateField(
-        label="To the week of",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Default: this week.",
-    )
+    granularity = Granularity.WEEK
+    default_periods = DEFAULT_WEEKS
+    longest_periods = LONGEST_PERIOD_WEEKS
+    open_ended = False
+    start_text = ("From the week of", f"Default: {DEFAULT_WEEKS} weeks before the last one.")
+    end_text = ("To the week of", "Default: this week.")
+
     source = forms.ModelChoiceField(
         queryset=LeadSource.objects.order_by("name"),
         to_field_name="slug",
@@ -51,33 +45,12 @@ class DashboardFilterForm(forms.Form):
         queryset=Queue.objects.order_by("name"), required=False, empty_label="All queues"
     )
 
-    def __init__(self, *args, today: date, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.today = today
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end and week_of(end) < week_of(start):
-            raise forms.ValidationError("The period must end on or after the week it starts.")
-        if start and end and (week_of(end) - week_of(start)).days // 7 + 1 > (LONGEST_PERIOD_WEEKS):
-            raise forms.ValidationError(f"Choose a period of at most {LONGEST_PERIOD_WEEKS} weeks.")
-        return cleaned
-
     def filters(self) -> MetricFilters:
         """The validated filters with the defaults filled in: the
         ``DEFAULT_WEEKS`` weeks to this one, or to ``end``; a start without an
         end runs to this week (at most ``LONGEST_PERIOD_WEEKS``)."""
+        first, last = self.period()
         data = self.cleaned_data
-        start, end = data.get("start"), data.get("end")
-        last = week_of(end) if end else week_of(self.today)
-        if start:
-            first = week_of(start)
-            if not end and first > last:
-                last = first
-            first = max(first, last - timedelta(weeks=LONGEST_PERIOD_WEEKS - 1))
-        else:
-            first = last - timedelta(weeks=DEFAULT_WEEKS - 1)
         return MetricFilters(
             first_week=first, last_week=last, source=data.get("source"), queue=data.get("queue")
         )

@@ -42,6 +42,7 @@ from django.utils import timezone
 
 from feedback.models import Measure, WeeklyCount
 from feedback.rollup import last_refreshed, week_of
+from handoff.reports.report import Report, percent
 from leads.models import LeadSource
 from routing.models import Queue
 from routing.services.decisions import RejectReason
@@ -96,10 +97,6 @@ def _rows(
     return queryset.order_by()
 
 
-def _percent(part: int | Decimal, whole: int | Decimal) -> float | None:
-    return float(100 * Decimal(part) / Decimal(whole)) if whole else None
-
-
 def _day(day: date) -> str:
     return f"{day.day} {day:%b %Y}"
 
@@ -126,7 +123,7 @@ class Acceptance:
     @property
     def rate(self) -> float | None:
         """Per cent accepted of those decided; None when none was decided."""
-        return _percent(self.accepted, self.decided)
+        return percent(self.accepted, self.decided)
 
     @property
     def band(self) -> str | None:
@@ -239,7 +236,7 @@ class Funnel:
     @property
     def sql_to_won(self) -> float | None:
         """Won over SQLs of the period (skipping the opportunity step)."""
-        return _percent(self.count("Won"), self.count("SQL"))
+        return percent(self.count("Won"), self.count("SQL"))
 
 
 def funnel(filters: MetricFilters) -> Funnel:
@@ -253,7 +250,7 @@ def funnel(filters: MetricFilters) -> Funnel:
     for measure, name in FUNNEL_STEPS:
         count = totals.get(measure, 0)
         steps.append(
-            FunnelStep(name, count, None if previous is None else _percent(count, previous))
+            FunnelStep(name, count, None if previous is None else percent(count, previous))
         )
         previous = count
     return Funnel(steps)
@@ -279,19 +276,6 @@ def median_time_to_first_touch(filters: MetricFilters) -> timedelta | None:
             wanted.pop(0)
         seen += count
     return timedelta(minutes=sum(found) / 2)
-
-
-def duration_text(value: timedelta | None) -> str:
-    """“45 min”, “3 h 05 min”, “2 d 4 h” (rounded down); “n/a” for no value."""
-    if value is None:
-        return "n/a"
-    if value < timedelta(hours=1):
-        return f"{value.total_seconds() / 60:g} min"  # 30 min; 12.5 min, a mean of two
-    hours, minutes = divmod(int(value.total_seconds() // 60), 60)
-    if hours < 24:
-        return f"{hours} h {minutes:02d} min"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
 
 
 # --- Volume against pipeline ---------------------------------------------------------------
@@ -384,7 +368,7 @@ class ScoreBucket:
     @property
     def acceptance(self) -> float | None:
         """Accepted over accepted and rejected in this bucket, per cent."""
-        return _percent(self.accepted, self.accepted + self.rejected)
+        return percent(self.accepted, self.accepted + self.rejected)
 
 
 def score_distribution(filters: MetricFilters) -> list[ScoreBucket]:
@@ -424,11 +408,11 @@ class RuleLift:
 
     @property
     def rate_fired(self) -> float | None:
-        return _percent(self.fired_accepted, self.fired)
+        return percent(self.fired_accepted, self.fired)
 
     @property
     def rate_not_fired(self) -> float | None:
-        return _percent(self.not_fired_accepted, self.not_fired)
+        return percent(self.not_fired_accepted, self.not_fired)
 
     @property
     def lift(self) -> float | None:
@@ -604,7 +588,7 @@ def _model_not_reviewed(*, now: datetime) -> Alert | None:
 
 
 @dataclass(frozen=True)
-class DashboardReport:
+class DashboardReport(Report):
     as_of: datetime | None
     funnel: Funnel
     total: Acceptance
@@ -650,10 +634,6 @@ class DashboardReport:
     def weeks(self) -> list[tuple[Acceptance, WeekVolume]]:
         """Week by week: acceptance and volume side by side."""
         return list(zip(self.by_week, self.volume, strict=True))
-
-    @property
-    def median_first_touch_text(self) -> str:
-        return duration_text(self.median_first_touch)
 
     @property
     def pipeline_total(self) -> Decimal:

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 
+from handoff.reports.models import BaseChangedPeriod, BaseRollupState
 from leads.models import Lead, LeadSource
 from routing.models import Queue
 from scoring.models import ScoringModel
@@ -185,24 +186,13 @@ class WeeklyCount(models.Model):
         return f"{self.week} {self.measure} {self.key}: {self.value}"
 
 
-class RollupState(models.Model):
-    """The one row that says when the rollup was last computed. Refreshes lock
-    it, so two of them never rewrite the same weeks at once."""
-
-    refreshed_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the last refresh started (its data is as of then)."
-    )
-
-    def __str__(self) -> str:
-        return f"Rollup as of {self.refreshed_at}"
+class RollupState(BaseRollupState):
+    """The weekly rollup's state row: when it was last computed."""
 
 
-class ChangedWeek(models.Model):
+class ChangedWeek(BaseChangedPeriod):
     """A past week whose numbers changed after the fact (an opportunity created
     on an earlier date, say), so the next refresh recomputes it."""
 
+    period_field = "week"
     week = models.DateField(unique=True)
-    changed_at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"{self.week} changed at {self.changed_at}"

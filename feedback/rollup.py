@@ -48,11 +48,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db import transaction
 from django.db.models import (
     Count,
     DateField,
@@ -66,9 +64,10 @@ from django.db.models import (
     Sum,
 )
 from django.db.models.functions import Cast, Floor, TruncWeek
-from django.utils import timezone
 
 from feedback.models import ChangedWeek, Measure, Opportunity, RollupState, WeeklyCount
+from handoff.reports.periods import Granularity, PeriodRange
+from handoff.reports.rollups import RefreshResult, Rollup
 from leads.models import Stage, StageChange
 from routing.models import Assignment, AssignmentStatus, Touch
 from scoring.models import MQLSnapshot
@@ -98,57 +97,12 @@ LATER_STAGES = {
 
 # (week, measure, key, source_id, queue_id, sdr_id, model_id)
 Cell = tuple[date, str, str, int | None, int | None, int | None, int | None]
-
-
-# --- Weeks ----------------------------------------------------------------------------------
+WEEK = Granularity.WEEK
 
 
 def week_of(moment: datetime | date) -> date:
     """The Monday of the week a moment (in the site's time zone) or a day falls in."""
-    day = (
-        timezone.localtime(moment, timezone.get_default_timezone()).date()
-        if isinstance(moment, datetime)
-        else moment
-    )
-    return day - timedelta(days=day.weekday())
-
-
-def week_start(week: date) -> datetime:
-    """Midnight at the start of a week's Monday, in the site's time zone."""
-    return datetime.combine(week, time.min, tzinfo=timezone.get_default_timezone())
-
-
-def _week(field: str) -> TruncWeek:
-    return TruncWeek(field, tzinfo=timezone.get_default_timezone(), output_field=DateField())
-
-
-@dataclass(frozen=True)
-class WeekRange:
-    """Whole weeks from ``first`` to ``last`` (Mondays, both included); None: unbounded."""
-
-    first: date | None = None
-    last: date | None = None
-
-    def moments(self, queryset: QuerySet, field: str) -> QuerySet:
-        if self.first is not None:
-            queryset = queryset.filter(**{f"{field}__gte": week_start(self.first)})
-        if self.last is not None:
-            queryset = queryset.filter(**{f"{field}__lt": week_start(self.last + timedelta(7))})
-        return queryset
-
-    def days(self, queryset: QuerySet, field: str) -> QuerySet:
-        if self.first is not None:
-            queryset = queryset.filter(**{f"{field}__gte": self.first})
-        if self.last is not None:
-            queryset = queryset.filter(**{f"{field}__lt": self.last + timedelta(7)})
-        return queryset
-
-    def weeks(self, queryset: QuerySet) -> QuerySet:
-        if self.first is not None:
-            queryset = queryset.filter(week__gte=self.first)
-        if self.last is not None:
-            queryset = queryset.filter(week__lte=self.last)
-        return queryset
+    return WEEK.period_of(moment)
 
 
 # --- Attribution subqueries -------------------------------------------------------------------
@@ -174,13 +128,13 @@ def _latest_accepted(*, before: str | None = None) -> QuerySet[Assignment]:
 # --- The measures -------------------------------------------------------------------------------
 
 
-def _decisions(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
+def _decisions(weeks: PeriodRange) -> Iterator[tuple[Cell, Decimal]]:
     """accepted, rejected, recycled; and score_accepted, score_rejected."""
     snapshot = _handoff_snapshot()
     rows = (
         weeks.moments(Assignment.objects.filter(status__in=DECIDED), "closed_at")
         .annotate(
-            week=_week("closed_at"),
+            week=WEEK.trunc("closed_at"),
             model=Subquery(snapshot.values("model_id")[:1]),
             bucket=Cast(
                 Floor(Cast(Subquery(snapshot.values("total")[:1]), FloatField()) / SCORE_BUCKET)
@@ -205,7 +159,7 @@ def _decisions(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
             )
 
 
-def _rule_fires(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
+def _rule_fires(weeks: PeriodRange) -> Iterator[tuple[Cell, Decimal]]:
     """rule_fired_decided, rule_fired_accepted: read in Python, because which
     rules fired is inside each snapshot's JSON explanation. Bounded by the
     hand-offs decided in the weeks refreshed (a few thousand a week)."""
@@ -213,7 +167,7 @@ def _rule_fires(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
     rows = (
         weeks.moments(Assignment.objects.filter(status__in=DECIDED), "closed_at")
         .annotate(
-            week=_week("closed_at"),
+            week=WEEK.trunc("closed_at"),
             model=Subquery(snapshot.values("model_id")[:1]),
             explanation=Subquery(snapshot.values("explanation")[:1], output_field=JSONField()),
         )
@@ -251,7 +205,7 @@ def _rule_fires(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
     yield from counts.items()
 
 
-def _mql_crossings(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
+def _mql_crossings(weeks: PeriodRange) -> Iterator[tuple[Cell, Decimal]]:
     routed = Assignment.objects.filter(
         lead_id=OuterRef("lead_id"),
         created_at__gte=OuterRef("changed_at"),
@@ -263,7 +217,7 @@ def _mql_crossings(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
     rows = (
         weeks.moments(StageChange.objects.filter(to_stage=Stage.MQL), "changed_at")
         .annotate(
-            week=_week("changed_at"),
+            week=WEEK.trunc("changed_at"),
             queue=Subquery(routed.values("queue_id")[:1]),
             sdr=Subquery(routed.values("sdr_id")[:1]),
             model=Subquery(snapshot.values("model_id")[:1]),
@@ -287,12 +241,12 @@ def _mql_crossings(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
         )
 
 
-def _later_stages(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
+def _later_stages(weeks: PeriodRange) -> Iterator[tuple[Cell, Decimal]]:
     handoff = _latest_accepted(before="changed_at")
     rows = (
         weeks.moments(StageChange.objects.filter(to_stage__in=list(LATER_STAGES)), "changed_at")
         .annotate(
-            week=_week("changed_at"),
+            week=WEEK.trunc("changed_at"),
             queue=Subquery(handoff.values("queue_id")[:1]),
             sdr=Subquery(handoff.values("sdr_id")[:1]),
         )
@@ -315,7 +269,7 @@ def _later_stages(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
         )
 
 
-def _opportunities(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
+def _opportunities(weeks: PeriodRange) -> Iterator[tuple[Cell, Decimal]]:
     handoff = _latest_accepted()
     rows = (
         weeks.days(Opportunity.objects.all(), "created_on")
@@ -334,10 +288,10 @@ def _opportunities(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
         yield (row["week"], Measure.PIPELINE, "", *dims), row["amount"]
 
 
-def _reject_reasons(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
+def _reject_reasons(weeks: PeriodRange) -> Iterator[tuple[Cell, Decimal]]:
     rows = (
         weeks.moments(Touch.objects.filter(kind=Touch.Kind.REJECT), "at")
-        .annotate(week=_week("at"))
+        .annotate(week=WEEK.trunc("at"))
         .values(
             "week",
             "reason",
@@ -363,7 +317,7 @@ def _reject_reasons(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
         )
 
 
-def _first_touches(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
+def _first_touches(weeks: PeriodRange) -> Iterator[tuple[Cell, Decimal]]:
     """Whole minutes, rounded down, counted in Python: the databases have no
     common way to turn an interval into minutes. One narrow row per touch."""
     rows = (
@@ -371,7 +325,7 @@ def _first_touches(weeks: WeekRange) -> Iterator[tuple[Cell, Decimal]]:
             Assignment.objects.filter(first_touch_at__isnull=False, assigned_at__isnull=False),
             "first_touch_at",
         )
-        .annotate(week=_week("first_touch_at"))
+        .annotate(week=WEEK.trunc("first_touch_at"))
         .values_list(
             "week", "lead__source_id", "queue_id", "sdr_id", "assigned_at", "first_touch_at"
         )
@@ -397,7 +351,7 @@ MEASURES = (
 )
 
 
-def compute(weeks: WeekRange) -> dict[Cell, Decimal]:
+def compute(weeks: PeriodRange) -> dict[Cell, Decimal]:
     """Every number of the weeks in the range, from the raw rows."""
     cells: dict[Cell, Decimal] = {}
     for measure in MEASURES:
@@ -409,83 +363,45 @@ def compute(weeks: WeekRange) -> dict[Cell, Decimal]:
 # --- Refreshing -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RefreshResult:
-    ranges: list[WeekRange]
-    rows: int
-    as_of: datetime
+class WeeklyRollup(Rollup):
+    granularity = WEEK
+    tables = (WeeklyCount,)
+    period_field = "week"
+    state_model = RollupState
+    mark_model = ChangedWeek
+    settle = SETTLE
+
+    def recount(self, periods: PeriodRange, *, now: datetime) -> Iterator[WeeklyCount]:
+        for (week, measure, key, source_id, queue_id, sdr_id, model_id), value in compute(
+            periods
+        ).items():
+            if value:
+                yield WeeklyCount(
+                    week=week,
+                    measure=measure,
+                    key=key,
+                    source_id=source_id,
+                    queue_id=queue_id,
+                    sdr_id=sdr_id,
+                    model_id=model_id,
+                    value=value,
+                )
 
 
-def _ranges_to_refresh(state: RollupState, now: datetime) -> list[WeekRange]:
-    if state.refreshed_at is None:
-        return [WeekRange()]
-    since = state.refreshed_at - SETTLE
-    recent = WeekRange(week_of(since), week_of(now))
-    ranges = [recent]
-    changed = (
-        ChangedWeek.objects.filter(changed_at__gte=since, week__lt=recent.first)
-        .values_list("week", flat=True)
-        .order_by("week")
-    )
-    ranges += [WeekRange(week, week) for week in changed]
-    return ranges
+WEEKLY_ROLLUP = WeeklyRollup()
 
 
-@transaction.atomic
 def refresh_weekly_counts(*, now: datetime | None = None, full: bool = False) -> RefreshResult:
     """Recomputes the weeks that may have changed since the previous refresh
-    (every week on the first run, or with ``full``) and replaces their rows.
-
-    Guarantees: a week's rows are replaced all at once (readers see the old
-    numbers or the new ones, never a mix); two refreshes never run at once
-    (the second waits for the state row's lock, then recomputes on what the
-    first committed); running it again with no new data changes nothing.
-    """
-    now = now or timezone.now()
-    RollupState.objects.bulk_create([RollupState(pk=1)], ignore_conflicts=True)
-    state = RollupState.objects.select_for_update().get(pk=1)
-    ranges = [WeekRange()] if full else _ranges_to_refresh(state, now)
-    cells: dict[Cell, Decimal] = {}
-    for weeks in ranges:
-        weeks.weeks(WeeklyCount.objects.all()).delete()
-        cells.update(compute(weeks))
-    WeeklyCount.objects.bulk_create(
-        (
-            WeeklyCount(
-                week=week,
-                measure=measure,
-                key=key,
-                source_id=source_id,
-                queue_id=queue_id,
-                sdr_id=sdr_id,
-                model_id=model_id,
-                value=value,
-            )
-            for (week, measure, key, source_id, queue_id, sdr_id, model_id), value in cells.items()
-            if value
-        ),
-        batch_size=2000,
-    )
-    # Marks older than the next refresh's margin will never be read again.
-    ChangedWeek.objects.filter(changed_at__lt=now - SETTLE).delete()
-    state.refreshed_at = now
-    state.save(update_fields=["refreshed_at"])
-    return RefreshResult(ranges=ranges, rows=len(cells), as_of=now)
+    (every week on the first run, or with ``full``) and replaces their rows."""
+    return WEEKLY_ROLLUP.refresh(now=now, full=full)
 
 
-def mark_weeks_changed(*, days: Iterable[date | None], now: datetime | None = None) -> None:
-    """Tells the next refresh that the weeks of these days changed after the
-    fact. An upsert, so concurrent marks of one week never collide."""
-    now = now or timezone.now()
-    weeks = {week_of(day) for day in days if day is not None}
-    ChangedWeek.objects.bulk_create(
-        [ChangedWeek(week=week, changed_at=now) for week in sorted(weeks)],
-        update_conflicts=True,
-        unique_fields=["week"],
-        update_fields=["changed_at"],
-    )
+def mark_weeks_changed(*, days: Iterable[date | None]) -> None:
+    """Tells the next refresh that the weeks of these days changed after the fact."""
+    WEEKLY_ROLLUP.mark_changed(week_of(day) for day in days if day is not None)
 
 
 def last_refreshed() -> datetime | None:
     """When the numbers the dashboard reads were computed (None: never)."""
-    return RollupState.objects.filter(pk=1).values_list("refreshed_at", flat=True).first()
+    return WEEKLY_ROLLUP.last_refreshed()

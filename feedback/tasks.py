@@ -31,4 +31,4 @@ def refresh_dashboard_rollup() -> None:
 @shared_task(name="feedback.rebuild_weekly_counts")
 def rebuild_weekly_counts() -> None:
     """Nightly: recomputes every week, so rewritten history (a merge) is corrected."""
-    rollup.refresh_weekly_counts(full=True)
+    rollup.WEEKLY_ROLLUP.rebuild()

@@ -7,13 +7,10 @@ service or a selector, render (the page, or for htmx only the fragment).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -24,6 +21,7 @@ from feedback.forms import DashboardFilterForm, SQLForm
 from feedback.metrics import HEALTHY_BAND, dashboard_report
 from feedback.models import SQLQualification
 from handoff import roles
+from handoff.access import role_required
 from handoff.errors import DomainError
 from handoff.views_helpers import show_domain_error
 from leads.models import Lead, Stage
@@ -89,20 +87,7 @@ def qualify_sql(request: HttpRequest, lead_id: int) -> HttpResponse:
 # --- The manager's dashboard ------------------------------------------------------------------
 
 
-def manager_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Sales managers and superusers; anyone else signed in gets 403, and
-    anonymous visitors go to the login page."""
-
-    @wraps(view)
-    def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not roles.has_role(request.user, roles.SALES_MANAGER):
-            raise PermissionDenied("Only sales managers see the dashboard.")
-        return view(request, *args, **kwargs)
-
-    return login_required(checked)
-
-
-@manager_required
+@role_required(roles.SALES_MANAGER, message="Only sales managers see the dashboard.")
 @require_http_methods(["GET"])
 def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()

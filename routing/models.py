@@ -1,11 +1,14 @@
 """Queues, SDR memberships, SLA policies and calendars, assignments."""
 
-from datetime import time
+from __future__ import annotations
+
+from datetime import datetime, time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from handoff.reports.models import BaseChangedPeriod, BaseRollupState
 from leads.models import Lead, LeadSource
 from routing.calendar import WorkingTime
 
@@ -206,6 +209,63 @@ class AssignmentStatus(models.TextChoices):
 
 OPEN_STATUSES = (AssignmentStatus.WAITING, AssignmentStatus.OPEN)
 
+# The first-touch SLA's words, as conditions on an assignment (the SLA page
+# and its rollup count with them; routing.reports.queries says what each means).
+BREACHED = models.Q(breached_at__isnull=False) | models.Q(first_touch_at__gt=models.F("due_at"))
+TOUCHED_LATE = models.Q(first_touch_at__gt=models.F("due_at"))
+TOUCHED = models.Q(first_touch_at__isnull=False, assigned_at__isnull=False)
+TIME_TO_FIRST_TOUCH = models.F("first_touch_at") - models.F("assigned_at")
+
+
+class AssignmentQuerySet(models.QuerySet):
+    """Assignments in the SLA's words."""
+
+    def open(self) -> AssignmentQuerySet:
+        """With an SDR, or waiting for one."""
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def due_between(self, since: datetime | None, until: datetime | None) -> AssignmentQuerySet:
+        """Deadlines from ``since`` (included) to ``until`` (excluded); None: unbounded."""
+        # "status IN (every status)" changes no result, but it lets PostgreSQL
+        # read the deadline range from the (status, due_at) and (sdr, status,
+        # due_at) indexes instead of scanning every assignment ever made.
+        queryset = self.filter(status__in=AssignmentStatus.values)
+        if since is not None:
+            queryset = queryset.filter(due_at__gte=since)
+        if until is not None:
+            queryset = queryset.filter(due_at__lt=until)
+        return queryset
+
+    def with_outcome(self, *, now: datetime) -> AssignmentQuerySet:
+        """Deadlines whose outcome is known: passed, touched or marked breached.
+        One still ahead and untouched counts nowhere yet."""
+        return self.filter(
+            models.Q(due_at__lte=now)
+            | models.Q(first_touch_at__isnull=False)
+            | models.Q(breached_at__isnull=False)
+        )
+
+    def breached(self) -> AssignmentQuerySet:
+        return self.filter(BREACHED)
+
+    def touched(self) -> AssignmentQuerySet:
+        return self.filter(TOUCHED)
+
+    def sla_counts(self) -> AssignmentQuerySet:
+        """Per group of a ``values()`` query: deadlines due, breached, touched
+        late and touched."""
+        return self.annotate(**sla_count_aggregates())
+
+
+def sla_count_aggregates() -> dict[str, models.Aggregate]:
+    """The SLA's counts, for ``annotate`` or ``aggregate``."""
+    return {
+        "due": models.Count("pk"),
+        "breached": models.Count("pk", filter=BREACHED),
+        "touched_late": models.Count("pk", filter=TOUCHED_LATE),
+        "touched": models.Count("pk", filter=TOUCHED),
+    }
+
 
 class Assignment(models.Model):
     """An MQL handed to a queue and (once someone can take it) to an SDR."""
@@ -233,6 +293,8 @@ class Assignment(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     why = models.JSONField(default=dict, help_text="Why this queue and this SDR.")
     waiting_reason = models.CharField(max_length=300, blank=True)
+
+    objects = AssignmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -326,7 +388,7 @@ class SLADay(models.Model):
     site's time zone) for one queue and SDR: what the manager's SLA page
     reads instead of every assignment. Written only by
     ``routing.services.sla_rollup``, which recomputes whole days from the
-    assignments; ``manager_selectors`` says what each number means."""
+    assignments; ``routing.reports.queries`` says what each number means."""
 
     day = models.DateField()
     # No indexes of their own: every read narrows by day first, and fewer
@@ -375,26 +437,14 @@ class SLAFirstTouch(models.Model):
         return f"{self.day}: {self.touches} after {self.minutes} min"
 
 
-class SLARollupState(models.Model):
-    """The one row saying which deadlines the SLA rollup holds: every one
-    before ``covered_until`` (the moment of the last refresh), by day in
-    ``time_zone``. Refreshes lock it."""
-
-    covered_until = models.DateTimeField(null=True, blank=True)
-    time_zone = models.CharField(max_length=64, blank=True)
-    refreshed_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"SLA rollup up to {self.covered_until}"
+class SLARollupState(BaseRollupState):
+    """The SLA rollup's state row: it holds every deadline before
+    ``refreshed_at``, by day in ``time_zone``."""
 
 
-class SLAChangedDay(models.Model):
+class SLAChangedDay(BaseChangedPeriod):
     """A day whose passed deadlines changed after the SLA rollup counted them
     (a late first touch, a breach marked late): the next refresh recomputes it."""
 
+    period_field = "day"
     day = models.DateField(unique=True)
-    # Raised by every mark, so a refresh deletes only the marks it has read.
-    version = models.PositiveBigIntegerField(default=1)
-
-    def __str__(self) -> str:
-        return f"{self.day} changed ({self.version})"

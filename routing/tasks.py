@@ -33,4 +33,4 @@ def run_sla_watcher() -> None:
 def rebuild_sla_rollup() -> None:
     """Nightly: recomputes every day of the SLA rollup, which also corrects
     days changed without a mark (assignments deleted with their lead)."""
-    sla_rollup.refresh_sla_rollup(full=True)
+    sla_rollup.SLA_ROLLUP.rebuild()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from handoff.errors import DomainError
 from handoff.roles import SALES_MANAGER, SDR, has_role
+from handoff.templatetags.handoff import duration
 from handoff.views_helpers import show_domain_error
 from routing import services
 from routing.filters import AssignmentFilter
@@ -52,27 +53,13 @@ REASON_LABELS = dict(RejectReason.choices)
 # --- Presentation helpers ------------------------------------------------------------
 
 
-def _duration(delta: timedelta) -> str:
-    """“2 d 4 h”, “1 h 20 min”, “20 min”: whole minutes, rounded down."""
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 1:
-        return "less than a minute"
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{minutes} min"
-
-
 def time_left(due_at: datetime | None, now: datetime) -> tuple[str, bool]:
-    """(“due in 1 h 20 min” or “overdue by 3 h”, whether it is overdue)."""
+    """(“due in 1 h 20 min” or “overdue by 3 h 00 min”, whether it is overdue)."""
     if due_at is None:
         return "no due time", False
     if due_at <= now:
-        return f"overdue by {_duration(now - due_at)}", True
-    return f"due in {_duration(due_at - now)}", False
+        return f"overdue by {duration(now - due_at)}", True
+    return f"due in {duration(due_at - now)}", False
 
 
 def top_reasons(explanation: list[dict[str, Any]] | None, n: int = REASONS_SHOWN) -> list[str]:

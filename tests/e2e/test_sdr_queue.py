@@ -63,7 +63,7 @@ def test_an_sdr_works_the_queue_and_rejects_a_lead_with_a_reason(
     expect(page.get_by_role("heading", name="My MQLs")).to_be_visible()
     leads = page.locator("tr.mql .lead-link")
     expect(leads).to_have_text(["Grace Hopper", "Ada Lovelace", "Alan Turing"])
-    expect(page.locator("tr.mql").first.locator(".clock")).to_have_text("overdue by 3 h 5 min")
+    expect(page.locator("tr.mql").first.locator(".clock")).to_have_text("overdue by 3 h 05 min")
     expect(page.locator("#notices")).to_contain_text("SLA breached: grace@navylabs.example")
     screenshot("sdr-queue")
 

@@ -11,20 +11,19 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from routing.manager_filters import SLAFilterForm, SLAFilters
-from routing.manager_selectors import (
+from routing.models import Assignment, AssignmentStatus, Queue
+from routing.reports.filters import SLAFilterForm, SLAFilters
+from routing.reports.queries import (
     AgeBucket,
     BreachStats,
     breach_lines,
     breaches_by_queue,
     breaches_by_sdr,
     breaches_per_day,
-    human_duration,
     open_by_age,
     sla_summary,
     waiting_reasons,
 )
-from routing.models import Assignment, AssignmentStatus, Queue
 from tests import factories
 
 URL = "/manager/sla/"
@@ -242,20 +241,6 @@ def test_waiting_reasons_are_counted_most_common_first(inbound):
         (full, 2),
         ("Nobody in Inbound MQLs can take it: no members.", 1),
     ]
-
-
-@pytest.mark.parametrize(
-    ("minutes", "text"),
-    [
-        (0, "0 min"),
-        (45, "45 min"),
-        (60, "1 h 00 min"),
-        (13 * 60 + 45, "13 h 45 min"),
-        (27 * 60, "1 d 3 h"),
-    ],
-)
-def test_durations_read_as_minutes_hours_and_days(minutes, text):
-    assert human_duration(timedelta(minutes=minutes)) == text
 
 
 # --- Filters -----------------------------------------------------------------------------------

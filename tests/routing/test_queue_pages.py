@@ -125,10 +125,10 @@ def names_in_order(response) -> list[str]:
     ("minutes", "text", "overdue"),
     [
         (80, "due in 1 h 20 min", False),
-        (60, "due in 1 h", False),
+        (60, "due in 1 h 00 min", False),
         (25, "due in 25 min", False),
-        (0.5, "due in less than a minute", False),
-        (-180, "overdue by 3 h", True),
+        (0.5, "due in 0 min", False),
+        (-180, "overdue by 3 h 00 min", True),
         (-(2 * 24 * 60 + 4 * 60 + 10), "overdue by 2 d 4 h", True),
     ],
 )
@@ -166,9 +166,9 @@ def test_the_queue_lists_open_mqls_most_urgent_first(client_as, sdr, desk):
     assert response.status_code == 200
     assert names_in_order(response) == ["Overdue Lovelace", "Soon Lovelace", "Later Lovelace"]
     assert [(row.time_left, row.overdue) for row in response.context["rows"]] == [
-        ("overdue by 3 h", True),
-        ("due in 1 h 19 min", False),
-        ("due in 4 h 59 min", False),
+        ("overdue by 3 h 00 min", True),
+        ("due in 1 h 20 min", False),
+        ("due in 5 h 00 min", False),
     ]
     assert {later.pk, overdue.pk, soon.pk} == {r.assignment.pk for r in response.context["rows"]}
 

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from routing.manager_filters import SLAFilters
-from routing.manager_selectors import (
+from routing.models import Assignment, AssignmentStatus, SLAChangedDay, SLADay, SLAFirstTouch
+from routing.reports.filters import SLAFilters
+from routing.reports.queries import (
     SLAReport,
     breaches_by_queue,
     breaches_by_sdr,
@@ -19,7 +20,6 @@ from routing.manager_selectors import (
     sla_summary,
     waiting_reasons,
 )
-from routing.models import Assignment, AssignmentStatus, SLAChangedDay, SLADay, SLAFirstTouch
 from routing.services import log_touch, watch_sla_clocks
 from routing.services.sla_rollup import refresh_sla_rollup
 from tests import factories
@@ -115,7 +115,7 @@ def test_the_page_reads_the_rollup_and_shows_what_every_assignment_shows(history
 
 
 def test_changes_after_the_refresh_count_at_once_or_at_the_next_pass(history, sdr):
-    refreshed = refresh_sla_rollup().covered_until
+    refreshed = refresh_sla_rollup().as_of
     # After the refresh: new MQLs (their deadlines come after it, as they
     # always do), one already due, and late first touches of older ones.
     rng = random.Random(7)
@@ -272,8 +272,8 @@ def test_the_first_refresh_counts_every_day_and_later_ones_only_today(inbound, s
     first = refresh_sla_rollup()
     later = refresh_sla_rollup()
 
-    assert [(days.first, days.last) for days in first.recomputed] == [(None, timezone.localdate())]
-    assert [(days.first, days.last) for days in later.recomputed] == [
+    assert [(days.first, days.last) for days in first.ranges] == [(None, timezone.localdate())]
+    assert [(days.first, days.last) for days in later.ranges] == [
         (timezone.localdate(), timezone.localdate())
     ]
     assert list(SLADay.objects.values_list("day", "due", "breached")) == [

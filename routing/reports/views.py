@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from functools import wraps
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from handoff import roles
+from handoff.access import role_required
 from handoff.csv_safety import safe_row
-from routing.manager_filters import SLAFilterForm
-from routing.manager_selectors import BreachLine, any_assignments, breach_lines, sla_report
+from routing.reports.filters import SLAFilterForm
+from routing.reports.queries import BreachLine, any_assignments, breach_lines, sla_report
 
 TEMPLATE = "routing/manager_sla.html"
 CSV_HEADER = (
@@ -33,20 +31,13 @@ CSV_HEADER = (
 )
 
 
-def manager_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Sales managers and superusers; anyone else signed in gets 403, and
-    anonymous visitors go to the login page."""
-
-    @wraps(view)
-    def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not roles.has_role(request.user, roles.SALES_MANAGER):
-            raise PermissionDenied("Only sales managers see the SLA report.")
-        return view(request, *args, **kwargs)
-
-    return login_required(checked)
+# The page and its export refuse alike.
+managers_only = role_required(
+    roles.SALES_MANAGER, message="Only sales managers see the SLA report."
+)
 
 
-@manager_required
+@managers_only
 def sla(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     form = SLAFilterForm(request.GET, today=timezone.localdate(now))
@@ -100,7 +91,7 @@ def _csv_lines(lines: Iterable[BreachLine]) -> Iterator[str]:
         )
 
 
-@manager_required
+@managers_only
 def sla_breaches_csv(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     form = SLAFilterForm(request.GET, today=timezone.localdate(now))

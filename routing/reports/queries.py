@@ -21,6 +21,10 @@ Python only fills days without breaches into the chart's series and
 looks up the names of the rows' SDRs and queues. Each function runs a fixed
 number of queries whatever the number of rows.
 
+The words are queryset methods of ``Assignment`` (``due_between``,
+``with_outcome``, ``breached``, ``touched``, ``sla_counts``), so that the
+rollup counts with the same ones.
+
 The page (``sla_report``) reads the days that have ended from the daily
 rollup (``routing.services.sla_rollup``) when it holds them, on PostgreSQL,
 and counts only today's and later deadlines from the assignments: the same
@@ -43,9 +47,7 @@ from django.db.models import (
     Case,
     Count,
     DurationField,
-    F,
     IntegerField,
-    Q,
     QuerySet,
     Value,
     When,
@@ -53,14 +55,19 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from routing.manager_filters import SLAFilters
-from routing.models import OPEN_STATUSES, Assignment, AssignmentStatus, Queue
-from routing.services.sla_rollup import rollup_state
-
-BREACHED = Q(breached_at__isnull=False) | Q(first_touch_at__gt=F("due_at"))
-TOUCHED_LATE = Q(first_touch_at__gt=F("due_at"))
-TOUCHED = Q(first_touch_at__isnull=False, assigned_at__isnull=False)
-TIME_TO_FIRST_TOUCH = F("first_touch_at") - F("assigned_at")
+from handoff.reports.report import Report, percent
+from handoff.templatetags.handoff import duration
+from routing.models import (
+    TIME_TO_FIRST_TOUCH,
+    TOUCHED,
+    Assignment,
+    AssignmentQuerySet,
+    AssignmentStatus,
+    Queue,
+    sla_count_aggregates,
+)
+from routing.reports.filters import SLAFilters
+from routing.services.sla_rollup import SLA_ROLLUP
 
 # Outside PostgreSQL the median is taken in Python over at most this many
 # touched assignments; beyond it the page says "n/a" rather than read more.
@@ -93,20 +100,6 @@ def _median_in_sql(using: str) -> bool:
     return connections[using].vendor == "postgresql"
 
 
-def human_duration(value: timedelta | None) -> str:
-    """“45 min”, “3 h 05 min”, “2 d 4 h”; "n/a" for no value."""
-    if value is None:
-        return "n/a"
-    minutes = max(0, round(value.total_seconds() / 60))
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes:02d} min"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
-
-
 @dataclass(frozen=True)
 class BreachStats:
     """The SLA outcome of a set of assignments due in the period."""
@@ -121,11 +114,11 @@ class BreachStats:
     @property
     def breach_rate(self) -> float | None:
         """Per cent of the assignments due that breached; None when none was due."""
-        return 100 * self.breached / self.due if self.due else None
+        return percent(self.breached, self.due)
 
     @property
     def median_first_touch_text(self) -> str:
-        return human_duration(self.median_first_touch)
+        return duration(self.median_first_touch)
 
 
 @dataclass(frozen=True)
@@ -136,7 +129,7 @@ class AgeBucket:
 
 
 @dataclass(frozen=True)
-class SLAReport:
+class SLAReport(Report):
     summary: BreachStats
     by_sdr: list[BreachStats]
     by_queue: list[BreachStats]
@@ -153,7 +146,7 @@ class SLAReport:
         return sum(b.waiting for b in self.open_by_age)
 
     @property
-    def chart_data(self) -> dict[str, list[Any]]:
+    def charts(self) -> dict[str, list[Any]]:
         """What ``sla_chart.js`` draws, through ``json_script``."""
         return {
             "labels": [day.isoformat() for day, _ in self.breaches_per_day],
@@ -165,7 +158,7 @@ def any_assignments() -> bool:
     return Assignment.objects.exists()
 
 
-def _in_scope(filters: SLAFilters) -> QuerySet[Assignment]:
+def _in_scope(filters: SLAFilters) -> AssignmentQuerySet:
     queryset = Assignment.objects.all()
     if filters.queue is not None:
         queryset = queryset.filter(queue=filters.queue)
@@ -174,28 +167,13 @@ def _in_scope(filters: SLAFilters) -> QuerySet[Assignment]:
     return queryset
 
 
-def due_in_period(filters: SLAFilters, *, now: datetime) -> QuerySet[Assignment]:
+def due_in_period(filters: SLAFilters, *, now: datetime) -> AssignmentQuerySet:
     """Assignments due in the period whose outcome is known (see the module)."""
-    # "status IN (every status)" changes no result, but it lets PostgreSQL
-    # read the deadline range from the (status, due_at) and (sdr, status,
-    # due_at) indexes instead of scanning every assignment ever made.
-    queryset = _in_scope(filters).filter(
-        status__in=AssignmentStatus.values, due_at__gte=filters.since
-    )
-    if filters.until is not None:
-        queryset = queryset.filter(due_at__lt=filters.until)
-    return queryset.filter(
-        Q(due_at__lte=now) | Q(first_touch_at__isnull=False) | Q(breached_at__isnull=False)
-    )
+    return _in_scope(filters).due_between(filters.since, filters.until).with_outcome(now=now)
 
 
 def _stats_aggregates(using: str) -> dict[str, Aggregate]:
-    aggregates = {
-        "due": Count("pk"),
-        "breached": Count("pk", filter=BREACHED),
-        "touched_late": Count("pk", filter=TOUCHED_LATE),
-        "touched": Count("pk", filter=TOUCHED),
-    }
+    aggregates = sla_count_aggregates()
     if _median_in_sql(using):
         aggregates["median_first_touch"] = Median(
             TIME_TO_FIRST_TOUCH, output_field=DurationField(), filter=TOUCHED
@@ -206,7 +184,7 @@ def _stats_aggregates(using: str) -> dict[str, Aggregate]:
 def _median_in_python(queryset: QuerySet[Assignment]) -> timedelta | None:
     """The median over a bounded set, for databases without percentile_cont."""
     durations = list(
-        queryset.filter(TOUCHED)
+        queryset.touched()
         .annotate(took=TIME_TO_FIRST_TOUCH)
         .values_list("took", flat=True)[: MEDIAN_IN_PYTHON_LIMIT + 1]
     )
@@ -273,7 +251,7 @@ def breaches_per_day(filters: SLAFilters, *, now: datetime) -> list[tuple[date, 
     An open-ended period runs to today, or to its last breach if later."""
     counted = dict(
         due_in_period(filters, now=now)
-        .filter(BREACHED)
+        .breached()
         .annotate(day=TruncDate("due_at", tzinfo=timezone.get_current_timezone()))
         .values("day")
         .annotate(n=Count("pk"))
@@ -313,7 +291,7 @@ def open_by_age(filters: SLAFilters, *, now: datetime) -> list[AgeBucket]:
     counted = {
         (row["status"], row["bucket"]): row["n"]
         for row in _in_scope(filters)
-        .filter(status__in=OPEN_STATUSES)
+        .open()
         .annotate(bucket=bucket)
         .values("status", "bucket")
         .annotate(n=Count("pk"))
@@ -384,15 +362,15 @@ def rollup_split(*, now: datetime) -> datetime | None:
     the rollup's last refresh, or not PostgreSQL)."""
     if connection.vendor != "postgresql":
         return None
-    state = rollup_state()
+    state = SLA_ROLLUP.state()
     if (
         state is None
-        or state.covered_until is None
-        or state.covered_until > now
+        or state.refreshed_at is None
+        or state.refreshed_at > now
         or state.time_zone != timezone.get_current_timezone_name()
     ):
         return None
-    return state.covered_until
+    return state.refreshed_at
 
 
 @dataclass(frozen=True)
@@ -570,7 +548,7 @@ def breach_lines(filters: SLAFilters, *, now: datetime) -> Iterator[BreachLine]:
     reassignment), or to now while it is still untouched."""
     rows = (
         due_in_period(filters, now=now)
-        .filter(BREACHED)
+        .breached()
         .order_by("due_at", "pk")
         .values_list(*BREACH_FIELDS)
         .iterator(chunk_size=2000)
