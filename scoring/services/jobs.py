@@ -199,8 +199,7 @@ def sweep_unscored_leads(
             job__created_at__lt=timezone.now() - stale_after,
         ).values_list("pk", flat=True)[:batch]
     )
-    for chunk_id in stale:
-        rescore_chunk.delay(chunk_id=chunk_id)
+    enqueue_each_on_commit(rescore_chunk, [{"chunk_id": chunk_id} for chunk_id in stale])
     if lead_ids or stale:
         logger.info("Sweep rescored %d leads and re-enqueued %d chunks", len(lead_ids), len(stale))
     return {"leads": len(lead_ids), "chunks": len(stale)}
