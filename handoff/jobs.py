@@ -120,10 +120,10 @@ class Job(models.Model):
         return min(100, self.progress_done * 100 // total)
 
     def record_progress(self, **fields: Any) -> None:
-        """Writes progress fields (``step`` and the job type's counts), outside
-        any transaction of the work so that the job's page sees them. Only the
-        claim this object holds writes: a job claimed again since is not
-        touched."""
+        """Writes progress fields (``step`` and the job type's counts). Call it
+        outside the work's own transaction, or the job's page sees nothing
+        until the end. Only the claim this object holds writes: a job claimed
+        again since is not touched."""
         _claimed(type(self), self.pk, self.started_at).update(**fields)
 
 
@@ -203,7 +203,7 @@ def run_job[J: Job](model: type[J], *, pk: int, work: Callable[[J], dict[str, An
             status=ended.status, message=ended.message, finished_at=timezone.now(), **ended.fields
         )
     except TRANSIENT_ERRORS:
-        _hand_back(claim)
+        _hand_back(model, pk, job.started_at)
         raise
     except Exception as error:
         logger.exception("%s %s failed", model.__name__, pk)
@@ -217,13 +217,15 @@ def run_job[J: Job](model: type[J], *, pk: int, work: Callable[[J], dict[str, An
     return True
 
 
-def _hand_back(claim: models.QuerySet[Job]) -> None:
+def _hand_back(model: type[Job], pk: int, started_at: datetime | None) -> None:
     try:
-        claim.update(status=JobStatus.QUEUED, started_at=None)
+        _claimed(model, pk, started_at).update(status=JobStatus.QUEUED, started_at=None)
     except DatabaseError:
         # Still away: the job stays running until it counts as abandoned, and
         # the sweep sends it again then.
-        logger.warning("Could not hand back %r; it will be claimed again once abandoned.", claim)
+        logger.warning(
+            "Could not hand back %s %s; it is claimed again once abandoned.", model.__name__, pk
+        )
 
 
 def job_task(model: type[Job]) -> Task:
