@@ -15,7 +15,6 @@ own: the usual preview, approval and publishing apply.
 from __future__ import annotations
 
 import json
-import logging
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -36,8 +35,6 @@ from routing.models import Assignment, AssignmentStatus
 from scoring import services as scoring_services
 from scoring.models import Layer, MQLSnapshot, Rule, ScoringModel
 from scoring.selectors import live_model
-
-logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, str], None]
 ACTIVITY_LAYERS = (Layer.ENGAGEMENT,)

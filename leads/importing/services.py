@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any, BinaryIO
@@ -19,8 +18,6 @@ from leads.importing.results import ImportRefused, ImportResult, RowError
 from leads.importing.rows import LeadValues, RowConverter
 from leads.importing.writer import write_chunk
 from leads.models import ImportJob, LeadSource
-
-logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 1000  # rows per lookup/insert round trip while writing
 PROGRESS_EVERY = 500  # rows between two progress reports
