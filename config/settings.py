@@ -353,13 +353,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "routing.rebuild_sla_rollup",
         "schedule": env_int("SLA_ROLLUP_REBUILD_INTERVAL_SECONDS", 24 * 3600),
     },
-    # Imports and recalibrations whose message was lost (a broker outage).
-    "resend-queued-imports": {
-        "task": "leads.resend_queued_imports",
-        "schedule": env_int("QUEUED_JOB_SWEEP_INTERVAL_SECONDS", 300),
-    },
-    "resend-queued-recalibrations": {
-        "task": "feedback.resend_queued_recalibrations",
+    # Jobs (imports, recalibrations) whose message was lost (a broker outage)
+    # or whose worker died.
+    "resend-lost-jobs": {
+        "task": "handoff.resend_lost_jobs",
         "schedule": env_int("QUEUED_JOB_SWEEP_INTERVAL_SECONDS", 300),
     },
     # Learns from what SDRs decided; it only ever proposes a draft.

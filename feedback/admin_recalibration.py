@@ -141,5 +141,4 @@ class RecalibrationAdmin(admin.ModelAdmin):
             "run": run,
             "report": run.report,
             "proposal_url": proposal_url,
-            "active": run.status in (Recalibration.Status.QUEUED, Recalibration.Status.RUNNING),
         }

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 
+from handoff.jobs import Job
 from handoff.reports.models import BaseChangedPeriod, BaseRollupState
 from leads.models import Lead, LeadSource
 from routing.models import Queue
@@ -63,8 +64,14 @@ class Opportunity(models.Model):
         return f"{self.name or self.crm_id} ({self.get_status_display()})"
 
 
-class Recalibration(models.Model):
-    """One run of learning a scorecard from outcomes, proposing a draft version."""
+class Recalibration(Job):
+    """One run of learning a scorecard from outcomes, proposing a draft version.
+
+    Written only by feedback.recalibration through the job kit.
+    """
+
+    task = "feedback.tasks.recalibrate"
+    task_id_argument = "run_id"
 
     class Source(models.TextChoices):
         HANDOFFS = "handoffs", "Hand-off snapshots and what sales decided"
@@ -79,7 +86,8 @@ class Recalibration(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
-        PROPOSED = "proposed", "Proposed a draft"
+        # Done: a run that succeeds proposes a draft.
+        PROPOSED = "done", "Proposed a draft"
         REFUSED = "refused", "Refused: not enough evidence"
         FAILED = "failed", "Failed"
 
@@ -88,7 +96,6 @@ class Recalibration(models.Model):
     target_acceptance = models.DecimalField(max_digits=4, decimal_places=2, default=0.65)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
-    step = models.CharField(max_length=200, blank=True)
     based_on = models.ForeignKey(
         ScoringModel,
         null=True,
@@ -108,19 +115,20 @@ class Recalibration(models.Model):
     report = models.JSONField(
         default=dict, blank=True, help_text="Counts, AUCs, points old and new, proposed rules."
     )
-    message = models.TextField(blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"Recalibration #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def progress_done(self) -> int:
+        return self.progress
+
+    @property
+    def progress_total(self) -> int:
+        return 100
 
 
 # --- The weekly rollup the manager's dashboard reads -----------------------------------

@@ -15,7 +15,6 @@ own: the usual preview, approval and publishing apply.
 from __future__ import annotations
 
 import json
-import logging
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -27,18 +26,15 @@ import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Subquery
-from django.utils import timezone
 
 from feedback import scorecard
 from feedback.models import Opportunity, Recalibration
-from handoff.enqueue import enqueue_on_commit, resend_jobs
+from handoff.jobs import QUEUED_FOR, JobRefused, resend_jobs, run_job, start_job
 from leads.models import Lead, Stage, StageChange
 from routing.models import Assignment, AssignmentStatus
 from scoring import services as scoring_services
 from scoring.models import Layer, MQLSnapshot, Rule, ScoringModel
 from scoring.selectors import live_model
-
-logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, str], None]
 ACTIVITY_LAYERS = (Layer.ENGAGEMENT,)
@@ -395,52 +391,36 @@ def start_recalibration(
     *, source: str, outcome: str, target: float = 0.65, by: AbstractBaseUser | None = None
 ) -> Recalibration:
     """Records a queued run and has a worker do it after commit."""
-    from feedback.tasks import recalibrate
-
     if source == Recalibration.Source.HISTORY:
         outcome = Recalibration.Outcome.KNOWN
-    with transaction.atomic():
-        run = Recalibration.objects.create(
-            source=source,
-            outcome=outcome,
-            target_acceptance=target,
-            requested_by=by,
-            based_on=live_model(),
-        )
-        # A message lost to a broker outage is sent again by
-        # resend_queued_recalibrations.
-        enqueue_on_commit(recalibrate, run_id=run.pk)
-    return run
-
-
-def resend_queued_recalibrations(*, queued_for: timedelta = timedelta(minutes=5)) -> int:
-    """Sends again the runs still queued after ``queued_for`` (their message
-    was lost or is stuck). A run is claimed once, so a message sent twice
-    runs it once. Returns how many were sent."""
-    from feedback.tasks import recalibrate
-
-    return resend_jobs(
-        recalibrate,
-        Recalibration.objects.filter(
-            status=Recalibration.Status.QUEUED, created_at__lt=timezone.now() - queued_for
-        ),
-        id_argument="run_id",
+    return start_job(
+        Recalibration,
+        source=source,
+        outcome=outcome,
+        target_acceptance=target,
+        requested_by=by,
+        based_on=live_model(),
     )
+
+
+def resend_queued_recalibrations(*, queued_for: timedelta = QUEUED_FOR) -> int:
+    """Sends again the runs whose message was lost or whose worker died (see
+    handoff.jobs.resend_jobs). Returns how many were sent."""
+    return resend_jobs(Recalibration, queued_for=queued_for)
 
 
 def run_recalibration(*, run_id: int) -> bool:
-    """Does a queued run once (claimed with a conditional UPDATE). The outcome
-    (proposed, refused with the counts, or failed) is recorded on the run."""
-    claimed = Recalibration.objects.filter(pk=run_id, status=Recalibration.Status.QUEUED).update(
-        status=Recalibration.Status.RUNNING, started_at=timezone.now()
-    )
-    if claimed != 1:
-        return False
-    run = Recalibration.objects.get(pk=run_id)
-    runs = Recalibration.objects.filter(pk=run_id)
+    """Does a run once, claimed by the job kit: a message delivered twice runs
+    it once, and a run left by a worker that died is run again (its draft is
+    written in one transaction at the end, so nothing of it was kept). The
+    outcome (proposed, refused with the counts, or failed) is recorded on the
+    run. False when there was nothing to claim."""
+    return run_job(Recalibration, pk=run_id, work=_recalibrate)
 
+
+def _recalibrate(run: Recalibration) -> dict[str, Any]:
     def progress(percent: int, step: str) -> None:
-        runs.update(progress=percent, step=step)
+        run.record_progress(progress=percent, step=step)
 
     live = live_model()
     try:
@@ -452,36 +432,20 @@ def run_recalibration(*, run_id: int) -> bool:
             dataset = handoff_dataset(live=live, outcome=run.outcome, progress=progress)
         progress(60, "Fitting the scorecard")
         proposal = learn(dataset, target=float(run.target_acceptance))
-        progress(85, "Writing the draft version")
-        draft = write_draft(
-            proposal=proposal,
-            dataset=dataset,
-            live=live,
-            source=run.get_source_display().lower(),
-            by=run.requested_by,
-        )
     except scorecard.NotEnoughEvidence as refused:
-        runs.update(
-            status=Recalibration.Status.REFUSED,
-            message=str(refused),
-            progress=100,
-            finished_at=timezone.now(),
-        )
-    except Exception as error:
-        logger.exception("Recalibration %s failed", run_id)
-        runs.update(
-            status=Recalibration.Status.FAILED,
-            message=f"Unexpected error: {error!r}",
-            finished_at=timezone.now(),
-        )
-    else:
-        runs.update(
-            status=Recalibration.Status.PROPOSED,
-            proposal=draft,
-            report=proposal.report,
-            progress=100,
-            step="Done",
-            based_on=live,
-            finished_at=timezone.now(),
-        )
-    return True
+        raise JobRefused(str(refused), progress=100) from None
+    progress(85, "Writing the draft version")
+    draft = write_draft(
+        proposal=proposal,
+        dataset=dataset,
+        live=live,
+        source=run.get_source_display().lower(),
+        by=run.requested_by,
+    )
+    return {
+        "proposal": draft,
+        "report": proposal.report,
+        "progress": 100,
+        "step": "Done",
+        "based_on": live,
+    }

@@ -3,17 +3,13 @@
 from celery import shared_task
 
 from feedback import recalibration, rollup
+from handoff.jobs import JOB_TASK_OPTIONS
 
 
-@shared_task(name="feedback.recalibrate")
+@shared_task(name="feedback.recalibrate", **JOB_TASK_OPTIONS)
 def recalibrate(*, run_id: int) -> None:
+    """Runs a queued recalibration; one that is gone or already claimed is left alone."""
     recalibration.run_recalibration(run_id=run_id)
-
-
-@shared_task(name="feedback.resend_queued_recalibrations")
-def resend_queued_recalibrations() -> None:
-    """Periodic: sends again the recalibrations whose message was lost."""
-    recalibration.resend_queued_recalibrations()
 
 
 @shared_task(name="feedback.scheduled_recalibration")

@@ -8,7 +8,6 @@ from typing import Any
 
 from celery import Task
 from django.db import transaction
-from django.db.models import QuerySet
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 logger = logging.getLogger(__name__)
@@ -64,15 +63,3 @@ def _send_each(task: Task, calls: list[dict[str, Any]]) -> None:
                 task.name,
             )
             return
-
-
-def resend_jobs(task: Task, jobs: QuerySet, *, id_argument: str) -> int:
-    """Sends ``task`` again for each of ``jobs`` (its id as ``id_argument``):
-    jobs still queued long after they were started, whose message was lost.
-    The task must claim its job once, so that a message sent twice runs it
-    once. Returns how many were sent."""
-    ids = list(jobs.order_by("pk").values_list("pk", flat=True))
-    enqueue_each_on_commit(task, [{id_argument: pk} for pk in ids])
-    if ids:
-        logger.warning("Sent again %d %s message(s) for jobs still queued.", len(ids), task.name)
-    return len(ids)

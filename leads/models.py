@@ -6,6 +6,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 
+from handoff.jobs import Job
+
 
 class Stage(models.TextChoices):
     LEAD = "lead", "Lead"
@@ -287,13 +289,16 @@ class LeadMerge(models.Model):
         return f"#{self.merged_lead_id} merged into {self.survivor_id}"
 
 
-class ImportJob(models.Model):
+class ImportJob(Job):
     """One CSV lead import started from the admin, run by a worker.
 
-    Written only by leads.importing: queued by ``start_import``, claimed once
-    (queued -> running) by the task, finished as done, refused (bad file or
-    rows, nothing written) or failed (an unexpected error, nothing written).
+    Written only by leads.importing through the job kit: queued by
+    ``start_import``, claimed once (queued -> running) by the task, finished
+    as done, refused (bad file or rows, nothing written) or failed (an
+    unexpected error, nothing written).
     """
+
+    task = "leads.tasks.run_import"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -307,7 +312,7 @@ class ImportJob(models.Model):
     skip_invalid = models.BooleanField(
         default=False, help_text="Import the good rows and skip the bad ones (else: nothing)."
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     rows_total = models.PositiveIntegerField(null=True, blank=True)
     rows_processed = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
@@ -323,12 +328,6 @@ class ImportJob(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"Import #{self.pk} ({self.file_name})"
@@ -338,11 +337,9 @@ class ImportJob(models.Model):
         return self.file.name.rpartition("/")[2] if self.file else ""
 
     @property
-    def is_active(self) -> bool:
-        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+    def progress_done(self) -> int:
+        return self.rows_processed
 
     @property
-    def percent(self) -> int:
-        if not self.rows_total:
-            return 100 if self.status == self.Status.DONE else 0
-        return min(100, self.rows_processed * 100 // self.rows_total)
+    def progress_total(self) -> int | None:
+        return self.rows_total

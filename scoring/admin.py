@@ -559,16 +559,12 @@ class JobProgress:
 def job_progress(job: RescoreJob, *, now: datetime | None = None) -> JobProgress:
     """How far a job is, how fast it goes and, while it runs, when it should end."""
     now = now or timezone.now()
-    if job.leads_total:
-        percent = job.leads_scored * 100 // job.leads_total
-    else:
-        percent = 100 if job.status == JobStatus.DONE else 0
     elapsed = ((job.finished_at or now) - job.created_at).total_seconds()
     rate = job.leads_scored / elapsed if job.leads_scored and elapsed > 0 else None
     finish = None
     if job.status == JobStatus.RUNNING and rate:
         finish = now + timedelta(seconds=(job.leads_total - job.leads_scored) / rate)
-    return JobProgress(percent=percent, rate=rate, expected_finish=finish)
+    return JobProgress(percent=job.percent, rate=rate, expected_finish=finish)
 
 
 @admin.register(RescoreJob)

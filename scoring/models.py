@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 
+from handoff.jobs import Job
 from leads.models import Account, Lead, LeadSource
 
 
@@ -307,14 +308,21 @@ class MQLSnapshot(models.Model):
 
 
 class JobStatus(models.TextChoices):
+    """A rescore's statuses (values of handoff.jobs.JobStatus): it runs from
+    the start, its chunks being its queue."""
+
     RUNNING = "running", "Running"
     DONE = "done", "Done"
     CANCELLED = "cancelled", "Cancelled (a newer version went live)"
 
 
-class RescoreJob(models.Model):
+class RescoreJob(Job):
     """A rescore of many leads, split into chunks of consecutive lead ids that
-    any number of workers take one at a time. Progress is counted here."""
+    any number of workers take one at a time. Progress is counted here.
+
+    Not run by the job kit's runner: each chunk is its own claim (see
+    scoring.services.jobs), and the last chunk done closes the job.
+    """
 
     class Reason(models.TextChoices):
         PUBLISH = "publish", "Version published"
@@ -341,14 +349,17 @@ class RescoreJob(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"Rescore #{self.pk} for v{self.model.version} ({self.get_status_display()})"
+
+    @property
+    def progress_done(self) -> int:
+        return self.leads_scored
+
+    @property
+    def progress_total(self) -> int:
+        return self.leads_total
 
 
 class RescoreChunk(models.Model):

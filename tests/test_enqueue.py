@@ -94,7 +94,8 @@ def test_publishing_goes_through_with_the_broker_down_and_the_sweep_sends_the_ch
     monkeypatch.setattr(
         "scoring.tasks.rescore_chunk.delay", lambda *, chunk_id: sent.append(chunk_id)
     )
-    services.sweep_unscored_leads(stale_after=timedelta(0))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.sweep_unscored_leads(stale_after=timedelta(0))
     assert sorted(sent) == sorted(RescoreChunk.objects.filter(job=job).values_list("pk", flat=True))
 
 

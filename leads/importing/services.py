@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any, BinaryIO
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
 from django.db import IntegrityError, transaction
-from django.db.models import Q
-from django.utils import timezone
 
-from handoff.enqueue import enqueue_on_commit, resend_jobs
 from handoff.errors import ConflictError
+from handoff.jobs import QUEUED_FOR, JobFailed, JobRefused, resend_jobs, run_job, start_job
 from leads.importing.csvfile import CsvReader
 from leads.importing.mapping import Mapping, MappingError, parse_mapping
 from leads.importing.results import ImportRefused, ImportResult, RowError
 from leads.importing.rows import LeadValues, RowConverter
 from leads.importing.writer import write_chunk
 from leads.models import ImportJob, LeadSource
-
-logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 1000  # rows per lookup/insert round trip while writing
 PROGRESS_EVERY = 500  # rows between two progress reports
@@ -123,57 +117,31 @@ def start_import(
     is read by the worker, which records the outcome and the progress on the job.
     """
     parse_mapping(mapping)
-    job = ImportJob.objects.create(
-        file=file, mapping=mapping, skip_invalid=skip_invalid, created_by=by
+    return start_job(
+        ImportJob, file=file, mapping=mapping, skip_invalid=skip_invalid, created_by=by
     )
-    # Imported here: the task module imports this one.
-    from leads.tasks import run_import
-
-    # A message lost to a broker outage is sent again by resend_queued_imports.
-    enqueue_on_commit(run_import, job_id=job.pk)
-    return job
 
 
-def resend_queued_imports(*, queued_for: timedelta = timedelta(minutes=5)) -> int:
-    """Sends again the jobs still queued after ``queued_for``: their message
-    was lost (the broker was down when the import started) or is stuck.
-    A job is claimed once, so a message sent twice imports once. Returns how
-    many were sent."""
-    from leads.tasks import run_import
-
-    return resend_jobs(
-        run_import,
-        ImportJob.objects.filter(
-            status=ImportJob.Status.QUEUED, created_at__lt=timezone.now() - queued_for
-        ),
-        id_argument="job_id",
-    )
+def resend_queued_imports(*, queued_for: timedelta = QUEUED_FOR) -> int:
+    """Sends again the jobs whose message was lost (see handoff.jobs.resend_jobs).
+    Returns how many were sent."""
+    return resend_jobs(ImportJob, queued_for=queued_for)
 
 
 def run_import_job(*, job_id: int) -> bool:
     """Run a queued job once; False when it is gone or already claimed.
 
-    The job is claimed with a conditional UPDATE (queued -> running), so a task
-    delivered twice imports once. A job left running by a worker that died is
-    claimed again once it has run longer than any task may: its write was one
-    transaction, rolled back with the worker, so running it again is safe. The
-    outcome (done, refused or failed) and its counts and errors are recorded on
-    the job; nothing is raised.
+    Claimed by the job kit, so a task delivered twice imports once, and a job
+    left running by a worker that died is run again: its write was one
+    transaction, rolled back with the worker. The outcome (done, refused or
+    failed) and its counts and errors are recorded on the job.
     """
-    now = timezone.now()
-    abandoned = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
-    claimed = ImportJob.objects.filter(
-        Q(status=ImportJob.Status.QUEUED)
-        | Q(status=ImportJob.Status.RUNNING, started_at__lt=abandoned),
-        pk=job_id,
-    ).update(status=ImportJob.Status.RUNNING, started_at=now)
-    if claimed != 1:
-        return False
-    job = ImportJob.objects.get(pk=job_id)
-    jobs = ImportJob.objects.filter(pk=job_id)
+    return run_job(ImportJob, pk=job_id, work=_import_file)
 
+
+def _import_file(job: ImportJob) -> dict[str, Any]:
     def progress(processed: int, total: int) -> None:
-        jobs.update(rows_processed=processed, rows_total=total)
+        job.record_progress(rows_processed=processed, rows_total=total)
 
     try:
         mapping = parse_mapping(job.mapping)
@@ -183,43 +151,21 @@ def run_import_job(*, job_id: int) -> bool:
             )
     except ImportRefused as refused:
         errors = refused.errors or [RowError(None, "", refused.message)]
-        jobs.update(
-            status=ImportJob.Status.REFUSED,
-            skipped=len({error.line for error in refused.errors}),
-            errors=_stored(errors),
-            finished_at=timezone.now(),
-        )
+        raise JobRefused(
+            skipped=len({error.line for error in refused.errors}), errors=_stored(errors)
+        ) from None
     except MappingError as error:
-        jobs.update(
-            status=ImportJob.Status.REFUSED,
-            errors=_stored([RowError(None, "", error.message)]),
-            finished_at=timezone.now(),
-        )
+        raise JobRefused(errors=_stored([RowError(None, "", error.message)])) from None
     except ConflictError as error:  # a concurrent writer; running it again is safe
-        jobs.update(
-            status=ImportJob.Status.FAILED,
-            errors=_stored([RowError(None, "", error.message)]),
-            finished_at=timezone.now(),
-        )
-    except Exception as error:
-        logger.exception("Import job %s failed", job_id)
-        jobs.update(
-            status=ImportJob.Status.FAILED,
-            errors=_stored([RowError(None, "", f"Unexpected error: {error!r}")]),
-            finished_at=timezone.now(),
-        )
-    else:
-        jobs.update(
-            status=ImportJob.Status.DONE,
-            rows_total=result.rows_read,
-            rows_processed=result.rows_read,
-            created=result.created,
-            updated=result.updated,
-            skipped=result.skipped,
-            errors=_stored(list(result.errors)),
-            finished_at=timezone.now(),
-        )
-    return True
+        raise JobFailed(errors=_stored([RowError(None, "", error.message)])) from None
+    return {
+        "rows_total": result.rows_read,
+        "rows_processed": result.rows_read,
+        "created": result.created,
+        "updated": result.updated,
+        "skipped": result.skipped,
+        "errors": _stored(list(result.errors)),
+    }
 
 
 def _check_header(reader: CsvReader, mapping: Mapping) -> None:

@@ -39,6 +39,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from handoff import audit
+from handoff.enqueue import enqueue_on_commit
 from leads.models import Account, Activity, Lead
 from scoring.bulk import condition_sql
 from scoring.engine import CompiledRule, condition_holds
@@ -461,12 +462,13 @@ def _summary(score: AccountScore, model: ScoringModel) -> str:
 
 def score_accounts_on_commit(*, account_ids: Iterable[int]) -> None:
     """Rescores these accounts in a task once the caller's transaction commits
-    (their contacts' new scores are visible to it only then)."""
+    (their contacts' new scores are visible to it only then). A message lost
+    to a broker outage is made up for by sweep_stale_account_scores."""
     from scoring.tasks import refresh_account_scores as task
 
     ids = sorted({i for i in account_ids if i is not None})
     if ids:
-        transaction.on_commit(lambda: task.delay(account_ids=ids))
+        enqueue_on_commit(task, account_ids=ids)
 
 
 def account_ids_of_leads(*, lead_ids: Iterable[int]) -> list[int]:

@@ -54,10 +54,12 @@ def start_rescore(
     from scoring.tasks import rescore_chunk
 
     bounds = _chunk_bounds(size=settings.RESCORE_CHUNK_SIZE, engaged_since=engaged_since)
+    now = timezone.now()
     job = RescoreJob.objects.create(
         model=model,
         reason=reason,
-        as_of=timezone.now(),
+        as_of=now,
+        started_at=now,  # running from the start: its chunks are its queue
         engaged_since=engaged_since,
         created_by=by if by is not None and by.is_authenticated else None,
         chunks_total=len(bounds),
@@ -67,7 +69,7 @@ def start_rescore(
         RescoreChunk(job=job, first_lead_id=first, last_lead_id=last) for first, last, _ in bounds
     )
     if not chunks:
-        job.status, job.finished_at = JobStatus.DONE, timezone.now()
+        job.status, job.finished_at = JobStatus.DONE, now
         job.save(update_fields=["status", "finished_at"])
     # A chunk whose message is lost stays pending, and the sweep sends it again.
     enqueue_each_on_commit(rescore_chunk, [{"chunk_id": c.pk} for c in chunks])
@@ -197,8 +199,7 @@ def sweep_unscored_leads(
             job__created_at__lt=timezone.now() - stale_after,
         ).values_list("pk", flat=True)[:batch]
     )
-    for chunk_id in stale:
-        rescore_chunk.delay(chunk_id=chunk_id)
+    enqueue_each_on_commit(rescore_chunk, [{"chunk_id": chunk_id} for chunk_id in stale])
     if lead_ids or stale:
         logger.info("Sweep rescored %d leads and re-enqueued %d chunks", len(lead_ids), len(stale))
     return {"leads": len(lead_ids), "chunks": len(stale)}

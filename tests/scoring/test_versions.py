@@ -155,7 +155,8 @@ def test_the_sweep_re_enqueues_chunks_left_pending(
     )
     no_broker.clear()
 
-    services.sweep_unscored_leads()
+    with django_capture_on_commit_callbacks(execute=True):  # sent once the sweep commits
+        services.sweep_unscored_leads()
 
     assert no_broker == list(RescoreChunk.objects.filter(job=job).values_list("pk", flat=True))
 
