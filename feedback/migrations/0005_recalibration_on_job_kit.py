@@ -15,7 +15,7 @@ def done_to_proposed(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('feedback', '0003_weekly_rollup'),
+        ('feedback', '0004_rollup_kit'),
     ]
 
     operations = [
