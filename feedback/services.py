@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -242,7 +243,7 @@ def record_opportunity(
     it touches are recomputed by the next rollup refresh.
     """
     crm_id, amount, currency = _normalised(crm_id=crm_id, amount=amount, currency=currency)
-    checked = {
+    checked: dict[str, Any] = {
         "crm_id": crm_id,
         "lead": lead,
         "amount": amount,

@@ -44,9 +44,9 @@ class LoginLimitHandler(AxesDatabaseHandler):
         by_username, by_address = self.get_user_attempts(request, credentials)
         username_failures, address_failures = _failures(by_username), _failures(by_address)
         if address_failures >= settings.LOGIN_FAILURES_PER_ADDRESS:
-            request.login_locked_by = "address"
+            request.login_locked_by = "address"  # type: ignore[attr-defined]
             return max(username_failures, settings.AXES_FAILURE_LIMIT)
-        request.login_locked_by = "username"
+        request.login_locked_by = "username"  # type: ignore[attr-defined]
         return username_failures
 
 

@@ -85,7 +85,12 @@ def condition_sql(cond: Condition, *, container: str | None, as_of: datetime) ->
         return Sql(f"(strpos(lower({expr}), lower(%s)) > 0)", [*params, str(cond.value)])
     if op == Operator.REGEX:
         return Sql(f"({expr} ~* %s)", [*params, cond.value])
-    comparisons = {Operator.GT: ">", Operator.GTE: ">=", Operator.LT: "<", Operator.LTE: "<="}
+    comparisons: dict[str, str] = {
+        Operator.GT: ">",
+        Operator.GTE: ">=",
+        Operator.LT: "<",
+        Operator.LTE: "<=",
+    }
     if op in comparisons:
         return Sql(f"({expr} {comparisons[op]} %s::numeric)", [*params, str(cond.value)])
     if op == Operator.BETWEEN:
@@ -328,6 +333,7 @@ def _scores_sql(
     lead_where = lead_filter.text.format(lead_id="l.id")
     stored_join, stored_columns = "", []
     if stored_model_id is not None:
+        assert key_filter is not None  # the changed-only path always gives one
         # The key filter on the stored scores lets PostgreSQL read just their
         # range of the primary key.
         stored_join = (

@@ -83,7 +83,7 @@ class CompiledModel:
         return max((r.window_days for r in self.rules if r.matches_activities), default=0)
 
 
-LAYER_ORDER = {
+LAYER_ORDER: dict[str, int] = {
     Layer.DEMOGRAPHIC: 0,
     Layer.FIRMOGRAPHIC: 1,
     Layer.ENGAGEMENT: 2,
@@ -93,7 +93,12 @@ LAYER_ORDER = {
 
 def compile_rule(rule: Rule) -> CompiledRule:
     """A rule in the form the engine runs. Assumes the rule was validated."""
-    common = {"id": rule.pk, "name": rule.name, "layer": rule.layer, "points": rule.points}
+    common: dict[str, Any] = {
+        "id": rule.pk,
+        "name": rule.name,
+        "layer": rule.layer,
+        "points": rule.points,
+    }
     if rule.layer == Layer.DISQUALIFIER:
         common["points"] = 0  # a disqualifier blocks; it does not score
     if rule.field:
@@ -174,6 +179,7 @@ def condition_holds(cond: Condition, value: Any, as_of: datetime) -> bool:
             return lowered in {str(v).lower() for v in cond.value}
         if op == Operator.CONTAINS:
             return str(cond.value).lower() in lowered
+        assert cond.pattern is not None  # built with the condition for REGEX
         return cond.pattern.search(text) is not None
     if op in NUMBER_OPERATORS:
         number = _as_number(value, cond.type)
@@ -183,12 +189,13 @@ def condition_holds(cond: Condition, value: Any, as_of: datetime) -> bool:
             low, high = (Decimal(str(v)) for v in cond.value)
             return low <= number <= high
         target = Decimal(str(cond.value))
-        return {
+        comparisons: dict[str, bool] = {
             Operator.GT: number > target,
             Operator.GTE: number >= target,
             Operator.LT: number < target,
             Operator.LTE: number <= target,
-        }[op]
+        }
+        return comparisons[op]
     if op == Operator.WITHIN_DAYS:
         if value is None:
             return False

@@ -85,13 +85,13 @@ class IngestionThrottle(BaseThrottle):
     def allow_request(self, request, view):
         if request.method != "POST":
             return True
-        scope = INGESTION.get(getattr(view, "basename", None))
+        scope = INGESTION.get(getattr(view, "basename", ""))
         if scope is None:
             return True
         # Read at each request, not at import as DRF's throttles do, so that a
         # changed setting (a test's override_settings) takes effect.
         rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope)
-        if not rate:
+        if not isinstance(rate, str) or not rate:
             return True
         limit, seconds = parse_rate(rate)
         token = request.auth if isinstance(request.auth, ApiToken) else None
