@@ -38,9 +38,12 @@ bench: venv
 	scripts/system-packages
 	scripts/run-bench
 
+## make lint: the static checks make test starts with (style, layering, types)
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
+	DEBUG=true $(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) var

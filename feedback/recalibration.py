@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Subquery
 
@@ -351,7 +351,7 @@ def write_draft(
     dataset: Dataset,
     live: ScoringModel,
     source: str,
-    by: AbstractBaseUser | None,
+    by: User | None,
 ) -> ScoringModel:
     """A new draft: the live version with the learned points (hand-offs) or
     with the learned rules added (history), and the proposed threshold."""
@@ -388,7 +388,7 @@ def write_draft(
 
 
 def start_recalibration(
-    *, source: str, outcome: str, target: float = 0.65, by: AbstractBaseUser | None = None
+    *, source: str, outcome: str, target: float = 0.65, by: User | None = None
 ) -> Recalibration:
     """Records a queued run and has a worker do it after commit."""
     if source == Recalibration.Source.HISTORY:

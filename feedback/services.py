@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from feedback import rollup
@@ -50,7 +50,7 @@ def accepted_by(lead: Lead) -> int | None:
 
 @transaction.atomic
 def qualify_sql(
-    *, lead: Lead, by: AbstractBaseUser, budget: str, authority: str, need: str, timeline: str
+    *, lead: Lead, by: User, budget: str, authority: str, need: str, timeline: str
 ) -> SQLQualification:
     """The SDR who accepted a lead records that it is a sales-qualified lead (BANT).
 
@@ -185,9 +185,7 @@ def check_opportunity(
     )
 
 
-def _move_lead(
-    lead: Lead, opportunity: Opportunity, *, opened: bool, by: AbstractBaseUser | None
-) -> None:
+def _move_lead(lead: Lead, opportunity: Opportunity, *, opened: bool, by: User | None) -> None:
     """The lead follows its opportunity: into OPPORTUNITY when one opens, to
     WON when one is won, to LOST when its last open one is lost."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
@@ -229,7 +227,7 @@ def record_opportunity(
     closed_on: date | None = None,
     name: str = "",
     currency: str = "USD",
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
 ) -> OpportunityResult:
     """Creates or updates the opportunity with this CRM id, and moves its lead.
 

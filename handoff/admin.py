@@ -73,7 +73,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix", "user__username"]
     list_select_related = ["user", "created_by", "revoked_by"]
-    fields = [
+    readonly_fields = (
         "name",
         "key",
         "user",
@@ -82,8 +82,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
         "created_at",
         "last_used_at",
         "status",
-    ]
-    readonly_fields = fields
+    )
+    fields = readonly_fields
     actions = ["revoke"]
 
     @admin.display(description="key")

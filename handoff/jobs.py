@@ -163,7 +163,7 @@ def _abandoned(now: datetime) -> Q:
 
 def _claimed[J: Job](model: type[J], pk: int, started_at: datetime | None) -> models.QuerySet[J]:
     # started_at is the claim's token: only the run that claimed it may write.
-    return model.objects.filter(pk=pk, status=JobStatus.RUNNING, started_at=started_at)
+    return model._default_manager.filter(pk=pk, status=JobStatus.RUNNING, started_at=started_at)
 
 
 def claim_job[J: Job](model: type[J], *, pk: int) -> J | None:
@@ -174,12 +174,12 @@ def claim_job[J: Job](model: type[J], *, pk: int) -> J | None:
     changes the row.
     """
     now = timezone.now()
-    claimed = model.objects.filter(Q(status=JobStatus.QUEUED) | _abandoned(now), pk=pk).update(
-        status=JobStatus.RUNNING, started_at=now, finished_at=None
-    )
+    claimed = model._default_manager.filter(
+        Q(status=JobStatus.QUEUED) | _abandoned(now), pk=pk
+    ).update(status=JobStatus.RUNNING, started_at=now, finished_at=None)
     if claimed != 1:
         return None
-    return model.objects.get(pk=pk)
+    return model._default_manager.get(pk=pk)
 
 
 def run_job[J: Job](model: type[J], *, pk: int, work: Callable[[J], dict[str, Any] | None]) -> bool:
@@ -238,7 +238,7 @@ def start_job[J: Job](model: type[J], **fields: Any) -> J:
     A message lost to a broker outage is sent again by resend_jobs.
     """
     with transaction.atomic():
-        job = model.objects.create(**fields)
+        job = model._default_manager.create(**fields)
         enqueue_on_commit(job_task(model), **{model.task_id_argument: job.pk})
     return job
 
@@ -250,7 +250,7 @@ def resend_jobs(model: type[Job], *, queued_for: timedelta = QUEUED_FOR) -> int:
     message may wait for the broker's visibility timeout). The claim makes a
     message sent twice run the job once. Returns how many were sent."""
     now = timezone.now()
-    lost = model.objects.filter(
+    lost = model._default_manager.filter(
         Q(status=JobStatus.QUEUED, created_at__lt=now - queued_for) | _abandoned(now)
     )
     ids = list(lost.order_by("pk").values_list("pk", flat=True))

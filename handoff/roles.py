@@ -4,7 +4,7 @@ Integrations (forms, tracking, the CRM) authenticate with a token of a user in
 the Integration group.
 """
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 SDR = "SDR"
 MARKETING_OPS = "Marketing ops"
@@ -14,21 +14,21 @@ INTEGRATION = "Integration"
 ALL_ROLES = (SDR, MARKETING_OPS, SALES_MANAGER, INTEGRATION)
 
 
-def roles_of(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
+def roles_of(user: User | AnonymousUser) -> frozenset[str]:
     """The role names of a user, cached on the user object for the request."""
     if not user.is_authenticated:
         return frozenset()
     cached = getattr(user, "_handoff_roles", None)
     if cached is None:
         cached = frozenset(user.groups.values_list("name", flat=True))
-        user._handoff_roles = cached
+        user._handoff_roles = cached  # type: ignore[attr-defined]  # a per-request cache
     return cached
 
 
-def has_role(user: AbstractBaseUser | AnonymousUser, *roles: str) -> bool:
+def has_role(user: User | AnonymousUser, *roles: str) -> bool:
     return bool(user.is_authenticated and (user.is_superuser or roles_of(user) & set(roles)))
 
 
-def sees_every_lead(user: AbstractBaseUser | AnonymousUser) -> bool:
+def sees_every_lead(user: User | AnonymousUser) -> bool:
     """Marketing ops, managers and integrations see all leads; an SDR only their own."""
     return has_role(user, MARKETING_OPS, SALES_MANAGER, INTEGRATION)

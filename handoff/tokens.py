@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser, Group, User
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -75,8 +75,8 @@ def issue_token(
     *,
     name: str,
     scopes: Iterable[str],
-    by: AbstractBaseUser | None,
-    user: AbstractBaseUser | None = None,
+    by: User | None,
+    user: User | None = None,
 ) -> IssuedToken:
     """Issues a token for an integration and records it in the audit trail.
 
@@ -120,7 +120,7 @@ def issue_token(
 
 
 @transaction.atomic
-def revoke_token(*, token: ApiToken, by: AbstractBaseUser | None, note: str = "") -> ApiToken:
+def revoke_token(*, token: ApiToken, by: User | None, note: str = "") -> ApiToken:
     """Revokes the token for good (its next request gets 401) and audits it.
     Revoking a revoked token is refused, so the trail names one revoker."""
     now = timezone.now()
@@ -135,7 +135,7 @@ def revoke_token(*, token: ApiToken, by: AbstractBaseUser | None, note: str = ""
         actor=by,
         action="token revoked",
         obj=token,
-        changes={"revoked_at": [None, token.revoked_at.isoformat()]},
+        changes={"revoked_at": [None, token.revoked_at and token.revoked_at.isoformat()]},
         note=note,
     )
     return token

@@ -6,14 +6,14 @@ SDR sees the leads they own, and what hangs off them; nobody else sees any.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Model, QuerySet
 
 from handoff.roles import sees_every_lead
 
 
 def visible_to[M: Model](
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     queryset: QuerySet[M],
     *,
     owner_field: str,

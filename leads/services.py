@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models.functions import Lower
 from django.forms.models import model_to_dict
@@ -166,7 +166,7 @@ def change_stage(
     *,
     lead: Lead,
     to_stage: str,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
     reason: str = "",
     expected_from: str | None = None,
 ) -> StageChange:
@@ -192,7 +192,7 @@ def change_stage(
     )
 
 
-def set_owner(*, lead: Lead, owner: AbstractBaseUser | None) -> None:
+def set_owner(*, lead: Lead, owner: User | None) -> None:
     """Makes ``owner`` the lead's owner: the person working it, whose leads,
     activities and scores the API shows them. Routing calls it when it hands
     the lead to an SDR. One UPDATE of that column only, so it never writes
@@ -203,7 +203,7 @@ def set_owner(*, lead: Lead, owner: AbstractBaseUser | None) -> None:
 
 
 @transaction.atomic
-def merge_leads(*, survivor: Lead, duplicate: Lead, by: AbstractBaseUser | None) -> LeadMerge:
+def merge_leads(*, survivor: Lead, duplicate: Lead, by: User | None) -> LeadMerge:
     """Fold a duplicate into the survivor and delete the duplicate.
 
     Activities and stage history move to the survivor; attributes and empty

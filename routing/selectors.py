@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 
@@ -27,7 +27,7 @@ def _with_lead(queryset: QuerySet[Assignment]) -> QuerySet[Assignment]:
     return queryset.select_related("lead__source", "lead__account", "lead__score", "queue")
 
 
-def assignments_for_sdr(user: AbstractBaseUser) -> QuerySet[Assignment]:
+def assignments_for_sdr(user: User) -> QuerySet[Assignment]:
     """The SDR's open MQLs, most urgent first: the earliest due (so the
     overdue ones) on top, then by id so equal due times keep one order."""
     return _with_lead(Assignment.objects.filter(sdr=user, status=AssignmentStatus.OPEN)).order_by(
@@ -35,14 +35,14 @@ def assignments_for_sdr(user: AbstractBaseUser) -> QuerySet[Assignment]:
     )
 
 
-def assignments_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Assignment]:
+def assignments_visible_to(user: User | AnonymousUser) -> QuerySet[Assignment]:
     """Every assignment for marketing ops, managers and integrations; an SDR's
     own otherwise (any status, so a decided MQL can still be looked up)."""
     queryset = _with_lead(Assignment.objects.select_related("sdr")).order_by("due_at", "id")
     return visible_to(user, queryset, owner_field="sdr")
 
 
-def assignments_viewable_on_pages(user: AbstractBaseUser) -> QuerySet[Assignment]:
+def assignments_viewable_on_pages(user: User) -> QuerySet[Assignment]:
     """Whose lead pages ``user`` may open: an SDR their own assignments, a
     sales manager anyone's (read-only: only the assigned SDR may act)."""
     queryset = _with_lead(Assignment.objects.select_related("sdr", "reassigned_from__sdr"))
@@ -51,18 +51,18 @@ def assignments_viewable_on_pages(user: AbstractBaseUser) -> QuerySet[Assignment
     return queryset.filter(sdr=user)
 
 
-def queues_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Queue]:
+def queues_visible_to(user: User | AnonymousUser) -> QuerySet[Queue]:
     return Queue.objects.select_related(
         "sla_policy__calendar", "fallback", "manager"
     ).prefetch_related("sources")
 
 
-def memberships_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Membership]:
+def memberships_visible_to(user: User | AnonymousUser) -> QuerySet[Membership]:
     """Every membership for managers and marketing ops; an SDR's own otherwise."""
     return visible_to(user, Membership.objects.select_related("queue", "sdr"), owner_field="sdr")
 
 
-def unread_notices(user: AbstractBaseUser) -> QuerySet[Notice]:
+def unread_notices(user: User) -> QuerySet[Notice]:
     """The user's unread in-app notices, newest first."""
     return Notice.objects.filter(user=user, read_at__isnull=True).order_by("-created_at", "-id")
 

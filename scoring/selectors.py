@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from leads.selectors import accounts_visible_to, leads_visible_to
@@ -39,7 +39,7 @@ def compiled_model(model: ScoringModel) -> CompiledModel:
     return _compiled(model.pk)
 
 
-def lead_scores_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[LeadScore]:
+def lead_scores_visible_to(user: User | AnonymousUser) -> QuerySet[LeadScore]:
     """The scores of the leads ``user`` may see, newest leads first, with their version."""
     return (
         LeadScore.objects.filter(lead__in=leads_visible_to(user).values("pk"))
@@ -49,7 +49,7 @@ def lead_scores_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[L
 
 
 def account_scores_visible_to(
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
 ) -> QuerySet[AccountScore]:
     """The scores of the accounts ``user`` may see, MQAs first, with account and version."""
     return AccountScore.objects.filter(

@@ -34,14 +34,14 @@ class PeriodFilterForm(forms.Form):
             self.fields[name].label, self.fields[name].help_text = label, help_text
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         start, end = cleaned.get("start"), cleaned.get("end")
         periods, unit, longest = self.granularity, self.granularity.value, self.longest_periods
         if start and end and periods.period_of(end) < periods.period_of(start):
             raise forms.ValidationError(f"The period must end on or after the {unit} it starts.")
         # Bounded, so the per-period charts and the scans stay small.
         checked = start and (end or self.open_ended)
-        if checked and periods.count(start, max(end or self.today, start)) > longest:
+        if start and checked and periods.count(start, max(end or self.today, start)) > longest:
             raise forms.ValidationError(f"Choose a period of at most {longest} {unit}s.")
         return cleaned
 

@@ -61,11 +61,15 @@ class Rollup:
     # --- Reading -------------------------------------------------------------------------
 
     def state(self) -> BaseRollupState | None:
-        return self.state_model.objects.filter(pk=1).first()
+        return self.state_model._default_manager.filter(pk=1).first()
 
     def last_refreshed(self) -> datetime | None:
         """When the numbers were counted (None: never)."""
-        return self.state_model.objects.filter(pk=1).values_list("refreshed_at", flat=True).first()
+        return (
+            self.state_model._default_manager.filter(pk=1)
+            .values_list("refreshed_at", flat=True)
+            .first()
+        )
 
     # --- Writing -------------------------------------------------------------------------
 
@@ -74,9 +78,12 @@ class Rollup:
         """Brings the rollup up to ``now`` (see the module for what it recounts)."""
         now = now or timezone.now()
         zone = timezone.get_default_timezone_name()
-        self.state_model.objects.bulk_create([self.state_model(pk=1)], ignore_conflicts=True)
-        state = self.state_model.objects.select_for_update().get(pk=1)
-        marks = list(self.mark_model.objects.values_list("pk", self.period_field, "version"))
+        one = self.state_model(pk=1)  # type: ignore[misc]  # pk of the concrete model
+        self.state_model._default_manager.bulk_create([one], ignore_conflicts=True)
+        state = self.state_model._default_manager.select_for_update().get(pk=1)
+        marks = list(
+            self.mark_model._default_manager.values_list("pk", self.period_field, "version")
+        )
         previous = state.refreshed_at
         if full or previous is None or state.time_zone != zone or previous > now:
             self._clear(PeriodRange(self.granularity))
@@ -98,7 +105,7 @@ class Rollup:
         # change that committed after the recount began) has a higher
         # version and stays for the next refresh.
         for pk, _, version in marks:
-            self.mark_model.objects.filter(pk=pk, version=version).delete()
+            self.mark_model._default_manager.filter(pk=pk, version=version).delete()
         state.refreshed_at, state.time_zone = now, zone
         state.save(update_fields=["refreshed_at", "time_zone"])
         return RefreshResult(as_of=now, ranges=ranges, rows=written)
@@ -113,7 +120,7 @@ class Rollup:
         counted. An upsert that raises the period's version, so concurrent
         marks of one period never collide; in order, so they never deadlock."""
         table = self.mark_model._meta.db_table
-        column = self.mark_model._meta.get_field(self.period_field).column
+        column = self.mark_model._meta.get_field(self.period_field).column  # type: ignore[union-attr]
         with connection.cursor() as cursor:
             for period in sorted(set(periods)):
                 cursor.execute(
@@ -124,12 +131,12 @@ class Rollup:
 
     def _clear(self, periods: PeriodRange) -> None:
         for table in self.tables:
-            periods.periods(table.objects.all(), self.period_field).delete()
+            periods.periods(table._default_manager.all(), self.period_field).delete()
 
     def _write(self, rows: Iterable[models.Model]) -> int:
         by_table: dict[type[models.Model], list[models.Model]] = defaultdict(list)
         for row in rows:
             by_table[type(row)].append(row)
         for table, table_rows in by_table.items():
-            table.objects.bulk_create(table_rows, batch_size=BATCH_SIZE)
+            table._default_manager.bulk_create(table_rows, batch_size=BATCH_SIZE)
         return sum(len(table_rows) for table_rows in by_table.values())

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any, BinaryIO
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files import File
 from django.db import IntegrityError, transaction
 
@@ -109,7 +109,7 @@ def start_import(
     file: File,
     mapping: dict[str, Any],
     skip_invalid: bool = False,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
 ) -> ImportJob:
     """Store the file, record a queued job and have a worker run it after commit.
 

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from handoff import roles
@@ -32,7 +32,7 @@ class SLAFilters:
     start: date
     end: date | None = None
     queue: Queue | None = None
-    sdr: AbstractBaseUser | None = None
+    sdr: User | None = None
 
     @property
     def since(self) -> datetime:
@@ -48,7 +48,7 @@ class SLAFilters:
 
 
 class SDRChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: AbstractBaseUser) -> str:
+    def label_from_instance(self, obj: User) -> str:
         return obj.get_full_name() or obj.username
 
 

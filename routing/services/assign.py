@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
@@ -87,7 +87,7 @@ def sla_times(policy: SLAPolicy, start: datetime) -> tuple[datetime, datetime]:
     """(due, remind) for a clock started at ``start``."""
     minutes = policy.first_touch_minutes
     remind_minutes = minutes * policy.remind_at_percent / 100
-    if policy.calendar_id:
+    if policy.calendar is not None:
         calendar = policy.calendar.working_time()
         return (
             add_working_minutes(start, minutes, calendar),
@@ -152,7 +152,7 @@ def waiting_reason(queue: Queue, skipped: list[dict[str, Any]]) -> str:
     holds: each member by name when that fits, else how many for each reason
     (a queue of fifty full SDRs once made the text too long, and routing
     failed). The names stay in the assignment's ``why``."""
-    limit = Assignment._meta.get_field("waiting_reason").max_length
+    limit = Assignment._meta.get_field("waiting_reason").max_length or 0
     prefix = f"Nobody in {queue.name} can take it: "
     named = ", ".join(f"{s['sdr']} {s['reason']}" for s in skipped) or "no members"
     if len(prefix) + len(named) + 1 <= limit:
@@ -184,7 +184,12 @@ def _place(
         "strategy": queue.get_strategy_display(),
         "skipped": [*why.get("skipped", []), *[{**s, "queue": queue.name} for s in pick.skipped]],
     }
-    if pick.membership is None and queue.fallback_id and queue.fallback_id not in visited:
+    if (
+        pick.membership is None
+        and queue.fallback_id
+        and queue.fallback_id not in visited
+        and queue.fallback is not None  # read only now: the checks above cost no query
+    ):
         why["overflowed_from"] = [*why.get("overflowed_from", []), queue.name]
         return _place(
             lead,
@@ -260,7 +265,7 @@ def reassign(
     *,
     assignment: Assignment,
     reason: str,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
 ) -> Assignment:
     """Closes an open assignment and places the lead again, with someone else."""
     old = Assignment.objects.select_for_update().get(pk=assignment.pk)
@@ -344,7 +349,7 @@ def assign_waiting(*, queue_id: int) -> int:
 def join_queue(
     *,
     queue: Queue,
-    sdr: AbstractBaseUser,
+    sdr: User,
     capacity: int = 25,
     weight: int = 1,
     is_active: bool = True,

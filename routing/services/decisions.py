@@ -4,7 +4,7 @@ lifecycle service."""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -41,7 +41,7 @@ DISQUALIFYING_REASONS = frozenset(
 )
 
 
-def _claim_open(assignment: Assignment, by: AbstractBaseUser) -> Assignment:
+def _claim_open(assignment: Assignment, by: User) -> Assignment:
     """Locks the assignment; refuses it when it is not this SDR's open MQL any more.
 
     Two sessions acting at once are serialised by the lock: the second finds
@@ -58,7 +58,7 @@ def _claim_open(assignment: Assignment, by: AbstractBaseUser) -> Assignment:
 
 
 def _touch(
-    assignment: Assignment, *, kind: str, by: AbstractBaseUser, reason: str = "", note: str = ""
+    assignment: Assignment, *, kind: str, by: User, reason: str = "", note: str = ""
 ) -> Touch:
     now = timezone.now()
     if Assignment.objects.filter(pk=assignment.pk, first_touch_at__isnull=True).update(
@@ -78,7 +78,7 @@ def _close(assignment: Assignment, status: str) -> None:
 
 
 @transaction.atomic
-def accept_mql(*, assignment: Assignment, by: AbstractBaseUser, note: str = "") -> Touch:
+def accept_mql(*, assignment: Assignment, by: User, note: str = "") -> Touch:
     """The SDR takes the lead: it becomes a SAL."""
     current = _claim_open(assignment, by)
     touch = _touch(current, kind=Touch.Kind.ACCEPT, by=by, note=note)
@@ -100,9 +100,7 @@ def accept_mql(*, assignment: Assignment, by: AbstractBaseUser, note: str = "") 
 
 
 @transaction.atomic
-def reject_mql(
-    *, assignment: Assignment, by: AbstractBaseUser, reason: str, note: str = ""
-) -> Touch:
+def reject_mql(*, assignment: Assignment, by: User, reason: str, note: str = "") -> Touch:
     """The SDR turns the lead down with a structured reason. Reasons that say
     the person will never buy disqualify the lead; the others send it to nurture."""
     if reason not in RejectReason.values:
@@ -131,7 +129,7 @@ def reject_mql(
 
 
 @transaction.atomic
-def recycle_mql(*, assignment: Assignment, by: AbstractBaseUser, note: str = "") -> Touch:
+def recycle_mql(*, assignment: Assignment, by: User, note: str = "") -> Touch:
     """Back to marketing: the lead is recycled and becomes an MQL again only
     on new engagement after this moment."""
     current = _claim_open(assignment, by)
@@ -154,7 +152,7 @@ def recycle_mql(*, assignment: Assignment, by: AbstractBaseUser, note: str = "")
 
 
 @transaction.atomic
-def log_touch(*, assignment: Assignment, by: AbstractBaseUser, kind: str, note: str = "") -> Touch:
+def log_touch(*, assignment: Assignment, by: User, kind: str, note: str = "") -> Touch:
     """A call or an email to the lead: it counts as the first touch."""
     if kind not in (Touch.Kind.CALL, Touch.Kind.EMAIL):
         raise DomainError("Log a call or an email.", field="kind")

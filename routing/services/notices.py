@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from routing.models import Notice
@@ -12,7 +12,7 @@ from routing.models import Notice
 
 def mark_notices_read(
     *,
-    user: AbstractBaseUser,
+    user: User,
     notice_ids: Iterable[int] | None = None,
 ) -> int:
     """Marks the user's unread notices read: those given, or all of them.

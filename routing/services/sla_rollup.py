@@ -59,7 +59,9 @@ class SLARollup(Rollup):
         until = now if periods.until is None else min(periods.until, now)
         deadlines = Assignment.objects.due_between(periods.since, until)
         day = self.granularity.trunc("due_at")
-        counted = deadlines.annotate(day=day).values("day", "queue_id", "sdr_id").sla_counts()
+        # values() keeps the queryset's class; the type stubs forget it.
+        grouped = deadlines.annotate(day=day).values("day", "queue_id", "sdr_id")
+        counted = grouped.sla_counts()  # type: ignore[attr-defined]
         for row in counted.order_by():
             yield SLADay(**row)
         # Minutes counted in Python: the databases share no way to turn an

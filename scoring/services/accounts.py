@@ -42,7 +42,7 @@ from handoff import audit
 from handoff.enqueue import enqueue_on_commit
 from leads.models import Account, Activity, Lead
 from scoring.bulk import condition_sql
-from scoring.engine import CompiledRule, condition_holds
+from scoring.engine import CompiledRule, Condition, condition_holds
 from scoring.fields import ACCOUNT_PREFIX, account_values
 from scoring.models import AccountScore, Layer, ScoringModel
 from scoring.selectors import compiled_model, live_model
@@ -81,6 +81,12 @@ class AccountModel:
     model: ScoringModel
     rules: tuple[CompiledRule, ...]  # firmographic rules and disqualifiers on account.* fields
     roles: tuple[CompiledRole, ...]
+
+    @property
+    def conditions(self) -> tuple[Condition, ...]:
+        """Each rule's condition, in the rules' order (account_model keeps only
+        rules that test an account field, so every one has a condition)."""
+        return tuple(rule.condition for rule in self.rules if rule.condition is not None)
 
 
 def account_model(model: ScoringModel) -> AccountModel:
@@ -169,8 +175,8 @@ def facts_python(
         facts[account.pk] = AccountFacts(
             account_id=account.pk,
             rule_hits=tuple(
-                condition_holds(rule.condition, values.get(rule.condition.field), as_of)
-                for rule in am.rules
+                condition_holds(condition, values.get(condition.field), as_of)
+                for condition in am.conditions
             ),
             engagement_cents=sum(c.counted_cents for c in mine),
             engaged_contacts=sum(1 for c in mine if c.engaged),
@@ -200,8 +206,8 @@ def facts_sql(
     model = am.model
     params: list[Any] = []
     hit_columns = []
-    for i, rule in enumerate(am.rules):
-        cond = condition_sql(rule.condition, container=None, as_of=as_of)
+    for i, condition in enumerate(am.conditions):
+        cond = condition_sql(condition, container=None, as_of=as_of)
         hit_columns.append(f"COALESCE({cond.text}, false) AS h_{i}")
         params += cond.params
     params.append(list(account_ids))

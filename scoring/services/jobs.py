@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -48,7 +48,7 @@ def _chunk_bounds(*, size: int, engaged_since=None) -> list[tuple[int, int, int]
 
 @transaction.atomic
 def start_rescore(
-    *, model: ScoringModel, reason: str, by: AbstractBaseUser | None = None, engaged_since=None
+    *, model: ScoringModel, reason: str, by: User | None = None, engaged_since=None
 ) -> RescoreJob:
     """Creates a job with its chunks and enqueues every chunk after commit."""
     from scoring.tasks import rescore_chunk

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -50,7 +50,7 @@ def refuse_unless_draft(model: ScoringModel) -> None:
     raise DomainError(f"v{model.version} is {model.status}; {how}.")
 
 
-def _require_permission(by: AbstractBaseUser | None, permission: str, message: str) -> None:
+def _require_permission(by: User | None, permission: str, message: str) -> None:
     # None is the system (a command, a migration): it is trusted.
     if by is not None and not by.has_perm(permission):
         raise DomainError(message)
@@ -76,9 +76,7 @@ def _settings_snapshot(model: ScoringModel) -> dict[str, Any]:
 
 
 @transaction.atomic
-def update_model_settings(
-    *, model: ScoringModel, by: AbstractBaseUser | None, **fields: Any
-) -> ScoringModel:
+def update_model_settings(*, model: ScoringModel, by: User | None, **fields: Any) -> ScoringModel:
     """Changes a draft's settings (name, notes, thresholds, grade bands, bounds)
     and, given ``eligible_sources``, the sources whose leads may become MQLs.
 
@@ -146,7 +144,7 @@ def _permission(part: _DraftPart, action: str) -> str:
     return f"scoring.{action}_{part.model._meta.model_name}"
 
 
-def _save_part(part: _DraftPart, row: Any, by: AbstractBaseUser | None) -> Any:
+def _save_part(part: _DraftPart, row: Any, by: User | None) -> Any:
     adding = row._state.adding
     _require_permission(by, _permission(part, "add" if adding else "change"), part.refused)
     model = _locked(row.model)
@@ -175,7 +173,7 @@ def _save_part(part: _DraftPart, row: Any, by: AbstractBaseUser | None) -> Any:
     return row
 
 
-def _delete_part(part: _DraftPart, row: Any, by: AbstractBaseUser | None) -> None:
+def _delete_part(part: _DraftPart, row: Any, by: User | None) -> None:
     _require_permission(by, _permission(part, "delete"), part.refused)
     model = _locked(row.model)
     refuse_unless_draft(model)
@@ -195,7 +193,7 @@ def _delete_part(part: _DraftPart, row: Any, by: AbstractBaseUser | None) -> Non
 
 
 @transaction.atomic
-def save_rule(*, rule: Rule, by: AbstractBaseUser | None) -> Rule:
+def save_rule(*, rule: Rule, by: User | None) -> Rule:
     """Adds a rule to a draft, or stores the changes made to one of its rules.
 
     The rule is validated as a whole first (``Rule.clean``: field, operator and
@@ -207,7 +205,7 @@ def save_rule(*, rule: Rule, by: AbstractBaseUser | None) -> Rule:
 
 
 @transaction.atomic
-def delete_rule(*, rule: Rule, by: AbstractBaseUser | None) -> None:
+def delete_rule(*, rule: Rule, by: User | None) -> None:
     """Deletes a draft's rule, recording what it was in the audit trail.
 
     Refuses unless the version is a draft. Deleting a rule that is already
@@ -217,7 +215,7 @@ def delete_rule(*, rule: Rule, by: AbstractBaseUser | None) -> None:
 
 
 @transaction.atomic
-def save_committee_role(*, role: CommitteeRole, by: AbstractBaseUser | None) -> CommitteeRole:
+def save_committee_role(*, role: CommitteeRole, by: User | None) -> CommitteeRole:
     """Adds a buying-committee role to a draft, or stores changes to one, with
     the same guards and audit entry as a rule: the committee decides which
     accounts qualify, so it is part of what gets reviewed and approved."""
@@ -225,14 +223,14 @@ def save_committee_role(*, role: CommitteeRole, by: AbstractBaseUser | None) -> 
 
 
 @transaction.atomic
-def delete_committee_role(*, role: CommitteeRole, by: AbstractBaseUser | None) -> None:
+def delete_committee_role(*, role: CommitteeRole, by: User | None) -> None:
     """Deletes a draft's committee role, recording what it was. Deleting one
     that is already gone does nothing."""
     _delete_part(COMMITTEE_ROLES, role, by)
 
 
 @transaction.atomic
-def discard_draft(*, model: ScoringModel, by: AbstractBaseUser | None) -> None:
+def discard_draft(*, model: ScoringModel, by: User | None) -> None:
     """Deletes a draft and its rules. Any other version is history and stays."""
     _require_permission(
         by, "scoring.delete_scoringmodel", "Only marketing ops can discard a draft."

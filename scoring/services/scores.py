@@ -396,9 +396,13 @@ class ModelVersion(Protocol):
     """What a crossing records of the version that scored the lead: a
     ScoringModel, or the CompiledModel single-lead scoring already holds."""
 
-    id: int
-    version: int
-    threshold: int
+    # Read-only, as a frozen CompiledModel's fields are.
+    @property
+    def id(self) -> int: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def threshold(self) -> int: ...
 
 
 def qualify_leads(*, lead_ids: Iterable[int], model: ModelVersion) -> int:

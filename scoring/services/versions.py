@@ -4,7 +4,7 @@ approves (the MQL definition is joint); marketing ops publish."""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -74,9 +74,7 @@ def next_version() -> int:
 
 
 @transaction.atomic
-def clone_model(
-    *, source: ScoringModel, by: AbstractBaseUser | None, name: str | None = None
-) -> ScoringModel:
+def clone_model(*, source: ScoringModel, by: User | None, name: str | None = None) -> ScoringModel:
     """A new draft with the settings, sources and rules of ``source``."""
     draft = ScoringModel.objects.create(
         name=name or source.name,
@@ -105,7 +103,7 @@ def clone_model(
 
 
 @transaction.atomic
-def submit_model(*, model: ScoringModel, by: AbstractBaseUser) -> ScoringModel:
+def submit_model(*, model: ScoringModel, by: User) -> ScoringModel:
     """Sends a draft for approval. Every rule is checked again first."""
     model = _locked(model)
     _require(model, ModelStatus.DRAFT, to="submitted")
@@ -126,7 +124,7 @@ def submit_model(*, model: ScoringModel, by: AbstractBaseUser) -> ScoringModel:
 
 
 @transaction.atomic
-def return_to_draft(*, model: ScoringModel, by: AbstractBaseUser, reason: str = "") -> ScoringModel:
+def return_to_draft(*, model: ScoringModel, by: User, reason: str = "") -> ScoringModel:
     """Takes a submitted or approved version back to draft, to be edited."""
     model = _locked(model)
     _require(model, ModelStatus.SUBMITTED, ModelStatus.APPROVED, to="returned to draft")
@@ -147,7 +145,7 @@ def return_to_draft(*, model: ScoringModel, by: AbstractBaseUser, reason: str = 
 
 
 @transaction.atomic
-def approve_model(*, model: ScoringModel, by: AbstractBaseUser) -> ScoringModel:
+def approve_model(*, model: ScoringModel, by: User) -> ScoringModel:
     """A sales manager approves a submitted version.
 
     The definition is joint: the person who submitted it cannot approve it.
@@ -170,7 +168,7 @@ def approve_model(*, model: ScoringModel, by: AbstractBaseUser) -> ScoringModel:
 
 
 @transaction.atomic
-def publish_model(*, model: ScoringModel, by: AbstractBaseUser | None) -> RescoreJob:
+def publish_model(*, model: ScoringModel, by: User | None) -> RescoreJob:
     """Makes an approved version live, archives the previous one, and starts a
     rescore of every lead in the background. Returns the rescore job."""
     from scoring.services.jobs import start_rescore
