@@ -26,6 +26,7 @@ from scoring.models import (
 )
 from scoring.selectors import live_model
 from tests import factories
+from tests.admin_forms import change_form_data
 
 
 @pytest.fixture
@@ -63,27 +64,6 @@ def trail(model: ScoringModel) -> list[tuple[str, str, dict]]:
             object_id=str(model.pk), content_type__model="scoringmodel"
         ).order_by("at", "id")
     ]
-
-
-def _form_fields(form) -> dict:
-    data = {}
-    for bound in form:
-        value = bound.value()
-        if value is True:
-            data[bound.html_name] = "on"
-        elif value is not None and value is not False:
-            data[bound.html_name] = value
-    return data
-
-
-def change_form_data(response) -> dict:
-    """What the browser would post back from a change page, unchanged."""
-    data = _form_fields(response.context["adminform"].form)
-    for inline in response.context["inline_admin_formsets"]:
-        data.update(_form_fields(inline.formset.management_form))
-        for form in inline.formset.forms:
-            data.update(_form_fields(form))
-    return data
 
 
 def rule_form(response, name: str):
