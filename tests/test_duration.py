@@ -12,6 +12,8 @@ from handoff.templatetags.handoff import duration
     ("minutes", "text"),
     [
         (0, "0 min"),
+        (0.5, "less than a minute"),
+        (12.5, "13 min"),
         (45, "45 min"),
         (60, "1 h 00 min"),
         (13 * 60 + 45, "13 h 45 min"),

@@ -127,7 +127,7 @@ def names_in_order(response) -> list[str]:
         (80, "due in 1 h 20 min", False),
         (60, "due in 1 h 00 min", False),
         (25, "due in 25 min", False),
-        (0.5, "due in 0 min", False),
+        (0.5, "due in less than a minute", False),
         (-180, "overdue by 3 h 00 min", True),
         (-(2 * 24 * 60 + 4 * 60 + 10), "overdue by 2 d 4 h", True),
     ],
