@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Lower
 from django.forms.models import model_to_dict
 from django.utils import timezone
@@ -112,6 +112,7 @@ def upsert_lead(
     source of an existing lead is kept: it says where the person first came from.
     With ``overwrite=False`` (a caller that may not read the lead it matched)
     what is known is kept too: only blank fields and new attribute keys are added.
+    Callers sending the same new person at once all get the one lead.
     """
     unknown = set(profile) - set(LEAD_PROFILE_FIELDS)
     if unknown:
@@ -122,15 +123,38 @@ def upsert_lead(
         raise DomainError("A lead needs an email or an external id.", field="email")
 
     lead = _find_lead_for_update(email=email, external_id=external_id)
-    created = lead is None
     if lead is None:
         lead = Lead(email=email, external_id=external_id, source=source)
-    elif email and not lead.email:
+        _fill_in(lead, profile=profile, attributes=attributes, keep_known=False)
+        try:
+            # A savepoint, so that losing the race below leaves the transaction usable.
+            with transaction.atomic():
+                lead.save()
+        except IntegrityError:
+            # The same new person sent twice at once: both requests found no
+            # lead and inserted one; the unique index made this one wait for
+            # the other's commit, then refused it. Update the lead that won.
+            lead = _find_lead_for_update(email=email, external_id=external_id)
+            if lead is None:
+                raise
+        else:
+            leads_changed.send(sender=Lead, lead_ids={lead.pk})
+            return lead, True
+    if email and not lead.email:
         lead.email = email
     elif external_id and not lead.external_id:
         lead.external_id = external_id
+    _fill_in(lead, profile=profile, attributes=attributes, keep_known=not overwrite)
+    lead.save()
+    leads_changed.send(sender=Lead, lead_ids={lead.pk})
+    return lead, False
 
-    keep_known = not overwrite and not created
+
+def _fill_in(
+    lead: Lead, *, profile: dict[str, Any], attributes: dict[str, Any] | None, keep_known: bool
+) -> None:
+    """Sets the profile values given (blanks never erase), merges the
+    attributes and finds the account; with ``keep_known`` only blanks are filled."""
     for name, value in profile.items():
         if value is None or value == "":
             continue
@@ -143,9 +167,6 @@ def upsert_lead(
         lead.attributes = {**first, **last}
     if lead.email and lead.account_id is None:
         lead.account = account_for_email(email=lead.email, company_name=lead.company_name)
-    lead.save()
-    leads_changed.send(sender=Lead, lead_ids={lead.pk})
-    return lead, created
 
 
 @transaction.atomic
