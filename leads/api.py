@@ -14,7 +14,7 @@ from rest_framework.settings import api_settings
 
 from handoff.api.write_only import is_write_only, what_was_sent
 from handoff.errors import BatchError
-from handoff.validators import storable_json, unstorable_text
+from handoff.validators import MAX_ID, storable_json, unstorable_text
 from leads import services
 from leads.filters import AccountFilter, ActivityFilter, LeadFilter
 from leads.models import (
@@ -179,7 +179,7 @@ class ActivitySerializer(serializers.ModelSerializer):
 class ActivityInSerializer(serializers.Serializer):
     """One incoming event. The lead is named by exactly one of three references."""
 
-    lead = serializers.IntegerField(required=False, min_value=1)
+    lead = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     lead_email = serializers.EmailField(required=False)
     lead_external_id = serializers.CharField(required=False, max_length=100)
     kind = serializers.CharField(max_length=50, validators=[activity_kind_validator])
@@ -257,7 +257,7 @@ class ActivityInSerializer(serializers.Serializer):
             row: dict[str, Any] = {}
             if "lead" in item:
                 lead = item["lead"]
-                if type(lead) is not int or lead < 1:
+                if type(lead) is not int or not 1 <= lead <= MAX_ID:
                     return None
                 row["lead"] = lead
             for name in ("lead_email", "lead_external_id"):
