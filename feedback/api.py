@@ -15,6 +15,7 @@ from feedback.filters import OpportunityFilter
 from feedback.models import Opportunity
 from feedback.selectors import opportunities_visible_to
 from handoff.errors import BatchError
+from handoff.validators import MAX_ID
 from leads.models import Lead
 from leads.services import LeadRef, resolve_lead_refs
 
@@ -61,7 +62,7 @@ class OpportunityInSerializer(serializers.Serializer):
     dates, which stage the lead may be in) are the service's."""
 
     crm_id = serializers.CharField(max_length=100)
-    lead = serializers.IntegerField(required=False, min_value=1)
+    lead = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     lead_email = serializers.EmailField(required=False)
     lead_external_id = serializers.CharField(required=False, max_length=100)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
@@ -30,11 +31,35 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ["at", "actor", "action", "content_type", "object_repr"]
+    list_display = ["at", "who", "action", "content_type", "object_repr"]
     list_filter = ["action", "content_type"]
-    search_fields = ["object_repr", "object_id", "note"]
-    list_select_related = ["actor", "content_type"]
+    search_fields = ["object_repr", "object_id", "note", "actor_name"]
+    list_select_related = ["content_type"]
     date_hierarchy = "at"
+
+    @admin.display(description="actor", ordering="actor_name")
+    def who(self, entry: AuditEntry) -> str:
+        return entry.who
+
+
+class PeopleAdmin(UserAdmin):
+    """Users, whom nobody deletes while they have history (the audit trail,
+    tokens issued or revoked protect them): people who leave are deactivated."""
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if protected:
+            messages.error(
+                request,
+                "People with history in Handoff are not deleted: the audit trail and API "
+                "tokens name them. Deactivate the account instead (untick Active on its page): "
+                "it can no longer sign in, and its history stays whole.",
+            )
+        return deleted, counts, perms_needed, protected
+
+
+admin.site.unregister(User)
+admin.site.register(User, PeopleAdmin)
 
 
 class IssueTokenForm(forms.Form):

@@ -32,9 +32,13 @@ def record(
     changes: dict[str, list[Any]] | None = None,
     note: str = "",
 ) -> AuditEntry:
-    """Adds one entry to the audit trail (in the caller's transaction)."""
+    """Adds one entry to the audit trail (in the caller's transaction). The
+    actor's username is copied onto it: the entry keeps it whatever later
+    happens to the account."""
+    person = actor if actor is not None and actor.is_authenticated else None
     return AuditEntry.objects.create(
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=person,
+        actor_name=person.get_username() if person is not None else "",
         action=action,
         content_type=ContentType.objects.get_for_model(obj, for_concrete_model=False),
         object_id=str(obj.pk),

@@ -7,6 +7,8 @@ from django import forms
 from django_filters.fields import IsoDateTimeField, RangeField
 from django_filters.widgets import DateRangeWidget
 
+from handoff.validators import MAX_ID
+
 
 class UTCIsoDateTimeField(IsoDateTimeField):
     """An ISO 8601 moment, turned into UTC before it reaches a query.
@@ -42,3 +44,18 @@ class IsoDateTimeFromToRangeFilter(django_filters.RangeFilter):
     """``<name>_after`` and ``<name>_before`` as ISO 8601 moments, in UTC."""
 
     field_class = UTCIsoDateTimeRangeField
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A related row (an SDR, an owner) by id, never looked up: an id nobody
+    has, or one the asker may not see, gives the same empty list as an id
+    with nothing to show. A ModelChoiceFilter answered 400 ("Select a valid
+    choice") only for ids that do not exist, telling which ones do. Anything
+    but a whole number in the 64-bit range ids have is refused alike."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)

@@ -8,13 +8,19 @@ from django.db import models
 class AuditEntry(models.Model):
     """One recorded change. Written only by handoff.audit.record; never edited."""
 
+    # PROTECT: people who leave are deactivated, not deleted, while the trail names them.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         related_name="+",
         help_text="Empty when the system acted (a task, a migration).",
+    )
+    actor_name = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text="The actor's username when the entry was written; empty for the system.",
     )
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     action = models.CharField(max_length=50)
@@ -33,6 +39,11 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_repr}"
+
+    @property
+    def who(self) -> str:
+        """The actor's name as it was, or "system"."""
+        return self.actor_name or "system"
 
 
 class ApiTokenScope(models.TextChoices):
@@ -66,15 +77,16 @@ class ApiToken(models.Model):
     )
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # PROTECT, as the audit trail's actor: who issued and revoked a token stays known.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     last_used_at = models.DateTimeField(
         null=True, blank=True, help_text="To the minute: not written on every request."
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
     class Meta:

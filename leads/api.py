@@ -4,6 +4,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
+from handoff.api.write_only import is_write_only, what_was_sent
 from handoff.validators import storable_json
 from leads import services
 from leads.filters import AccountFilter, ActivityFilter, LeadFilter
@@ -68,7 +69,10 @@ class LeadViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Leads. POST creates a lead, or updates the one with the same email (200)."""
+    """Leads. POST creates a lead, or updates the one with the same email (200).
+
+    A write-only token gets back only what it sent (handoff.api.write_only).
+    """
 
     filterset_class = LeadFilter
     serializer_class = LeadSerializer
@@ -80,11 +84,13 @@ class LeadViewSet(
     def create(self, request, *args, **kwargs):
         serializer = LeadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        lead, created = services.upsert_lead(**serializer.validated_data)
+        blind = is_write_only(request, self.basename)
+        lead, created = services.upsert_lead(**serializer.validated_data, overwrite=not blind)
+        answer_status = status.HTTP_201_CREATED if created else 200
+        if blind:
+            return Response(what_was_sent(serializer, lead.pk), status=answer_status)
         lead = self.get_queryset().get(pk=lead.pk)
-        return Response(
-            LeadSerializer(lead).data, status=status.HTTP_201_CREATED if created else 200
-        )
+        return Response(LeadSerializer(lead).data, status=answer_status)
 
     @extend_schema(request=LeadUpdateSerializer, responses=LeadSerializer)
     def partial_update(self, request, *args, **kwargs):
@@ -92,6 +98,8 @@ class LeadViewSet(
         serializer = LeadUpdateSerializer(lead, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         services.update_lead(lead=lead, **serializer.validated_data)
+        if is_write_only(request, self.basename):
+            return Response(what_was_sent(serializer, lead.pk))
         return Response(LeadSerializer(self.get_queryset().get(pk=lead.pk)).data)
 
 
@@ -116,7 +124,8 @@ class AccountSerializer(serializers.ModelSerializer):
 
 
 class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Accounts. POST creates an account, or updates the one with the same domain."""
+    """Accounts. POST creates an account, or updates the one with the same domain
+    (a write-only token only fills in its blanks, and gets back what it sent)."""
 
     filterset_class = AccountFilter
     serializer_class = AccountSerializer
@@ -128,10 +137,12 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def create(self, request, *args, **kwargs):
         serializer = AccountSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        account, created = services.upsert_account(**serializer.validated_data)
-        return Response(
-            AccountSerializer(account).data, status=status.HTTP_201_CREATED if created else 200
-        )
+        blind = is_write_only(request, self.basename)
+        account, created = services.upsert_account(**serializer.validated_data, overwrite=not blind)
+        answer_status = status.HTTP_201_CREATED if created else 200
+        if blind:
+            return Response(what_was_sent(serializer, account.pk), status=answer_status)
+        return Response(AccountSerializer(account).data, status=answer_status)
 
 
 class ActivitySerializer(serializers.ModelSerializer):

@@ -3,7 +3,7 @@
 import django_filters
 from django.db.models import Q
 
-from handoff.filters import IsoDateTimeFromToRangeFilter
+from handoff.filters import IdFilter, IsoDateTimeFromToRangeFilter
 from leads.models import Account, Activity, Lead, Stage
 
 
@@ -16,6 +16,7 @@ class LeadFilter(django_filters.FilterSet):
     country = django_filters.CharFilter(lookup_expr="iexact")
     email = django_filters.CharFilter(lookup_expr="iexact")
     q = django_filters.CharFilter(method="search", label="Search name, email or company")
+    owner = IdFilter(label="Owner (user id)")
 
     class Meta:
         model = Lead
@@ -36,6 +37,7 @@ class AccountFilter(django_filters.FilterSet):
     country = django_filters.CharFilter(lookup_expr="iexact")
     employees_min = django_filters.NumberFilter(field_name="employee_count", lookup_expr="gte")
     employees_max = django_filters.NumberFilter(field_name="employee_count", lookup_expr="lte")
+    owner = IdFilter(label="Owner (user id)")
 
     class Meta:
         model = Account

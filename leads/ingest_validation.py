@@ -17,7 +17,7 @@ from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from handoff.errors import BatchError
-from handoff.validators import storable_json, unstorable_text
+from handoff.validators import MAX_ID, storable_json, unstorable_text
 from leads.models import activity_kind_validator, url_fits_index
 
 MAX_ACTIVITY_BATCH = 1000
@@ -26,7 +26,7 @@ MAX_ACTIVITY_BATCH = 1000
 class ActivityInSerializer(serializers.Serializer):
     """One incoming event. The lead is named by exactly one of three references."""
 
-    lead = serializers.IntegerField(required=False, min_value=1)
+    lead = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     lead_email = serializers.EmailField(required=False)
     lead_external_id = serializers.CharField(required=False, max_length=100)
     kind = serializers.CharField(max_length=50, validators=[activity_kind_validator])
@@ -104,7 +104,7 @@ class ActivityInSerializer(serializers.Serializer):
             row: dict[str, Any] = {}
             if "lead" in item:
                 lead = item["lead"]
-                if type(lead) is not int or lead < 1:
+                if type(lead) is not int or not 1 <= lead <= MAX_ID:
                     return None
                 row["lead"] = lead
             for name in ("lead_email", "lead_external_id"):

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Lower
 from django.forms.models import model_to_dict
 from django.utils import timezone
@@ -62,13 +62,20 @@ def account_for_email(*, email: str, company_name: str = "") -> Account | None:
 
 
 @transaction.atomic
-def upsert_account(*, domain: str, **fields: Any) -> tuple[Account, bool]:
+def upsert_account(*, domain: str, overwrite: bool = True, **fields: Any) -> tuple[Account, bool]:
     """Create or update the account of a company domain (normalised). When an
-    existing account's data changes, its leads are announced as changed."""
+    existing account's data changes, its leads are announced as changed.
+
+    With ``overwrite=False`` (a caller that may not read the account it
+    matched) only blank fields of an existing account are filled in: it is
+    never renamed or re-owned by someone who cannot see it.
+    """
     domain = normalise_domain(domain)
     if is_personal_domain(domain):
         raise DomainError(f"{domain} is a free-mail or disposable domain.", field="domain")
     before = Account.objects.filter(domain=domain).values(*fields).first()
+    if before is not None and not overwrite:
+        fields = {name: value for name, value in fields.items() if before[name] in ("", None)}
     account, created = Account.objects.update_or_create(domain=domain, defaults=fields)
     if not created and before != {name: getattr(account, name) for name in fields}:
         announce_account_change(account=account)
@@ -94,6 +101,7 @@ def upsert_lead(
     email: str | None = None,
     external_id: str | None = None,
     attributes: dict[str, Any] | None = None,
+    overwrite: bool = True,
     **profile: Any,
 ) -> tuple[Lead, bool]:
     """Create the lead, or update the one with the same email (or external id).
@@ -102,6 +110,9 @@ def upsert_lead(
     leads: the email is matched case-insensitively after normalisation. Blank
     values do not erase what is known; attributes are merged key by key. The
     source of an existing lead is kept: it says where the person first came from.
+    With ``overwrite=False`` (a caller that may not read the lead it matched)
+    what is known is kept too: only blank fields and new attribute keys are added.
+    Callers sending the same new person at once all get the one lead.
     """
     unknown = set(profile) - set(LEAD_PROFILE_FIELDS)
     if unknown:
@@ -112,25 +123,50 @@ def upsert_lead(
         raise DomainError("A lead needs an email or an external id.", field="email")
 
     lead = _find_lead_for_update(email=email, external_id=external_id)
-    created = lead is None
     if lead is None:
         lead = Lead(email=email, external_id=external_id, source=source)
-    elif email and not lead.email:
+        _fill_in(lead, profile=profile, attributes=attributes, keep_known=False)
+        try:
+            # A savepoint, so that losing the race below leaves the transaction usable.
+            with transaction.atomic():
+                lead.save()
+        except IntegrityError:
+            # The same new person sent twice at once: both requests found no
+            # lead and inserted one; the unique index made this one wait for
+            # the other's commit, then refused it. Update the lead that won.
+            lead = _find_lead_for_update(email=email, external_id=external_id)
+            if lead is None:
+                raise
+        else:
+            leads_changed.send(sender=Lead, lead_ids={lead.pk})
+            return lead, True
+    if email and not lead.email:
         lead.email = email
     elif external_id and not lead.external_id:
         lead.external_id = external_id
+    _fill_in(lead, profile=profile, attributes=attributes, keep_known=not overwrite)
+    lead.save()
+    leads_changed.send(sender=Lead, lead_ids={lead.pk})
+    return lead, False
 
+
+def _fill_in(
+    lead: Lead, *, profile: dict[str, Any], attributes: dict[str, Any] | None, keep_known: bool
+) -> None:
+    """Sets the profile values given (blanks never erase), merges the
+    attributes and finds the account; with ``keep_known`` only blanks are filled."""
     for name, value in profile.items():
         if value is None or value == "":
             continue
+        if keep_known and getattr(lead, name) not in ("", None):
+            continue
         setattr(lead, name, value)
     if attributes:
-        lead.attributes = {**lead.attributes, **attributes}
+        # Key by key; the keys already known win when they must be kept.
+        first, last = (attributes, lead.attributes) if keep_known else (lead.attributes, attributes)
+        lead.attributes = {**first, **last}
     if lead.email and lead.account_id is None:
         lead.account = account_for_email(email=lead.email, company_name=lead.company_name)
-    lead.save()
-    leads_changed.send(sender=Lead, lead_ids={lead.pk})
-    return lead, created
 
 
 @transaction.atomic

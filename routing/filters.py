@@ -1,10 +1,10 @@
 """One FilterSet per listable model, shared by the API and the pages."""
 
 import django_filters
-from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 
+from handoff.filters import IdFilter
 from leads.models import LeadSource
 from routing.models import Assignment, AssignmentStatus, Membership, Queue
 
@@ -31,7 +31,7 @@ class AssignmentFilter(django_filters.FilterSet):
     # distinct=False: the status is a column of the row, so no duplicate rows to fold.
     status = django_filters.MultipleChoiceFilter(choices=AssignmentStatus.choices, distinct=False)
     queue = django_filters.ModelChoiceFilter(queryset=Queue.objects.all())
-    sdr = django_filters.ModelChoiceFilter(queryset=get_user_model().objects.all())
+    sdr = IdFilter(label="SDR (user id)")
 
     class Meta:
         model = Assignment
@@ -63,6 +63,8 @@ class QueueFilter(django_filters.FilterSet):
 
 
 class MembershipFilter(django_filters.FilterSet):
+    sdr = IdFilter(label="SDR (user id)")
+
     class Meta:
         model = Membership
         fields = ["queue", "sdr", "is_active"]

@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from handoff.roles import SALES_MANAGER, has_role
 from handoff.visibility import visible_to
 from leads.models import Activity, Lead, StageChange
+from leads.selectors import leads_visible_to
 from routing.models import Assignment, AssignmentStatus, Membership, Notice, Queue, Touch
 from scoring.models import AccountScore, LeadScore, MQLSnapshot
 
@@ -88,9 +89,10 @@ class LeadFile:
     account_score: AccountScore | None
 
 
-def lead_file(assignment: Assignment) -> LeadFile:
+def lead_file(assignment: Assignment, *, viewer: User) -> LeadFile:
     """The score at hand-off, the activity timeline, the account's other
-    contacts and its MQA status, in a fixed number of queries."""
+    contacts (those ``viewer`` may see, by the API's rule) and its MQA status,
+    in a fixed number of queries."""
     lead = assignment.lead
     # What sales saw at hand-off: the last snapshot taken up to this assignment
     # (a lead recycled and qualified again has one per crossing).
@@ -102,7 +104,8 @@ def lead_file(assignment: Assignment) -> LeadFile:
     activities = Activity.objects.filter(lead=lead).order_by("-occurred_at", "-id")
     contacts, contact_count, account_score = [], 0, None
     if lead.account_id:
-        others = Lead.objects.filter(account_id=lead.account_id).exclude(pk=lead.pk)
+        # The API's visibility rule: an SDR sees no colleague's leads here either.
+        others = leads_visible_to(viewer).filter(account_id=lead.account_id).exclude(pk=lead.pk)
         contacts = list(others.order_by("last_name", "first_name", "id")[:OTHER_CONTACTS_SHOWN])
         contact_count = len(contacts) if len(contacts) < OTHER_CONTACTS_SHOWN else others.count()
         account_score = AccountScore.objects.filter(account_id=lead.account_id).first()

@@ -201,7 +201,7 @@ def _page_context(
 ) -> dict[str, Any]:
     return {
         **_panel_context(request, assignment, bound=bound),
-        "file": lead_file(assignment),
+        "file": lead_file(assignment, viewer=request.user),
         "why": assignment.why or {},
         "notice_count": unread_notices(request.user).count(),
     }

@@ -370,14 +370,14 @@ class ScoringModelAdmin(admin.ModelAdmin):
     def audit_trail(self, obj: ScoringModel) -> str:
         entries = AuditEntry.objects.filter(
             content_type=ContentType.objects.get_for_model(ScoringModel), object_id=str(obj.pk)
-        ).select_related("actor")[:100]
+        )[:100]
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
                     f"{timezone.localtime(e.at):%Y-%m-%d %H:%M}",
-                    e.actor.username if e.actor else "system",
+                    e.who,
                     e.action,
                     e.note,
                     _change_text(e.changes),

@@ -16,6 +16,8 @@ from rest_framework.test import APIClient
 from handoff import tokens
 from handoff.errors import DomainError
 from handoff.models import ApiToken, ApiTokenScope, AuditEntry
+from leads.models import Lead
+from leads.services import upsert_account
 from tests import factories
 from tests.test_settings import PRODUCTION_ENV, run_manage
 
@@ -365,6 +367,142 @@ def test_a_body_django_refuses_to_read_gets_the_same_413(tracking, lead):
     assert response.json()["detail"].startswith(
         "Request body too large: the API takes at most 2,000 bytes"
     )
+
+
+# --- Write-only tokens -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def forms_token(integration_user, marketing_ops):
+    """Web forms: may create and update leads and accounts, but not read them."""
+    issued = tokens.issue_token(
+        name="Web forms",
+        scopes=[ApiTokenScope.LEADS_WRITE],
+        user=integration_user,
+        by=marketing_ops,
+    )
+    return client_with(issued.key)
+
+
+@pytest.fixture
+def known_lead(db):
+    return factories.make_lead(
+        "ada@acme.example",
+        first_name="Ada",
+        last_name="Lovelace",
+        phone="+44 20 7946 0000",
+        attributes={"plan": "enterprise"},
+    )
+
+
+def test_an_empty_patch_by_a_write_only_token_answers_the_id_alone(forms_token, known_lead):
+    response = forms_token.patch(f"/api/leads/{known_lead.pk}/", {}, format="json")
+
+    assert response.status_code == 200
+    assert response.json() == {"id": known_lead.pk}
+
+
+def test_a_patch_by_a_write_only_token_answers_only_what_it_sent(forms_token, known_lead):
+    response = forms_token.patch(
+        f"/api/leads/{known_lead.pk}/",
+        {"title": "CTO", "attributes": {"seats": 5}},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {"id": known_lead.pk, "title": "CTO", "attributes": {"seats": 5}}
+    known_lead.refresh_from_db()
+    assert (known_lead.title, known_lead.attributes) == ("CTO", {"plan": "enterprise", "seats": 5})
+
+
+def test_a_write_only_upsert_of_a_known_email_reads_nothing_and_renames_nobody(
+    forms_token, known_lead
+):
+    response = forms_token.post(
+        "/api/leads/",
+        {
+            "email": "ada@acme.example",
+            "source": "webinar",
+            "first_name": "Mallory",
+            "title": "CTO",
+            "attributes": {"plan": "free", "seats": 5},
+        },
+        format="json",
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": known_lead.pk,
+        "email": "ada@acme.example",
+        "source": "webinar",
+        "first_name": "Mallory",
+        "title": "CTO",
+        "attributes": {"plan": "free", "seats": 5},
+    }
+    known_lead.refresh_from_db()
+    # What was blank is filled in; what was known stays.
+    assert (known_lead.first_name, known_lead.title, known_lead.attributes) == (
+        "Ada",
+        "CTO",
+        {"plan": "enterprise", "seats": 5},
+    )
+
+
+def test_a_write_only_token_creating_a_lead_gets_back_what_it_sent(forms_token, db):
+    response = forms_token.post(
+        "/api/leads/",
+        {"email": "grace@navy.example", "source": "inbound_form", "first_name": "Grace"},
+        format="json",
+    )
+
+    lead = Lead.objects.get()
+    assert response.status_code == 201
+    assert response.json() == {
+        "id": lead.pk,
+        "email": "grace@navy.example",
+        "source": "inbound_form",
+        "first_name": "Grace",
+    }
+
+
+def test_a_write_only_upsert_of_a_known_domain_neither_shows_nor_renames_the_account(
+    forms_token, db
+):
+    account, _ = upsert_account(domain="acme.example", name="Acme", industry="Software")
+
+    response = forms_token.post(
+        "/api/accounts/",
+        {"name": "Evil Corp", "domain": "acme.example", "employee_count": 250},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": account.pk,
+        "name": "Evil Corp",
+        "domain": "acme.example",
+        "employee_count": 250,
+    }
+    account.refresh_from_db()
+    assert (account.name, account.industry, account.employee_count) == ("Acme", "Software", 250)
+
+
+def test_a_token_that_may_read_still_gets_the_whole_record_and_may_rename(
+    integration_client, known_lead
+):
+    upsert_account(domain="acme.example", name="Acme")
+
+    lead = integration_client.post(
+        "/api/leads/",
+        {"email": "ada@acme.example", "source": "inbound_form", "first_name": "Augusta"},
+        format="json",
+    )
+    account = integration_client.post(
+        "/api/accounts/", {"name": "Acme Corp", "domain": "acme.example"}, format="json"
+    )
+
+    assert (lead.json()["first_name"], lead.json()["phone"]) == ("Augusta", "+44 20 7946 0000")
+    assert (account.json()["name"], account.json()["industry"]) == ("Acme Corp", "")
 
 
 # --- The admin ------------------------------------------------------------------------------

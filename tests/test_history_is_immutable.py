@@ -1,9 +1,15 @@
 """Stage history, merges and the audit trail cannot be rewritten in the admin,
 even by roles whose group grants them every permission on those models."""
 
-import pytest
+import importlib
 
-from handoff import audit
+import pytest
+from django.apps import apps as django_apps
+from django.contrib.auth.models import User
+from django.db.models import ProtectedError
+
+from handoff import audit, tokens
+from handoff.models import ApiToken, AuditEntry
 from leads.models import Stage
 from leads.services import change_stage
 from tests import factories
@@ -40,3 +46,90 @@ def test_a_stage_change_can_be_read_but_not_edited(client_as, marketing_ops, his
 
     assert page.status_code == 200
     assert 'name="_save"' not in page.text
+
+
+# --- People who leave: deactivated, never deleted while they have history --------------------
+
+
+def test_an_audit_entry_keeps_its_actor_s_name_as_it_was(history, marketing_ops):
+    _, entry = history
+
+    marketing_ops.username = "mo.renamed"
+    marketing_ops.is_active = False
+    marketing_ops.save()
+
+    entry = AuditEntry.objects.get(pk=entry.pk)
+    assert (entry.actor, entry.actor_name, entry.who) == (marketing_ops, "mo.ops", "mo.ops")
+
+
+def test_an_entry_the_system_wrote_names_the_system(db):
+    entry = audit.record(actor=None, action="changed", obj=factories.make_lead())
+
+    assert (entry.actor_name, entry.who) == ("", "system")
+
+
+def test_a_person_with_audit_history_cannot_be_deleted(history, marketing_ops):
+    _, entry = history
+
+    with pytest.raises(ProtectedError):
+        marketing_ops.delete()
+
+    assert AuditEntry.objects.get(pk=entry.pk).actor == marketing_ops
+
+
+def test_who_issued_or_revoked_a_token_cannot_be_deleted(db, integration_user):
+    issuer = User.objects.create_user("ivy.issuer")
+    revoker = User.objects.create_user("rex.revoker")
+    issued = tokens.issue_token(name="CRM", scopes=["leads:read"], user=integration_user, by=issuer)
+    tokens.revoke_token(token=issued.token, by=revoker)
+    AuditEntry.objects.all().delete()  # only the token's own columns protect them now
+
+    for person in (issuer, revoker):
+        with pytest.raises(ProtectedError):
+            person.delete()
+
+    token = ApiToken.objects.get()
+    assert (token.created_by, token.revoked_by) == (issuer, revoker)
+
+
+def test_a_person_without_history_can_still_be_deleted(db):
+    User.objects.create_user("temp.typo")
+
+    User.objects.get(username="temp.typo").delete()
+
+    assert not User.objects.filter(username="temp.typo").exists()
+
+
+def test_the_admin_refuses_to_delete_a_person_with_history_and_says_to_deactivate(
+    client_as, history, marketing_ops
+):
+    admin_user = User.objects.create_superuser("root.admin", password="x-long-password-1")
+    client = client_as(admin_user)
+
+    page = client.get(f"/admin/auth/user/{marketing_ops.pk}/delete/")
+    client.post(f"/admin/auth/user/{marketing_ops.pk}/delete/", {"post": "yes"})
+
+    assert "<title>Cannot delete user | Django site admin</title>" in page.text
+    assert "Deactivate the account instead (untick Active on its page)" in page.text
+    assert User.objects.filter(pk=marketing_ops.pk).exists()
+
+
+def test_the_audit_trail_in_the_admin_shows_the_name_as_it_was(client_as, history, marketing_ops):
+    User.objects.filter(pk=marketing_ops.pk).update(username="mo.renamed")
+    marketing_ops.refresh_from_db()
+
+    page = client_as(marketing_ops).get("/admin/handoff/auditentry/")
+
+    assert '<td class="field-who">mo.ops</td>' in page.text
+
+
+def test_the_migration_names_the_actors_of_earlier_entries(history, marketing_ops):
+    _, entry = history
+    AuditEntry.objects.filter(pk=entry.pk).update(actor_name="")
+
+    migration = importlib.import_module(
+        "handoff.migrations.0005_audit_actor_name_and_protected_people"
+    )
+    migration.fill_actor_names(django_apps, None)
+
+    assert AuditEntry.objects.get(pk=entry.pk).actor_name == "mo.ops"

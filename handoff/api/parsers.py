@@ -6,7 +6,9 @@ default limit, 2 MiB, leaves room for ~2 KB per event.
 
 from django.conf import settings
 from rest_framework import parsers, status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ParseError
+
+from handoff.validators import MAX_JSON_DEPTH
 
 
 class RequestTooLarge(APIException):
@@ -38,7 +40,15 @@ def check_size(parser_context) -> None:
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         check_size(parser_context)
-        return super().parse(stream, media_type, parser_context)
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            # Python's decoder gives up on a few thousand levels of nesting
+            # (a small body); DRF turns only ValueError into a 400.
+            raise ParseError(
+                "JSON parse error - nested too deeply: properties and attributes take "
+                f"at most {MAX_JSON_DEPTH} levels."
+            ) from None
 
 
 class FormParser(parsers.FormParser):

@@ -23,7 +23,7 @@ from rest_framework.test import APIClient
 
 from handoff.models import AuditEntry
 from leads import services as lead_services
-from leads.models import Activity, Lead, Stage, StageChange
+from leads.models import Activity, Lead, LeadSource, Stage, StageChange
 from routing.models import Assignment, AssignmentStatus, Queue, Touch
 from scoring.models import LeadScore
 from tests import factories
@@ -185,6 +185,36 @@ def test_overlapping_batches_in_opposite_orders_do_not_deadlock(ten_leads, two_c
         assert sorted(status for status, _ in answers) == [200, 201], answers
         assert sum(body["stored"] for _, body in answers) == 1000
     assert Activity.objects.filter(source_system="web").count() == 3000
+
+
+# --- The same new person, posted at once ------------------------------------------------------
+
+
+def test_the_same_new_person_posted_at_once_is_one_lead_and_no_error(
+    reference_data_kept, integration_client
+):
+    """A form posted twice, and the CRM sync, at the same moment. Each request
+    finds no lead and inserts one; all but the first wait on the unique index
+    and then hit it. The lead's source row, locked here, holds the first
+    insert until every request has looked and is waiting."""
+    clients = [integration_client] + [APIClient() for _ in range(3)]
+    for client in clients:
+        client.credentials(**integration_client._credentials)
+        client.get("/api/leads/", {"page_size": 1})
+    person = {"email": "ada@lovelace.example", "source": "inbound_form", "first_name": "Ada"}
+
+    def post_person(client: APIClient) -> tuple[int, int | None]:
+        response = client.post("/api/leads/", person, format="json")
+        return response.status_code, response.json().get("id")
+
+    answers = at_once(
+        *[lambda c=client: post_person(c) for client in clients],
+        held=lambda: LeadSource.objects.select_for_update().get(slug="inbound_form"),
+    )
+
+    lead = Lead.objects.get()
+    assert sorted(answers) == [(200, lead.pk)] * 3 + [(201, lead.pk)]
+    assert lead.first_name == "Ada"
 
 
 # --- Two sessions of one SDR, one MQL ----------------------------------------------------------

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from feedback.api import OpportunityInSerializer
 from leads.ingest_validation import ActivityInSerializer
 from leads.models import Activity, Lead
 from tests import factories
@@ -12,6 +13,7 @@ from tests.leads.test_api import event
 
 NUL = "Contains a NUL character (\\u0000), which cannot be stored."
 SURROGATE = "Contains a lone surrogate (\\ud800-\\udfff), which cannot be stored."
+DEEP = "Contains values nested more than 32 levels deep, which cannot be stored."
 
 
 @pytest.mark.parametrize(
@@ -136,3 +138,94 @@ def test_a_url_the_api_does_not_have_answers_json(integration_client):
     assert response.json() == {
         "detail": "No API endpoint at /api/no-such-thing/: the operations are listed at /api/docs/."
     }
+
+
+def nested(depth: int) -> dict:
+    value: dict = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("depth", [32, 960, 3000])
+def test_json_nested_too_deep_in_properties_is_refused_naming_the_field(integration_client, depth):
+    lead = factories.make_lead()
+    body = json.dumps(event({"lead": lead.pk}, 1, properties=nested(depth)))
+
+    response = integration_client.post("/api/activities/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"0": {"properties": [DEEP]}}
+    assert not Activity.objects.exists()
+
+
+@pytest.mark.parametrize("depth", [32, 960, 3000])
+def test_json_nested_too_deep_in_attributes_is_refused_naming_the_field(integration_client, depth):
+    body = json.dumps(
+        {"email": "ada@example.com", "source": "inbound_form", "attributes": nested(depth)}
+    )
+
+    response = integration_client.post("/api/leads/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json() == {"attributes": [DEEP]}
+    assert not Lead.objects.exists()
+
+
+def test_json_nested_32_levels_deep_is_stored(integration_client):
+    lead = factories.make_lead()
+
+    response = integration_client.post(
+        "/api/activities/", event({"lead": lead.pk}, 1, properties=nested(31)), format="json"
+    )
+
+    assert response.status_code == 201
+    assert Activity.objects.get().properties == nested(31)
+
+
+def test_json_too_deep_for_the_decoder_is_a_400_saying_so(integration_client):
+    body = '{"lead": 1, "properties": ' + '{"a": ' * 50_000 + "{}" + "}" * 50_000 + "}"
+
+    response = integration_client.post("/api/activities/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "JSON parse error - nested too deeply: properties and attributes take "
+        "at most 32 levels."
+    }
+
+
+@pytest.mark.parametrize("path", ["/api/activities/", "/api/opportunities/"])
+def test_a_20_digit_lead_id_is_refused_naming_the_field(integration_client, path):
+    body = {
+        **event({"lead": 10**19}, 1),
+        "crm_id": "opp-1",
+        "amount": "100.00",
+        "created_on": "2026-01-05",
+    }
+
+    response = integration_client.post(path, body, format="json")
+
+    assert response.status_code == 400
+    errors = response.json().get("errors", {}).get("0") or response.json()
+    assert errors == {"lead": ["Ensure this value is less than or equal to 9223372036854775807."]}
+
+
+def test_ids_are_bounded_to_64_bits_before_any_query(db):
+    """On SQLite a larger id cannot even be bound to a query (a 500): the
+    serializers and the quick path refuse it first."""
+    too_big = event({"lead": 2**63}, 1)
+    largest = event({"lead": 2**63 - 1}, 2)
+
+    assert ActivityInSerializer.validate_plain_batch([too_big]) is None
+    assert ActivityInSerializer.validate_plain_batch([largest])[0]["lead"] == 2**63 - 1
+    serializer = ActivityInSerializer(data=[too_big], many=True)
+    assert not serializer.is_valid()
+    assert serializer.errors == {
+        0: {"lead": ["Ensure this value is less than or equal to 9223372036854775807."]}
+    }
+    opportunity = OpportunityInSerializer(
+        data={"crm_id": "o", "lead": 2**63, "amount": "1", "created_on": "2026-01-05"}
+    )
+    assert not opportunity.is_valid()
+    assert list(opportunity.errors) == ["lead"]

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from leads.models import Stage
+from leads.models import Lead, Stage
 from leads.services import ActivityEvent, record_activities, upsert_account, upsert_lead
 from routing.models import Assignment, Membership, Notice
 from routing.services import join_queue, mark_notices_read, route_mql, watch_sla_clocks
@@ -454,13 +454,14 @@ def test_the_lead_page_says_why_this_sdr_got_it(client_as, sdr, other_sdr, demo_
 
 def test_the_lead_page_shows_who_the_account_timeline_and_history(client_as, sdr, desk):
     assignment = mql_for(sdr, email="ada@acme.example", company="Acme")
-    upsert_lead(
+    bob, _ = upsert_lead(
         email="bob@acme.example",
         source=factories.source(),
         first_name="Bob",
         last_name="Builder",
         title="CTO",
     )
+    Lead.objects.filter(pk=bob.pk).update(owner=sdr)  # hers too: she may see him
 
     response = client_as(sdr).get(f"/queue/{assignment.pk}/")
 
@@ -476,6 +477,35 @@ def test_the_lead_page_shows_who_the_account_timeline_and_history(client_as, sdr
         ("lead", "mql")
     ]
     assert "Lead → MQL" in html
+
+
+def test_other_contacts_are_only_those_the_api_shows_her(
+    client_as, api_as, sdr, other_sdr, manager, desk
+):
+    assignment = mql_for(sdr, email="ada@acme.example", company="Acme")
+    theirs = mql_for(other_sdr, 2, email="olivia.lead@acme.example", first_name="Theirs")
+    unowned, _ = upsert_lead(
+        email="carol@acme.example", source=factories.source(), first_name="Carol", title="CFO"
+    )
+    mine, _ = upsert_lead(email="dan@acme.example", source=factories.source(), first_name="Dan")
+    Lead.objects.filter(pk=mine.pk).update(owner=sdr)
+
+    page = client_as(sdr).get(f"/queue/{assignment.pk}/")
+    api = api_as(sdr).get("/api/leads/", {"account": assignment.lead.account_id})
+
+    html = page.content.decode()
+    shown = [c.pk for c in page.context["file"].other_contacts]
+    assert shown == [mine.pk]
+    assert sorted(row["id"] for row in api.json()["results"]) == sorted(
+        [assignment.lead.pk, mine.pk]
+    )
+    assert "Other contacts (1)" in html
+    assert "olivia.lead@acme.example" not in html
+    assert "carol@acme.example" not in html
+    managers_view = client_as(manager).get(f"/queue/{assignment.pk}/").context["file"]
+    assert sorted(c.pk for c in managers_view.other_contacts) == sorted(
+        [theirs.lead.pk, unowned.pk, mine.pk]
+    )
 
 
 def test_another_sdrs_lead_is_not_found(client_as, sdr, other_sdr, desk):
@@ -510,7 +540,8 @@ def test_the_lead_page_costs_the_same_queries_for_1_or_10_contacts_and_touches(
 
     assignment = mql_for(sdr, email="ada@acme.example")
     for n in range(count):
-        upsert_lead(email=f"colleague{n}@acme.example", source=factories.source())
+        colleague, _ = upsert_lead(email=f"colleague{n}@acme.example", source=factories.source())
+        Lead.objects.filter(pk=colleague.pk).update(owner=sdr)  # contacts she may see
         log_touch(assignment=assignment, by=sdr, kind="call", note=f"call {n}")
     client = client_as(sdr)
 
@@ -520,3 +551,4 @@ def test_the_lead_page_costs_the_same_queries_for_1_or_10_contacts_and_touches(
         response = client.get(f"/queue/{assignment.pk}/")
 
     assert len(response.context["touches"]) == count
+    assert len(response.context["file"].other_contacts) == count
