@@ -182,12 +182,19 @@ USE_TZ = True
 # --- Static files ---------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Deployed, static files are collected into STATIC_ROOT under hashed names
+# (cached for good by browsers) and served from there by WhiteNoise. With
+# STATIC_FROM_SOURCE, WhiteNoise serves them from the apps' own folders under
+# their own names, with no collectstatic: what debug mode and `make run` do,
+# since collecting and compressing the API docs' files takes minutes.
+STATIC_FROM_SOURCE = env_bool("STATIC_FROM_SOURCE", DEBUG)
+WHITENOISE_USE_FINDERS = STATIC_FROM_SOURCE
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
+            if STATIC_FROM_SOURCE
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
