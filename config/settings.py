@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "scoring",
     "routing",
     "feedback",
+    "config",  # last: it sits on top of every app (the demo's seed_demo command)
     "axes",
 ]
 
