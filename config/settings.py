@@ -46,7 +46,7 @@ INSTALLED_APPS = [
     "scoring",
     "routing",
     "feedback",
-    "config",  # last: it sits on top of every app (the demo's seed_demo command)
+    "config",  # after the apps: it sits on top of them all (the seed_demo command)
     "axes",
 ]
 
