@@ -17,16 +17,29 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 ## make run: set up, load demo data, start web + Celery worker + beat (Ctrl-C stops all)
+# The embedded default as a user meets it: debug off, so Django's technical
+# pages never show (developers opt in with `DEBUG=true make run`); plain HTTP
+# on loopback; static files served from the apps' folders (see
+# STATIC_FROM_SOURCE in config/settings.py); and a secret key made once in
+# var/ and kept there, so sessions outlive a restart. Variables already set
+# in the environment win.
+RUN_ENV = DEBUG="$${DEBUG:-false}" HTTPS="$${HTTPS:-false}" \
+	STATIC_FROM_SOURCE="$${STATIC_FROM_SOURCE:-true}" \
+	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret-key)}"
 # honcho runs the Procfile's commands through the shell with the caller's PATH:
 # the venv goes first so that `python` and `celery` there are the project's.
 # `-p` is the $PORT honcho hands to the first Procfile entry, web.
-run: venv
-	@mkdir -p var
-	DEBUG=true $(PY) manage.py migrate --noinput
-	DEBUG=true $(PY) manage.py seed_demo --url http://127.0.0.1:$(PORT)/
+run: venv var/secret-key
+	@$(RUN_ENV) $(PY) manage.py migrate --noinput
+	@$(RUN_ENV) $(PY) manage.py seed_demo --url http://127.0.0.1:$(PORT)/
 	@echo "Starting Handoff on http://127.0.0.1:$(PORT)/ (web, worker, beat)."
 	@echo "Logins are printed above. Ctrl-C stops all."
-	DEBUG=true PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile -p $(PORT)
+	@$(RUN_ENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile -p $(PORT)
+
+# Readable by its owner only; never committed (var/ is ignored by git).
+var/secret-key: | venv
+	@mkdir -p var
+	@umask 077 && $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
 ## make test: throwaway PostgreSQL and Redis on loopback, then lint and the whole suite
 test: venv

@@ -22,7 +22,10 @@ router.register("scores", LeadScoreViewSet, basename="score")
 router.register("account-scores", AccountScoreViewSet, basename="account-score")
 router.register("opportunities", OpportunityViewSet, basename="opportunity")
 
+# Errors are pages of the site (the API keeps its JSON answers); see config.views.
+handler403 = "config.views.permission_denied"
 handler404 = "config.views.not_found"
+handler500 = "config.views.server_error"
 
 urlpatterns = [
     path("", views.home, name="home"),

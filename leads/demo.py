@@ -7,7 +7,8 @@ completely or not at all, which is what lets "the demo users exist" stand for
 "the demo is loaded".
 
 Leads are left at the initial stage and unscored: scoring and routing are their
-own apps' work. For the same reason no ``activities_recorded`` signal is sent;
+own apps' work, which config.demo (the seed_demo command) does next through
+their services. For the same reason no ``activities_recorded`` signal is sent;
 a bulk load is followed by a full rescore, not by one rescore per lead.
 """
 

@@ -61,3 +61,48 @@ def test_a_malformed_number_names_the_variable(monkeypatch):
 
     with pytest.raises(ImproperlyConfigured, match="CONN_MAX_AGE must be a whole number"):
         env_int("CONN_MAX_AGE", 0)
+
+
+# Asks the live stack for the stylesheet, as a browser would, and prints what
+# it got: the status, and the address the templates give the stylesheet.
+FETCH_STYLESHEET = """
+from django.templatetags.static import static
+from django.test import Client
+url = static("handoff/handoff.css")
+response = Client(HTTP_HOST="127.0.0.1").get(url)
+print(url, response.status_code, b"".join(response.streaming_content)[:5].decode())
+"""
+
+
+def test_debug_off_serves_static_files_from_their_apps_without_collecting_them(tmp_path):
+    # As `make run` starts Handoff: debug off, nothing collected in var/.
+    env = {
+        "DEBUG": "false",
+        "HTTPS": "false",
+        "SECRET_KEY": PRODUCTION_ENV["SECRET_KEY"],
+        "STATIC_FROM_SOURCE": "true",
+        "HANDOFF_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'handoff.sqlite3'}",
+    }
+
+    result = run_manage("shell", "--no-imports", "-c", FETCH_STYLESHEET, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["/static/handoff/handoff.css", "200", ":root"]
+    assert not (tmp_path / "static").exists()
+
+
+def test_the_embedded_default_starts_with_no_warning_to_act_on(tmp_path):
+    env = {
+        "DEBUG": "false",
+        "SECRET_KEY": PRODUCTION_ENV["SECRET_KEY"],
+        "HANDOFF_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'handoff.sqlite3'}",
+    }
+
+    result = run_manage("check", env=env)
+
+    assert result.returncode == 0, result.stderr
+    # Only the SQLite index warnings are silenced (how many follows the models).
+    assert result.stdout.startswith("System check identified no issues (")
+    assert result.stderr == ""

@@ -133,6 +133,8 @@ def test_seeding_refuses_a_database_that_already_has_other_leads(db):
     assert Lead.objects.count() == 1
 
 
+# The seed_demo command is config's: it loads this data, then scores and
+# routes it (tests/test_seed_demo.py). Here, what it says about the data.
 def test_command_prints_a_login_per_role_even_when_already_loaded(db):
     first, second = StringIO(), StringIO()
     call_command("seed_demo", leads=50, stdout=first)

@@ -1,13 +1,17 @@
-"""Load the demo data once (see leads.demo) and print a login per role."""
+"""Load the demo once (see config.demo) and print a login per role."""
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from config.demo import seed_demo
 from handoff.errors import DomainError
 from leads import demo
 
 
 class Command(BaseCommand):
-    help = "Load demo users, accounts, leads and activity (only once) and print the logins."
+    help = (
+        "Load demo users, accounts, leads and activity (only once), score every lead, "
+        "staff the queues and route the MQLs; print the logins."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--leads", type=int, default=demo.DEFAULT_LEADS)
@@ -18,15 +22,18 @@ class Command(BaseCommand):
 
     def handle(self, *args, leads: int, seed: int, url: str, **options) -> None:
         try:
-            result = demo.load_demo(leads=leads, seed=seed)
+            result = seed_demo(leads=leads, seed=seed)
         except DomainError as error:
             raise CommandError(error.message) from error
-        if result.loaded:
+        data = result.data
+        if data.loaded:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Loaded demo data in {result.seconds:.1f} s: {result.users} users, "
-                    f"{result.accounts:,} accounts, {result.leads:,} leads, "
-                    f"{result.activities:,} activities."
+                    f"Loaded demo data in {result.seconds:.1f} s: {data.users} users, "
+                    f"{data.accounts:,} accounts, {data.leads:,} leads, "
+                    f"{data.activities:,} activities; every lead scored, "
+                    f"{result.mqls:,} MQL{'s' if result.mqls != 1 else ''} routed "
+                    f"({result.waiting:,} waiting for a free SDR)."
                 )
             )
         else:
