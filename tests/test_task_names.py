@@ -2,15 +2,19 @@
 names are what queued messages and the beat schedule refer to, and hold."""
 
 import importlib
+import importlib.util
 
+from django.apps import apps as django_apps
 from django.conf import settings
 
 from config.celery import app
 
 
 def test_every_scheduled_task_is_registered():
-    for app_name in ("leads", "scoring", "routing", "feedback"):
-        importlib.import_module(f"{app_name}.tasks")
+    # What the worker's autodiscovery imports: each installed app's tasks module.
+    for app_config in django_apps.get_app_configs():
+        if importlib.util.find_spec(f"{app_config.name}.tasks") is not None:
+            importlib.import_module(f"{app_config.name}.tasks")
 
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
 

@@ -12,8 +12,8 @@ register = template.Library()
 @register.filter
 def duration(value: timedelta | str | None) -> str:
     """“45 min”, “3 h 05 min”, “2 d 4 h”, to the nearest minute (“less than
-    a minute” short of one); “n/a” for no value. The one way the app writes a length of time, on pages and in text
-    built in Python alike."""
+    a minute” short of one); “n/a” for no value. The one way the app writes a
+    length of time, on pages and in text built in Python alike."""
     # A template hands over "" for a missing value.
     if not isinstance(value, timedelta):
         return "n/a"
