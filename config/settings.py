@@ -196,6 +196,9 @@ STATIC_ROOT = VAR_DIR / "static"
 # since collecting and compressing the API docs' files takes minutes.
 STATIC_FROM_SOURCE = env_bool("STATIC_FROM_SOURCE", DEBUG)
 WHITENOISE_USE_FINDERS = STATIC_FROM_SOURCE
+# Looked up per request, as in debug mode: no scan of an empty STATIC_ROOT at
+# start-up (and no warning about it in the `make run` log).
+WHITENOISE_AUTOREFRESH = STATIC_FROM_SOURCE
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
