@@ -20,7 +20,7 @@ from scoring.engine import (
 )
 from scoring.fields import ATTRIBUTE_PREFIX, FIELDS, FieldType
 from scoring.models import Layer, Operator
-from scoring.patterns import compile_pattern
+from scoring.patterns import runnable_pattern
 
 # The planner's cost of a random page read, relative to a sequential one, set
 # for the transactions of the statements built here (rescore chunks, preview).
@@ -122,7 +122,7 @@ def _activity_match_sql(rule: CompiledRule, as_of: datetime) -> Sql:
         params.append(list(rule.activity_kinds))
     if rule.url_pattern is not None:
         parts.append("act.url ~ %s")
-        params.append(compile_pattern(rule.url_pattern_text).sql)
+        params.append(runnable_pattern(rule.url_pattern_text).sql)
     for cond in rule.property_conditions:
         frag = condition_sql(cond, container="act.properties", as_of=as_of)
         parts.append(frag.text)

@@ -21,7 +21,7 @@ from typing import Any
 
 from scoring.fields import ATTRIBUTE_PREFIX, FieldType, field_for
 from scoring.models import Layer, Operator, Rule, ScoringModel
-from scoring.patterns import Searchable, TextMatch, compile_pattern, compile_phrases
+from scoring.patterns import Searchable, TextMatch, compile_phrases, runnable_pattern
 
 SECONDS_PER_DAY = 86400.0
 TEXT_OPERATORS = {
@@ -52,7 +52,7 @@ class Condition:
     def build(cls, field_name: str, type_: FieldType, operator: str, value: Any) -> Condition:
         pattern: TextMatch | None = None
         if operator == Operator.REGEX:
-            pattern = compile_pattern(value)
+            pattern = runnable_pattern(value)
         elif operator in (Operator.CONTAINS_ANY, Operator.STARTS_WITH):
             pattern = compile_phrases(operator, tuple(value))
         return cls(field_name, type_, operator, value, pattern)
@@ -124,7 +124,7 @@ def compile_rule(rule: Rule) -> CompiledRule:
     return CompiledRule(
         **common,
         activity_kinds=tuple(rule.activity_kinds or ()),
-        url_pattern=compile_pattern(rule.url_pattern) if rule.url_pattern else None,
+        url_pattern=runnable_pattern(rule.url_pattern) if rule.url_pattern else None,
         url_pattern_text=rule.url_pattern,
         property_conditions=tuple(
             Condition.build(c["key"], FieldType.ANY, c["operator"], c.get("value"))

@@ -23,11 +23,14 @@ set-wise path. Writing both from one tree is what keeps them equal:
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import re2  # type: ignore[import-untyped]
+
+logger = logging.getLogger(__name__)
 
 MAX_PATTERN_LENGTH = 500
 MAX_REPEAT = 255  # PostgreSQL's largest {m,n}
@@ -499,6 +502,22 @@ def _compile(node: Node) -> TextMatch:
 def compile_pattern(pattern: str) -> TextMatch:
     """A pattern ops wrote, case-insensitive. Raises PatternError."""
     return _compile(parse(pattern))
+
+
+@functools.lru_cache(maxsize=512)
+def runnable_pattern(pattern: str) -> TextMatch:
+    """compile_pattern for a pattern already saved, as the engines compile it.
+
+    A pattern saved before patterns had to run in linear time, and refused
+    now (a look-ahead, a back-reference…), matches nothing on either path,
+    with a warning in the log: one such rule must not stop every lead of its
+    version from being scored, nor hang the worker that tries.
+    """
+    try:
+        return compile_pattern(pattern)
+    except PatternError as error:
+        logger.warning("pattern %r matches nothing: %s", pattern, error.message)
+        return _compile(Chars(()))
 
 
 @functools.lru_cache(maxsize=512)

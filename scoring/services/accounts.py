@@ -44,7 +44,7 @@ from scoring.bulk import condition_sql
 from scoring.engine import CompiledRule, Condition, condition_holds
 from scoring.fields import ACCOUNT_PREFIX, account_values
 from scoring.models import AccountScore, Layer, ScoringModel
-from scoring.patterns import Searchable, compile_pattern
+from scoring.patterns import Searchable, runnable_pattern
 from scoring.selectors import compiled_model, live_model
 
 # How many contacts an explanation names: the largest contributions first.
@@ -102,9 +102,9 @@ def account_model(model: ScoringModel) -> AccountModel:
             name=role.name,
             title_pattern=role.title_pattern,
             department_pattern=role.department_pattern,
-            title=compile_pattern(role.title_pattern),
+            title=runnable_pattern(role.title_pattern),
             department=(
-                compile_pattern(role.department_pattern) if role.department_pattern else None
+                runnable_pattern(role.department_pattern) if role.department_pattern else None
             ),
         )
         for role in model.committee_roles.order_by("position", "pk")
@@ -192,10 +192,10 @@ def facts_python(
 def _role_sql(role: CompiledRole) -> tuple[str, list[Any]]:
     # Both patterns spell their cases out (scoring.patterns): matched
     # case-sensitively, as RE2 matches them in filled_by.
-    text, params = "(NULLIF(l.title, '') ~ %s)", [compile_pattern(role.title_pattern).sql]
+    text, params = "(NULLIF(l.title, '') ~ %s)", [runnable_pattern(role.title_pattern).sql]
     if role.department_pattern:
         text += " AND (NULLIF(l.department, '') ~ %s)"
-        params.append(compile_pattern(role.department_pattern).sql)
+        params.append(runnable_pattern(role.department_pattern).sql)
     return f"COALESCE({text}, false)", params
 
 

@@ -133,3 +133,33 @@ def test_a_pattern_re2_cannot_run_is_refused_in_the_admin_naming_the_field(
     )
     assert [f.errors for f in inline.formset.forms if f.errors] == [{"value": [message]}]
     assert not draft.rules.filter(name="All a's").exists()
+
+
+def test_a_pattern_saved_before_the_check_matches_nothing_rather_than_stop_scoring(db):
+    """A look-ahead saved when patterns were not yet checked: the version
+    still scores every lead, the rule matching none, on both paths alike."""
+    live = live_model()
+    Rule.objects.create(
+        model=live,
+        layer=Layer.DEMOGRAPHIC,
+        name="Old look-ahead",
+        field="title",
+        operator="regex",
+        value="vp(?= sales)",
+        points=50,
+        position=9,
+    )
+    lead = factories.make_lead("old@example.com", title="VP Sales")
+
+    python = score_one(live, lead, as_of=timezone.now())
+    query = bulk.scores_sql(
+        compiled_model(live),
+        as_of=timezone.now(),
+        lead_filter=bulk.Sql("{lead_id} = %s", [lead.pk]),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query.text, query.params)
+        [row] = cursor.fetchall()
+
+    assert "Old look-ahead" not in [e["rule"] for e in python.explanation]
+    assert row[1] == python.fit_cents
