@@ -93,6 +93,10 @@ class RuleInline(admin.TabularInline):
             kwargs["form_class"] = OptionalJSONField
         elif db_field.name in ("name", "url_pattern"):
             kwargs["widget"] = forms.TextInput(attrs={"size": 20})
+        elif db_field.name == "description":
+            kwargs["widget"] = forms.TextInput(
+                attrs={"size": 24, "placeholder": "with a pattern: what it matches"}
+            )
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_queryset(self, request):
@@ -114,7 +118,7 @@ class RuleInline(admin.TabularInline):
         return _editable(obj) and super().has_delete_permission(request, obj)
 
 
-FIT_RULE_FIELDS = ["position", "name", "field", "operator", "value", "points"]
+FIT_RULE_FIELDS = ["position", "name", "field", "operator", "value", "description", "points"]
 
 
 class DemographicRuleInline(RuleInline):
@@ -141,6 +145,7 @@ class EngagementRuleInline(RuleInline):
         "activity_kinds",
         "url_pattern",
         "property_conditions",
+        "description",
         "points",
         "window_days",
         "cap",
@@ -160,6 +165,7 @@ class DisqualifierRuleInline(RuleInline):
         "value",
         "activity_kinds",
         "url_pattern",
+        "description",
         "window_days",
     ]
 

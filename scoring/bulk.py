@@ -11,9 +11,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from scoring.engine import SECONDS_PER_DAY, CompiledModel, CompiledRule, Condition
+from scoring.engine import (
+    PATTERN_OPERATORS,
+    SECONDS_PER_DAY,
+    CompiledModel,
+    CompiledRule,
+    Condition,
+)
 from scoring.fields import ATTRIBUTE_PREFIX, FIELDS, FieldType
 from scoring.models import Layer, Operator
+from scoring.patterns import runnable_pattern
 
 # The planner's cost of a random page read, relative to a sequential one, set
 # for the transactions of the statements built here (rescore chunks, preview).
@@ -83,8 +90,11 @@ def condition_sql(cond: Condition, *, container: str | None, as_of: datetime) ->
         )
     if op == Operator.CONTAINS:
         return Sql(f"(strpos(lower({expr}), lower(%s)) > 0)", [*params, str(cond.value)])
-    if op == Operator.REGEX:
-        return Sql(f"({expr} ~* %s)", [*params, cond.value])
+    if op in PATTERN_OPERATORS:
+        # The pattern spells its cases out (scoring.patterns): matched
+        # case-sensitively, as RE2 matches it in the engine.
+        assert cond.pattern is not None
+        return Sql(f"({expr} ~ %s)", [*params, cond.pattern.sql])
     comparisons: dict[str, str] = {
         Operator.GT: ">",
         Operator.GTE: ">=",
@@ -111,8 +121,8 @@ def _activity_match_sql(rule: CompiledRule, as_of: datetime) -> Sql:
         parts.append("act.kind = ANY(%s::text[])")
         params.append(list(rule.activity_kinds))
     if rule.url_pattern is not None:
-        parts.append("act.url ~* %s")
-        params.append(rule.url_pattern_text)
+        parts.append("act.url ~ %s")
+        params.append(runnable_pattern(rule.url_pattern_text).sql)
     for cond in rule.property_conditions:
         frag = condition_sql(cond, container="act.properties", as_of=as_of)
         parts.append(frag.text)

@@ -13,7 +13,6 @@ Arithmetic rules that make the two paths agree to the last digit:
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -22,9 +21,20 @@ from typing import Any
 
 from scoring.fields import ATTRIBUTE_PREFIX, FieldType, field_for
 from scoring.models import Layer, Operator, Rule, ScoringModel
+from scoring.patterns import Searchable, TextMatch, compile_phrases, runnable_pattern
 
 SECONDS_PER_DAY = 86400.0
-TEXT_OPERATORS = {Operator.EQUALS, Operator.IN, Operator.CONTAINS, Operator.REGEX}
+TEXT_OPERATORS = {
+    Operator.EQUALS,
+    Operator.IN,
+    Operator.CONTAINS,
+    Operator.CONTAINS_ANY,
+    Operator.STARTS_WITH,
+    Operator.REGEX,
+}
+# Operators whose match is compiled once with the rule (scoring.patterns):
+# RE2 here, its PostgreSQL twin in scoring.bulk.
+PATTERN_OPERATORS = {Operator.CONTAINS_ANY, Operator.STARTS_WITH, Operator.REGEX}
 NUMBER_OPERATORS = {Operator.GT, Operator.GTE, Operator.LT, Operator.LTE, Operator.BETWEEN}
 
 
@@ -36,11 +46,15 @@ class Condition:
     type: FieldType
     operator: str
     value: Any
-    pattern: re.Pattern | None = None
+    pattern: TextMatch | None = None
 
     @classmethod
     def build(cls, field_name: str, type_: FieldType, operator: str, value: Any) -> Condition:
-        pattern = re.compile(value, re.IGNORECASE) if operator == Operator.REGEX else None
+        pattern: TextMatch | None = None
+        if operator == Operator.REGEX:
+            pattern = runnable_pattern(value)
+        elif operator in (Operator.CONTAINS_ANY, Operator.STARTS_WITH):
+            pattern = compile_phrases(operator, tuple(value))
         return cls(field_name, type_, operator, value, pattern)
 
 
@@ -52,8 +66,8 @@ class CompiledRule:
     points: int
     condition: Condition | None = None
     activity_kinds: tuple[str, ...] = ()
-    url_pattern: re.Pattern | None = None
-    url_pattern_text: str = ""
+    url_pattern: Searchable | None = None
+    url_pattern_text: str = ""  # as ops wrote it; scoring.bulk writes it for PostgreSQL
     property_conditions: tuple[Condition, ...] = ()
     window_days: int = 90
     cap: int | None = None
@@ -110,7 +124,7 @@ def compile_rule(rule: Rule) -> CompiledRule:
     return CompiledRule(
         **common,
         activity_kinds=tuple(rule.activity_kinds or ()),
-        url_pattern=re.compile(rule.url_pattern, re.IGNORECASE) if rule.url_pattern else None,
+        url_pattern=runnable_pattern(rule.url_pattern) if rule.url_pattern else None,
         url_pattern_text=rule.url_pattern,
         property_conditions=tuple(
             Condition.build(c["key"], FieldType.ANY, c["operator"], c.get("value"))
@@ -179,7 +193,7 @@ def condition_holds(cond: Condition, value: Any, as_of: datetime) -> bool:
             return lowered in {str(v).lower() for v in cond.value}
         if op == Operator.CONTAINS:
             return str(cond.value).lower() in lowered
-        assert cond.pattern is not None  # built with the condition for REGEX
+        assert cond.pattern is not None  # built with the condition (PATTERN_OPERATORS)
         return cond.pattern.search(text) is not None
     if op in NUMBER_OPERATORS:
         number = _as_number(value, cond.type)

@@ -172,7 +172,9 @@ class Operator(models.TextChoices):
     EQUALS = "equals", "equals (case-insensitive)"
     IN = "in", "is one of (case-insensitive)"
     CONTAINS = "contains", "contains (case-insensitive)"
-    REGEX = "regex", "matches regular expression (case-insensitive)"
+    CONTAINS_ANY = "contains_any", "contains any of (words and phrases)"
+    STARTS_WITH = "starts_with", "starts with (words and phrases)"
+    REGEX = "regex", "advanced: matches a regular expression (case-insensitive)"
     GT = "gt", ">"
     GTE = "gte", "≥"
     LT = "lt", "<"
@@ -206,10 +208,22 @@ class Rule(models.Model):
     value = models.JSONField(
         null=True,
         blank=True,
-        help_text='JSON: "VP" for equals, ["CEO", "CTO"] for in, 500 for ≥, [10, 50] '
-        "for between, 90 for within the last N days; empty for is set / is true.",
+        help_text='JSON: "VP" for equals, ["CEO", "CTO"] for is one of, ["VP", "head of"] '
+        "for contains any of and starts with, 500 for ≥, [10, 50] for between, 90 for "
+        "within the last N days; empty for is set / is true.",
     )
     points = models.IntegerField(default=0, help_text="May be negative.")
+    # NULL, not "", when there is none: a rule without a description then
+    # leaves no trace of the field in its audit diff.
+    description = models.CharField(  # noqa: DJ001
+        max_length=300,
+        null=True,
+        blank=True,
+        help_text="Required with a regular expression (the advanced operator, a URL "
+        "pattern): what it matches, in words, as it reads after the field (“names a "
+        "senior role: chief, VP, head…”) or after the activity (“on a careers page”). "
+        "The definition page shows it instead of the pattern.",
+    )
 
     activity_kinds = models.JSONField(
         default=list, blank=True, help_text='Engagement: the activity kinds, e.g. ["demo_request"].'

@@ -8,8 +8,16 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from scoring.fields import FIELDS, FieldType, field_for
+from scoring.patterns import (
+    MAX_PHRASE_LENGTH,
+    MAX_PHRASES,
+    PatternError,
+    compile_pattern,
+    compile_phrases,
+)
 
-TEXT_OPS = {"equals", "in", "contains", "regex", "is_set"}
+PHRASE_OPS = {"contains_any", "starts_with"}
+TEXT_OPS = {"equals", "in", "contains", *PHRASE_OPS, "regex", "is_set"}
 NUMBER_OPS = {"gt", "gte", "lt", "lte", "between", "is_set"}
 OPERATORS_BY_TYPE: dict[FieldType, set[str]] = {
     FieldType.TEXT: TEXT_OPS,
@@ -19,29 +27,42 @@ OPERATORS_BY_TYPE: dict[FieldType, set[str]] = {
     FieldType.DATETIME: {"within_days", "is_set"},
     FieldType.ANY: TEXT_OPS | NUMBER_OPS | {"is_true"},
 }
-# Escapes that mean the same in Python's re and PostgreSQL's regular
-# expressions. \b, for one, is a word boundary in Python and a backspace in
-# PostgreSQL, so a rule using it would score differently on the two paths.
-_PORTABLE_ESCAPES = set("dDsSwW.\\-/()[]{}*+?|^$")
-_ESCAPE = re.compile(r"\\(.)")
 ACTIVITY_KIND = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 
 
 def check_regex(pattern: Any, where: str) -> None:
+    """The pattern runs in linear time and means the same on both scoring
+    paths (scoring.patterns says how); otherwise a message on ``where``."""
     if not isinstance(pattern, str) or pattern == "":
         raise ValidationError({where: "Give a regular expression."})
-    for escape in _ESCAPE.findall(pattern):
-        if escape not in _PORTABLE_ESCAPES:
+    try:
+        compile_pattern(pattern)
+    except PatternError as error:
+        raise ValidationError({where: error.message}) from None
+
+
+def check_phrases(operator: str, value: Any) -> None:
+    """A list of words and phrases: each one trimmed, none empty, within limits."""
+    example = '["VP", "head of", "director"]'
+    if not isinstance(value, list) or not value:
+        raise ValidationError(
+            {"value": f"'{operator}' needs a list of words or phrases, e.g. {example}."}
+        )
+    if len(value) > MAX_PHRASES:
+        raise ValidationError({"value": f"Give at most {MAX_PHRASES} words or phrases."})
+    for n, phrase in enumerate(value, start=1):
+        if not isinstance(phrase, str) or not phrase.strip():
+            raise ValidationError({"value": f"Phrase {n} is empty; give a word or phrase."})
+        if phrase != phrase.strip():
+            raise ValidationError({"value": f"Phrase {n} starts or ends with a space; trim it."})
+        if len(phrase) > MAX_PHRASE_LENGTH:
             raise ValidationError(
-                {
-                    where: f"\\{escape} is not supported in patterns; use "
-                    "character classes such as [^a-z] instead."
-                }
+                {"value": f"Phrase {n} is longer than {MAX_PHRASE_LENGTH} characters."}
             )
     try:
-        re.compile(pattern)
-    except re.error as error:
-        raise ValidationError({where: f"Not a valid regular expression: {error}."}) from None
+        compile_phrases(operator, tuple(value))
+    except PatternError as error:
+        raise ValidationError({"value": error.message}) from None
 
 
 def _is_number(value: Any) -> bool:
@@ -64,6 +85,8 @@ def check_operator_value(
         raise ValidationError({"value": f"'{operator}' needs a text value, e.g. \"VP\"."})
     if operator == "in" and (not isinstance(value, list) or not value):
         raise ValidationError({"value": '\'in\' needs a list of values, e.g. ["CEO", "CTO"].'})
+    if operator in PHRASE_OPS:
+        check_phrases(operator, value)
     if operator == "regex":
         check_regex(value, "value")
     if operator in ("gt", "gte", "lt", "lte") and not _is_number(value):
@@ -101,6 +124,7 @@ def validate_rule(rule) -> None:
         if not rule.operator:
             raise ValidationError({"operator": "Choose an operator."})
         check_operator_value(rule.operator, rule.value, field.type, "operator", field.label)
+        check_description(rule)
         return
     if rule.field:
         raise ValidationError(
@@ -140,3 +164,27 @@ def validate_rule(rule) -> None:
             raise ValidationError({"property_conditions": f"Condition {n}: {messages}"}) from None
     if rule.window_days < 1:
         raise ValidationError({"window_days": "The look-back window is at least one day."})
+    check_description(rule)
+
+
+def uses_pattern(rule) -> bool:
+    """Whether the rule holds a regular expression ops wrote (the advanced
+    operator on its field or a property, or a URL pattern)."""
+    conditions = rule.property_conditions if isinstance(rule.property_conditions, list) else []
+    return (
+        (bool(rule.field) and rule.operator == "regex")
+        or bool(rule.url_pattern)
+        or any(isinstance(c, dict) and c.get("operator") == "regex" for c in conditions)
+    )
+
+
+def check_description(rule) -> None:
+    """A rule with a pattern says in words what it matches: that is what
+    the definition page shows, not the pattern."""
+    if uses_pattern(rule) and not (rule.description or "").strip():
+        raise ValidationError(
+            {
+                "description": "Say in words what the pattern matches, as the definition "
+                "page will show it, e.g. “names a senior role: chief, VP, head…”."
+            }
+        )

@@ -6,24 +6,17 @@ the page says exactly what the scoring does; nobody maintains a copy.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from scoring.engine import LAYER_ORDER
-from scoring.fields import field_for
-from scoring.models import FIT_LAYERS, Layer, ModelStatus, Rule, ScoringModel
+from scoring.models import Layer, ModelStatus, ScoringModel
+from scoring.sentences import rule_sentence
 
-NUMBER_PHRASES = {
-    "gt": "is more than",
-    "gte": "is at least",
-    "lt": "is less than",
-    "lte": "is at most",
-}
+__all__ = ["definition", "describe", "rule_sentence"]
 
 
 @dataclass(frozen=True)
@@ -42,83 +35,6 @@ class Definition:
     disqualifiers: list[RuleSentence]
     grades: list[str]
     bounds: str
-
-
-def _quoted(value: Any) -> str:
-    return f"“{value}”" if isinstance(value, str) else json.dumps(value)
-
-
-def _points(points: int) -> str:
-    return f"{points:+d} point{'s' if abs(points) != 1 else ''}"
-
-
-def _days(days: int) -> str:
-    return "day" if days == 1 else f"{days} days"
-
-
-def _join(words: list[str], last: str = "or") -> str:
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
-
-
-def condition_phrase(operator: str, value: Any) -> str:
-    """“is at least 200”, “matches the pattern …”: what a condition asks of a value."""
-    if operator == "equals":
-        return f"is {_quoted(value)}"
-    if operator == "in":
-        return f"is one of {', '.join(_quoted(v) for v in value)}"
-    if operator == "contains":
-        return f"contains {_quoted(value)}"
-    if operator == "regex":
-        return f"matches the pattern {_quoted(value)}"
-    if operator in NUMBER_PHRASES:
-        return f"{NUMBER_PHRASES[operator]} {value}"
-    if operator == "between":
-        return f"is between {value[0]} and {value[1]}"
-    if operator == "is_set":
-        return "is set"
-    if operator == "is_true":
-        return "is true"
-    if operator == "within_days":
-        return f"is within the last {_days(value)}"
-    return f"{operator} {_quoted(value)}"
-
-
-def _field_condition(rule: Rule) -> str:
-    field = field_for(rule.field)
-    label = field.label if field is not None else rule.field
-    return f"{label[:1].upper()}{label[1:]} {condition_phrase(rule.operator, rule.value)}"
-
-
-def _activities(rule: Rule, *, each: bool) -> str:
-    kinds = [kind.replace("_", " ") for kind in rule.activity_kinds or []]
-    what = _join(kinds) if kinds else "activity"
-    text = f"{'Each' if each else 'Any'} {what}"
-    if rule.url_pattern:
-        text += f" whose URL matches {_quoted(rule.url_pattern)}"
-    conditions = [
-        f"{c['key']} {condition_phrase(c['operator'], c.get('value'))}"
-        for c in rule.property_conditions or []
-    ]
-    if conditions:
-        text += f" where {_join(conditions, 'and')}"
-    return f"{text} in the last {_days(rule.window_days)}"
-
-
-def rule_sentence(rule: Rule) -> str:
-    """One rule as a sentence, e.g. “Each demo request in the last 90 days:
-    +30 points, at most 20, halving every 30 days”."""
-    if rule.layer == Layer.DISQUALIFIER:
-        if rule.field:
-            return _field_condition(rule)
-        return _activities(rule, each=False)
-    if rule.layer in FIT_LAYERS:
-        return f"{_field_condition(rule)}: {_points(rule.points)}"
-    text = f"{_activities(rule, each=True)}: {_points(rule.points)}"
-    if rule.cap is not None:
-        text += f", at most {rule.cap}" if rule.points >= 0 else f", at most {rule.cap} off"
-    if rule.half_life_days:
-        text += f", halving every {_days(rule.half_life_days)}"
-    return text
 
 
 def summary_sentence(model: ScoringModel, source_names: Iterable[str]) -> str:

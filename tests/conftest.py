@@ -46,6 +46,7 @@ REFERENCE_DATA = [
     ("scoring.migrations.0002_default_model_and_roles", "create_default_model"),
     ("routing.migrations.0002_defaults_and_roles", "create_defaults"),
     ("scoring.migrations.0005_committee_roles_and_permissions", "create_committees_and_grant"),
+    ("scoring.migrations.0009_default_rules_described", "describe"),
     ("feedback.migrations.0002_roles", "grant_feedback_permissions"),
 ]
 

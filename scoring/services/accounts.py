@@ -26,7 +26,6 @@ in integer hundredths of a point, and a property test holds them to agree.
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from scoring.bulk import condition_sql
 from scoring.engine import CompiledRule, Condition, condition_holds
 from scoring.fields import ACCOUNT_PREFIX, account_values
 from scoring.models import AccountScore, Layer, ScoringModel
+from scoring.patterns import Searchable, runnable_pattern
 from scoring.selectors import compiled_model, live_model
 
 # How many contacts an explanation names: the largest contributions first.
@@ -61,8 +61,8 @@ class CompiledRole:
     name: str
     title_pattern: str
     department_pattern: str
-    title: re.Pattern
-    department: re.Pattern | None
+    title: Searchable
+    department: Searchable | None
 
     def filled_by(self, title: str, department: str) -> bool:
         """Whether a contact with this title and department fits the role.
@@ -102,11 +102,9 @@ def account_model(model: ScoringModel) -> AccountModel:
             name=role.name,
             title_pattern=role.title_pattern,
             department_pattern=role.department_pattern,
-            title=re.compile(role.title_pattern, re.IGNORECASE),
+            title=runnable_pattern(role.title_pattern),
             department=(
-                re.compile(role.department_pattern, re.IGNORECASE)
-                if role.department_pattern
-                else None
+                runnable_pattern(role.department_pattern) if role.department_pattern else None
             ),
         )
         for role in model.committee_roles.order_by("position", "pk")
@@ -192,10 +190,12 @@ def facts_python(
 
 
 def _role_sql(role: CompiledRole) -> tuple[str, list[Any]]:
-    text, params = "(NULLIF(l.title, '') ~* %s)", [role.title_pattern]
+    # Both patterns spell their cases out (scoring.patterns): matched
+    # case-sensitively, as RE2 matches them in filled_by.
+    text, params = "(NULLIF(l.title, '') ~ %s)", [runnable_pattern(role.title_pattern).sql]
     if role.department_pattern:
-        text += " AND (NULLIF(l.department, '') ~* %s)"
-        params.append(role.department_pattern)
+        text += " AND (NULLIF(l.department, '') ~ %s)"
+        params.append(runnable_pattern(role.department_pattern).sql)
     return f"COALESCE({text}, false)", params
 
 

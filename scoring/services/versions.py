@@ -48,6 +48,7 @@ COPIED_RULE_FIELDS = [
     "operator",
     "value",
     "points",
+    "description",
     "activity_kinds",
     "url_pattern",
     "property_conditions",

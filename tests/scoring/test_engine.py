@@ -2,7 +2,14 @@
 
 from datetime import UTC, datetime, timedelta
 
-from scoring.engine import ActivityFacts, CompiledModel, CompiledRule, Condition, score
+from scoring.engine import (
+    ActivityFacts,
+    CompiledModel,
+    CompiledRule,
+    Condition,
+    condition_holds,
+    score,
+)
 from scoring.fields import FieldType
 
 AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -203,3 +210,57 @@ def test_fit_grade_bands():
 
     assert run(m, values={"title": "VP"}).grade == "B"
     assert run(m, values={"title": "intern"}).grade == "C"
+
+
+# --- words and phrases, and patterns -------------------------------------------------
+
+
+def title_holds(operator, value, title) -> bool:
+    cond = Condition.build("title", FieldType.TEXT, operator, value)
+    return condition_holds(cond, title, AS_OF)
+
+
+def test_contains_any_of_matches_whole_words_in_any_case():
+    phrases = ["VP", "head of", "chief"]
+
+    assert [
+        title_holds("contains_any", phrases, t)
+        for t in [
+            "vp, Sales",
+            "Head of IT",
+            "HEAD-OF Marketing",
+            "Chief of Staff",
+            "MVP",
+            "Headhunter",
+        ]
+    ] == [True, True, True, True, False, False]
+
+
+def test_contains_any_of_matches_punctuation_in_a_phrase_literally():
+    assert [
+        title_holds("contains_any", ["C++", "a.b", "(ops)"], t)
+        for t in ["Senior C++ developer", "ABC++", "axb lead", "a.b lead", "Lead (Ops)"]
+    ] == [True, False, False, True, True]
+
+
+def test_contains_any_of_folds_case_beyond_ascii():
+    assert [
+        title_holds("contains_any", ["directeur général"], t)
+        for t in ["DIRECTEUR GÉNÉRAL adjoint", "Directeur-Général", "directeur generale"]
+    ] == [True, True, False]
+
+
+def test_starts_with_looks_at_the_first_words_only():
+    assert [
+        title_holds("starts_with", ["head of", "VP"], t)
+        for t in ["Head of Sales", "  vp marketing", "Headhunter", "Deputy head of IT"]
+    ] == [True, True, False, False]
+
+
+def test_a_pattern_is_case_insensitive_and_its_dot_takes_any_character():
+    assert [title_holds("regex", r"^c.o$", t) for t in ["CEO", "cto", "c\no", "chief"]] == [
+        True,
+        True,
+        True,
+        False,
+    ]

@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 from leads.models import Account, Activity, Lead, LeadSource
 from scoring import bulk
+from scoring.engine import Condition, condition_holds
+from scoring.fields import FieldType
 from scoring.models import Layer, Rule, ScoringModel
 from scoring.selectors import compiled_model
 from scoring.services import score_one
@@ -23,6 +25,7 @@ COUNTRIES = ["US", "us", "Germany", "France", ""]
 KINDS = ["page_view", "pricing_page_view", "demo_request", "content_download", "email_open"]
 URLS = ["", "https://x.io/pricing", "https://x.io/careers/1", "https://x.io/blog/a"]
 URL_PATTERNS = ["pricing", "/careers(/|$)", "blog/[a-z]", "^https://x"]
+PHRASES = ["vp", "VP Sales", "head of", "IT", "us", "soft", "Director", "a b", "ye"]
 ATTR_VALUES = st.one_of(
     st.none(),
     st.integers(-5, 300),
@@ -45,6 +48,11 @@ def fit_condition():
         ),
         st.tuples(text, st.just("contains"), st.sampled_from(["v", "o", "us", "a"])),
         st.tuples(text, st.just("regex"), st.sampled_from(["^v", "(ead|ect)", "s$", "[0-9]"])),
+        st.tuples(
+            text,
+            st.sampled_from(["contains_any", "starts_with"]),
+            st.lists(st.sampled_from(PHRASES), min_size=1, max_size=3),
+        ),
         st.tuples(
             st.sampled_from(["account.employee_count", "attributes.visits"]),
             st.sampled_from(["gt", "gte", "lt", "lte"]),
@@ -303,3 +311,71 @@ def test_a_kind_listed_twice_counts_each_activity_once_in_both_engines():
 
     assert (python.engagement_cents, eng) == (6000, 6000)
     assert python.explanation[0]["count"] == 2
+
+
+# --- words, phrases and patterns on any text --------------------------------------------
+
+# Letters of several scripts and cases, digits, separators of every kind, and
+# the characters that mean something in a regular expression.
+TEXT_ALPHABET = st.one_of(
+    st.sampled_from(
+        list(
+            "aAbBcCvVpPkK\u00e9\u00c9\u00df\u015f\u015e\u0131\u0130\u01c5\u03c3\u03a3"
+            "\u03c2\u043a\u041a\u212a_-.,;:/()[]{}+*?|^$\\ \t\n\u00a0\u2013\u2019\u00ab\u00bb"
+        )
+    ),
+    st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters="\x00"),
+)
+phrase = st.text(TEXT_ALPHABET, min_size=1, max_size=6).map(str.strip).filter(bool)
+PATTERNS = [
+    "^v",
+    "(ead|ect)",
+    r"\d+",
+    r"\w\s\w",
+    r"[^a-z]vp([^a-z]|$)",
+    "é",
+    "[à-ÿ]+$",
+    "\u03c3",  # sigma, which has two small forms
+    r"c\+\+",
+    "a{2,3}",
+    "(a|b)*c",
+    "^.$",
+    r"\W",
+    "[.]",
+    "k",
+]
+
+
+@st.composite
+def text_cases(draw):
+    """Phrases, and titles made of them (in changed case) and of noise."""
+    phrases = draw(st.lists(phrase, min_size=1, max_size=4))
+    pieces = st.one_of(
+        st.sampled_from(phrases).flatmap(lambda p: st.sampled_from([p, p.upper(), p.lower()])),
+        st.text(TEXT_ALPHABET, max_size=4),
+    )
+    titles = draw(st.lists(st.lists(pieces, max_size=4).map("".join), min_size=1, max_size=8))
+    return phrases, titles
+
+
+@pytest.mark.django_db
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    case=text_cases(),
+    operator=st.sampled_from(["contains_any", "starts_with", "regex"]),
+    pattern=st.sampled_from(PATTERNS),
+)
+def test_words_phrases_and_patterns_match_the_same_texts_in_both_engines(case, operator, pattern):
+    phrases, titles = case
+    value = pattern if operator == "regex" else phrases
+    cond = Condition.build("title", FieldType.TEXT, operator, value)
+    frag = bulk.condition_sql(cond, container=None, as_of=AS_OF)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COALESCE({frag.text}, false) FROM unnest(%s::text[]) WITH ORDINALITY "
+            "AS l(title, n) ORDER BY n",
+            [*frag.params, titles],
+        )
+        in_sql = [row[0] for row in cursor.fetchall()]
+
+    assert [condition_holds(cond, t or None, AS_OF) for t in titles] == in_sql
