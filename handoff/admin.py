@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from handoff import roles, tokens
 from handoff.errors import DomainError
-from handoff.models import ApiToken, ApiTokenScope, AuditEntry
+from handoff.models import ApiToken, ApiTokenScope, AuditEntry, Notice
 from handoff.views_helpers import show_domain_error
 
 
@@ -35,6 +35,32 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     search_fields = ["object_repr", "object_id", "note"]
     list_select_related = ["actor", "content_type"]
     date_hierarchy = "at"
+
+
+@admin.register(Notice)
+class NoticeAdmin(ReadOnlyAdmin):
+    """Notices and where their email and chat message stand: written only by
+    handoff.notices, read here to see why someone was not told."""
+
+    list_display = ["created_at", "user", "kind", "text", "read_at", "email", "chat"]
+    list_filter = ["kind", "email", "chat", ("read_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["user"]
+    search_fields = ["text", "user__username"]
+    fields = (
+        "user",
+        "kind",
+        "text",
+        "link",
+        "created_at",
+        "read_at",
+        "in_app",
+        "email",
+        "chat",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+    )
+    readonly_fields = fields
 
 
 class IssueTokenForm(forms.Form):
