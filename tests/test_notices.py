@@ -155,6 +155,23 @@ def test_after_the_last_attempt_a_failing_channel_is_marked_failed(sdr, settings
     assert notice.last_error.startswith("chat: The chat webhook at 127.0.0.1:9 did not take")
 
 
+def test_an_unexpected_error_marks_the_channel_failed_and_is_not_retried(sdr, monkeypatch):
+    sdr.email = "sam@example.com"
+    sdr.save()
+    notice = tell(sdr)
+
+    def broken(notice: Notice) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(delivery.SENDERS, "email", broken)
+    delivery.deliver_notice(notice_id=notice.pk)
+
+    notice.refresh_from_db()
+    assert (notice.email, notice.attempts, notice.next_attempt_at) == (Delivery.FAILED, 1, None)
+    assert notice.last_error == "email: RuntimeError('a bug')"
+    assert delivery.undelivered_notices(now=timezone.now() + timedelta(hours=1)) == []
+
+
 def test_backoff_doubles_up_to_half_an_hour():
     assert [delivery.backoff(n).total_seconds() for n in (1, 2, 3, 7, 8, 20)] == [
         30,

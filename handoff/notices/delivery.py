@@ -118,6 +118,12 @@ def deliver_notice(*, notice_id: int, now: datetime | None = None) -> None:
             failures.append(_Failure(channel, f"{channel}: {error}", transient))
             if not transient:
                 Notice.objects.filter(pk=notice.pk).update(**{channel: Delivery.FAILED})
+        except Exception as error:
+            # A bug or a library's surprise is not known to pass: marked
+            # failed, not retried (the sweep would resend it forever).
+            logger.exception("Notice %s: %s could not be sent", notice.pk, channel)
+            failures.append(_Failure(channel, f"{channel}: {error!r}", False))
+            Notice.objects.filter(pk=notice.pk).update(**{channel: Delivery.FAILED})
         else:
             Notice.objects.filter(pk=notice.pk).update(**{channel: Delivery.SENT})
 
