@@ -347,6 +347,7 @@ def assign_waiting(*, queue_id: int) -> int:
             changes={"sdr": [None, sdr.pk]},
             note="was waiting",
         )
+        waiting.queue = queue  # already loaded: telling the SDR reads its chat webhook
         tell_assigned(waiting)
         assigned += 1
     return assigned
