@@ -162,15 +162,17 @@ def setup_assignments(open_count: int, lead_range: tuple[int, int]) -> tuple[lis
         " WHERE a.sdr_id = m.sdr_id AND a.queue_id = m.queue_id"
     )
     # A few unread notices each, as the queue page lists them.
-    _sql("DELETE FROM routing_notice WHERE user_id = ANY(%s)", [sdr_ids])
+    _sql("DELETE FROM handoff_notice WHERE user_id = ANY(%s)", [sdr_ids])
     _sql(
-        "INSERT INTO routing_notice (user_id, assignment_id, kind, text, created_at, read_at) "
-        "SELECT sdr_id, id, 'reminder', 'Bench reminder', now(), NULL FROM ("
+        "INSERT INTO handoff_notice (user_id, kind, text, link, about, created_at, read_at,"
+        " in_app, email, chat, chat_url, attempts, last_error) "
+        "SELECT sdr_id, 'reminder', 'Bench reminder', '/queue/' || id || '/',"
+        " 'assignment:' || id, now(), NULL, TRUE, '', '', '', 0, '' FROM ("
         " SELECT sdr_id, id, row_number() OVER (PARTITION BY sdr_id ORDER BY id) r"
         " FROM routing_assignment WHERE status = 'open') a WHERE r <= 12"
     )
     _sql("ANALYZE routing_assignment")
-    _sql("ANALYZE routing_notice")
+    _sql("ANALYZE handoff_notice")
     _sql("ANALYZE scoring_leadscore")
     return sdrs, manager
 

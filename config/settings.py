@@ -239,7 +239,8 @@ else:
     raise ImproperlyConfigured(f"CACHE_URL must be a redis:// URL or empty (got {CACHE_URL!r}).")
 
 # --- Email ----------------------------------------------------------------
-# Notices go to the console until SMTP is configured.
+# Notices go to the console until SMTP is configured. The timeout bounds a
+# worker's wait on a mail server that accepts connections and never answers.
 if env_str("SMTP_HOST", ""):
     MAILERS = {
         "default": {
@@ -250,12 +251,25 @@ if env_str("SMTP_HOST", ""):
                 "username": env_str("SMTP_USER", ""),
                 "password": env_str("SMTP_PASSWORD", ""),
                 "use_tls": env_bool("SMTP_TLS", True),
+                "timeout": env_int("SMTP_TIMEOUT_SECONDS", 10),
             },
         }
     }
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "handoff@localhost")
+
+# --- Notices (handoff.notices) ----------------------------------------------
+# Where links in emails and chat messages point: the address people open.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# Per request to a chat webhook, to connect and again to read the answer.
+CHAT_TIMEOUT_SECONDS = env_int("CHAT_TIMEOUT_SECONDS", 5)
+# Chat webhooks to loopback or private addresses are refused unless this is
+# set: for a chat server inside the company's network, and for the tests.
+CHAT_WEBHOOKS_ALLOW_PRIVATE = env_bool("CHAT_WEBHOOKS_ALLOW_PRIVATE", False)
+# Tries per notice before its email or chat message is marked failed
+# (backoff from 30 s doubling to 30 min: about four hours with the default).
+NOTICE_MAX_ATTEMPTS = env_int("NOTICE_MAX_ATTEMPTS", 12)
 
 # --- REST API -------------------------------------------------------------
 # Integrations send "Authorization: Bearer <key>" (handoff.tokens); people use
@@ -374,6 +388,11 @@ CELERY_BEAT_SCHEDULE = {
     "resend-lost-jobs": {
         "task": "handoff.resend_lost_jobs",
         "schedule": env_int("QUEUED_JOB_SWEEP_INTERVAL_SECONDS", 300),
+    },
+    # Emails and chat messages of notices whose message was lost.
+    "resend-notices": {
+        "task": "handoff.resend_notices",
+        "schedule": env_int("NOTICE_SWEEP_INTERVAL_SECONDS", 60),
     },
     # Learns from what SDRs decided; it only ever proposes a draft.
     "recalibrate-from-handoffs": {

@@ -31,6 +31,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("handoff.notices.urls")),
     path("queue/", include("routing.urls")),
     path("", include("scoring.urls")),
     path("manager/sla/", include("routing.reports.urls")),

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from handoff import roles, tokens
 from handoff.errors import DomainError
-from handoff.models import ApiToken, ApiTokenScope, AuditEntry
+from handoff.models import ApiToken, ApiTokenScope, AuditEntry, Notice
 from handoff.views_helpers import show_domain_error
 
 
@@ -60,6 +60,32 @@ class PeopleAdmin(UserAdmin):
 
 admin.site.unregister(User)
 admin.site.register(User, PeopleAdmin)
+
+
+@admin.register(Notice)
+class NoticeAdmin(ReadOnlyAdmin):
+    """Notices and where their email and chat message stand: written only by
+    handoff.notices, read here to see why someone was not told."""
+
+    list_display = ["created_at", "user", "kind", "text", "read_at", "email", "chat"]
+    list_filter = ["kind", "email", "chat", ("read_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["user"]
+    search_fields = ["text", "user__username"]
+    fields = (
+        "user",
+        "kind",
+        "text",
+        "link",
+        "created_at",
+        "read_at",
+        "in_app",
+        "email",
+        "chat",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+    )
+    readonly_fields = fields
 
 
 class IssueTokenForm(forms.Form):

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
+from handoff.notices.webhooks import validate_webhook_url
+
 
 class AuditEntry(models.Model):
     """One recorded change. Written only by handoff.audit.record; never edited."""
@@ -100,3 +102,113 @@ class ApiToken(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+# --- Notices to people ----------------------------------------------------------------
+
+
+class NoticeKind(models.TextChoices):
+    """What a notice is about. Apps announce these through handoff.notices.notify."""
+
+    ASSIGNED = "assigned", "A new MQL is assigned to me"
+    REMINDER = "reminder", "A first touch falls due soon"
+    BREACH = "breach", "The SLA of one of my MQLs was breached"
+    ESCALATION = "escalation", "An SLA breach in a queue I manage"
+    REASSIGNED = "reassigned", "An MQL of mine went to someone else"
+
+
+class Channel(models.TextChoices):
+    APP = "app", "In the app"
+    EMAIL = "email", "Email"
+    CHAT = "chat", "Chat"
+
+
+class Delivery(models.TextChoices):
+    """Where one channel of a notice stands. Only pending ones are sent, and a
+    channel is marked sent right after it went out, so it is sent once."""
+
+    NOT_WANTED = "", "Not wanted"
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class Notice(models.Model):
+    """A notice to one person: in the app, and an outbox row for its email and
+    chat message. Written only by handoff.notices.services.notify, inside the
+    transaction of the change it reports; delivered after commit by
+    handoff.notices.delivery."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices"
+    )
+    kind = models.CharField(max_length=20, choices=NoticeKind.choices)
+    text = models.CharField(max_length=300)
+    link = models.CharField(max_length=300, blank=True, help_text="A path on this site.")
+    # What the notice is about ("assignment:42"): with the user and the kind,
+    # it makes a notice of the same event once only.
+    about = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    in_app = models.BooleanField(default=True, help_text="Shown in the app's list of notices.")
+    email = models.CharField(max_length=10, choices=Delivery.choices, blank=True)
+    chat = models.CharField(max_length=10, choices=Delivery.choices, blank=True)
+    chat_url = models.CharField(
+        max_length=500, blank=True, help_text="The webhook the chat message goes to."
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # A worker delivering the notice holds it from this moment; a claim older
+    # than the delivery timeout belongs to a worker that died.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind", "about"],
+                condition=~models.Q(about=""),
+                name="one_notice_per_person_and_event",
+            )
+        ]
+        indexes = [
+            # The unread count and the list, on every SDR page.
+            models.Index(
+                fields=["user", "-created_at"],
+                condition=models.Q(read_at__isnull=True, in_app=True),
+                name="notice_unread",
+            ),
+            # The sweep's search for what is still to send.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(email="pending") | models.Q(chat="pending"),
+                name="notice_undelivered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class NoticePreferences(models.Model):
+    """How one person wants each kind of notice: a list of channels per kind.
+    A kind missing from ``channels`` takes the default
+    (handoff.notices.services.DEFAULT_CHANNELS)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_preferences"
+    )
+    channels = models.JSONField(default=dict, blank=True, help_text='{"assigned": ["app"]}')
+    chat_url = models.CharField(
+        max_length=500,
+        blank=True,
+        validators=[validate_webhook_url],
+        help_text="A Slack or Microsoft Teams incoming webhook.",
+    )
+
+    class Meta:
+        verbose_name_plural = "notice preferences"
+
+    def __str__(self) -> str:
+        return f"Notice preferences of {self.user}"

@@ -1,5 +1,5 @@
 """Routing in the admin: marketing ops and managers configure calendars, SLA
-policies and queues (with their SDRs); assignments, touches and notices are
+policies and queues (with their SDRs); assignments and touches are
 records, shown read-only.
 
 Memberships are written through routing's services: join_queue for a
@@ -21,7 +21,6 @@ from routing.models import (
     BusinessCalendar,
     Holiday,
     Membership,
-    Notice,
     Queue,
     SLAPolicy,
     Touch,
@@ -231,14 +230,4 @@ class TouchAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "reason"]
     list_select_related = ["assignment__lead", "assignment__sdr", "by"]
     fields = ["assignment", "kind", "by", "at", "reason", "note"]
-    readonly_fields = fields
-
-
-@admin.register(Notice)
-class NoticeAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "user", "kind", "text", "read_at"]
-    list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter)]
-    list_select_related = ["user"]
-    search_fields = ["text", "user__username"]
-    fields = ["user", "assignment", "kind", "text", "created_at", "read_at"]
     readonly_fields = fields

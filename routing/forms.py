@@ -43,9 +43,3 @@ class RecycleForm(forms.Form):
 class TouchForm(forms.Form):
     kind = forms.ChoiceField(choices=[(Touch.Kind.CALL, "Call"), (Touch.Kind.EMAIL, "Email")])
     note = forms.CharField(required=False, widget=NOTE_WIDGET, max_length=2000)
-
-
-class MarkNoticesReadForm(forms.Form):
-    """One notice (``notice``) or, without it, every unread notice."""
-
-    notice = forms.IntegerField(required=False, min_value=1)

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from handoff.notices.webhooks import validate_webhook_url
 from handoff.reports.models import BaseChangedPeriod, BaseRollupState
 from leads.models import Lead, LeadSource
 from routing.calendar import WorkingTime
@@ -156,6 +157,15 @@ class Queue(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="managed_queues",
+    )
+    chat_webhook_url = models.CharField(
+        max_length=500,
+        blank=True,
+        validators=[validate_webhook_url],
+        help_text=(
+            "Optional: a Slack or Microsoft Teams incoming webhook for the queue's chat "
+            "notices, used for members who asked for chat and gave no webhook of their own."
+        ),
     )
 
     class Meta:
@@ -354,33 +364,6 @@ class Touch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.assignment_id}"
-
-
-class Notice(models.Model):
-    """An in-app notice (reminders, breaches, escalations)."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices"
-    )
-    assignment = models.ForeignKey(
-        Assignment, null=True, blank=True, on_delete=models.CASCADE, related_name="notices"
-    )
-    kind = models.CharField(max_length=20)
-    text = models.CharField(max_length=300)
-    created_at = models.DateTimeField(auto_now_add=True)
-    read_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            # Each reminder or breach notice goes once to each person.
-            models.UniqueConstraint(
-                fields=["user", "assignment", "kind"], name="one_notice_per_event"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return self.text
 
 
 class SLADay(models.Model):

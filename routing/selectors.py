@@ -16,7 +16,7 @@ from handoff.roles import SALES_MANAGER, has_role
 from handoff.visibility import visible_to
 from leads.models import Activity, Lead, StageChange
 from leads.selectors import leads_visible_to
-from routing.models import Assignment, AssignmentStatus, Membership, Notice, Queue, Touch
+from routing.models import Assignment, AssignmentStatus, Membership, Queue, Touch
 from scoring.models import AccountScore, LeadScore, MQLSnapshot
 
 TIMELINE_LENGTH = 50
@@ -61,11 +61,6 @@ def queues_visible_to(user: User | AnonymousUser) -> QuerySet[Queue]:
 def memberships_visible_to(user: User | AnonymousUser) -> QuerySet[Membership]:
     """Every membership for managers and marketing ops; an SDR's own otherwise."""
     return visible_to(user, Membership.objects.select_related("queue", "sdr"), owner_field="sdr")
-
-
-def unread_notices(user: User) -> QuerySet[Notice]:
-    """The user's unread in-app notices, newest first."""
-    return Notice.objects.filter(user=user, read_at__isnull=True).order_by("-created_at", "-id")
 
 
 def lead_score(lead: Lead) -> LeadScore | None:

@@ -26,12 +26,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from handoff.errors import DomainError
+from handoff.notices.forms import MarkNoticesReadForm
+from handoff.notices.selectors import unread_notices
+from handoff.notices.services import mark_notices_read as mark_read
 from handoff.roles import SALES_MANAGER, SDR, has_role
 from handoff.templatetags.handoff import duration
 from handoff.views_helpers import show_domain_error
 from routing import services
 from routing.filters import AssignmentFilter
-from routing.forms import AcceptForm, MarkNoticesReadForm, RecycleForm, RejectForm, TouchForm
+from routing.forms import AcceptForm, RecycleForm, RejectForm, TouchForm
 from routing.models import Assignment, AssignmentStatus
 from routing.selectors import (
     assignments_for_sdr,
@@ -40,7 +43,6 @@ from routing.selectors import (
     lead_score,
     stage_history,
     touches_of,
-    unread_notices,
 )
 from routing.services.decisions import RejectReason
 
@@ -144,9 +146,7 @@ def mark_notices_read(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return HttpResponse("Give the id of a notice, or nothing for all.", status=400)
     notice = form.cleaned_data["notice"]
-    services.mark_notices_read(
-        user=request.user, notice_ids=[notice] if notice is not None else None
-    )
+    mark_read(user=request.user, notice_ids=[notice] if notice is not None else None)
     if request.htmx:
         return render(
             request, "routing/queue.html#notices", {**_notices(request.user), "oob": True}

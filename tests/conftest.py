@@ -43,6 +43,7 @@ REFERENCE_DATA = [
     ("leads.migrations.0004_importjob_permissions", "grant_import_permissions"),
     ("handoff.migrations.0002_audit_roles", "grant_audit_view"),
     ("handoff.migrations.0004_apitoken_roles", "grant_token_permissions"),
+    ("handoff.migrations.0006_notices", "grant_notice_view"),
     ("scoring.migrations.0002_default_model_and_roles", "create_default_model"),
     ("routing.migrations.0002_defaults_and_roles", "create_defaults"),
     ("scoring.migrations.0005_committee_roles_and_permissions", "create_committees_and_grant"),
@@ -99,6 +100,19 @@ def integration_client(integration_user):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.key}")
     return client
+
+
+@pytest.fixture
+def celery_eager():
+    """Tasks sent while the test runs are run at once, in the test's process
+    (for what a worker would do after commit: delivering a notice)."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = False
 
 
 @pytest.fixture

@@ -172,6 +172,10 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     "home": {"GET": users(A), "POST": users(A)},
     "login": {"GET": everyone(A), "POST": everyone(A)},
     "logout": {"GET": everyone(N), "POST": everyone(A)},
+    # Everyone's own notices and notice settings.
+    "notices:list": {"GET": users(A), "POST": users(N)},
+    "notices:mark-read": {"GET": users(N), "POST": users(A)},
+    "notices:preferences": {"GET": users(A), "POST": users(A)},
     "routing:queue": {"GET": page(sdr=A, ops=D, manager=D), "POST": users(N)},
     "routing:mark-notices-read": {"GET": users(N), "POST": users(A)},
     "routing:lead": {"GET": page(sdr=A, other_sdr=H, ops=D, manager=A), "POST": users(N)},

@@ -5,13 +5,12 @@
 - capacity: each membership's count of open MQLs, and its repair;
 - decisions: what an SDR does with an MQL (accept, reject, recycle, log a touch);
 - sla: reminders, breaches, reassignment and escalation;
-- notices: marking in-app notices read.
+- notices: telling SDRs and managers (through handoff.notices).
 """
 
 from routing.services.assign import assign_waiting, join_queue, route_mql, update_membership
 from routing.services.capacity import repair_open_counts
 from routing.services.decisions import accept_mql, log_touch, recycle_mql, reject_mql
-from routing.services.notices import mark_notices_read
 from routing.services.sla import watch_sla_clocks
 
 __all__ = [
@@ -19,7 +18,6 @@ __all__ = [
     "assign_waiting",
     "join_queue",
     "log_touch",
-    "mark_notices_read",
     "recycle_mql",
     "reject_mql",
     "repair_open_counts",

@@ -35,6 +35,7 @@ from routing.models import (
     Strategy,
 )
 from routing.services.capacity import count_closed, count_opened
+from routing.services.notices import tell_assigned, tell_taken_away
 
 logger = logging.getLogger(__name__)
 RECENT_ACTIVITY_DAYS = 30
@@ -257,6 +258,8 @@ def route_mql(*, lead_id: int) -> Assignment | None:
         obj=assignment,
         changes={"sdr": [None, assignment.sdr_id], "queue": [None, queue.name]},
     )
+    if assignment.sdr_id is not None:
+        tell_assigned(assignment)
     return assignment
 
 
@@ -292,6 +295,9 @@ def reassign(
         changes={"sdr": [old.sdr_id, new.sdr_id]},
         note=reason,
     )
+    tell_taken_away(old, reason=reason)
+    if new.sdr_id is not None:
+        tell_assigned(new)
     return new
 
 
@@ -341,6 +347,8 @@ def assign_waiting(*, queue_id: int) -> int:
             changes={"sdr": [None, sdr.pk]},
             note="was waiting",
         )
+        waiting.queue = queue  # already loaded: telling the SDR reads its chat webhook
+        tell_assigned(waiting)
         assigned += 1
     return assigned
 

@@ -9,38 +9,17 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from handoff.models import NoticeKind
 from leads.models import Lead, Stage
-from routing.models import OPEN_STATUSES, Assignment, AssignmentStatus, Notice, Queue
+from routing.models import OPEN_STATUSES, Assignment, AssignmentStatus, Queue
 from routing.services.assign import assign_waiting, reassign, route_mql
+from routing.services.notices import tell_about_clock
 from routing.services.sla_rollup import mark_day_changed, refresh_sla_rollup
 
 logger = logging.getLogger(__name__)
-
-
-def _notify(user, assignment: Assignment, kind: str, text: str) -> None:
-    """An in-app notice and an email, once per person and event."""
-    if user is None:
-        return
-    try:
-        with transaction.atomic():
-            Notice.objects.create(user=user, assignment=assignment, kind=kind, text=text)
-    except IntegrityError:
-        return  # already told
-    if user.email:
-        # robust: a mail server that is down is logged, and the watcher goes on.
-        transaction.on_commit(
-            lambda: send_mail(
-                subject=f"[Handoff] {text}",
-                message=text,
-                from_email=None,
-                recipient_list=[user.email],
-            ),
-            robust=True,
-        )
 
 
 def _untouched():
@@ -57,16 +36,16 @@ def watch_sla_clocks(*, now: datetime | None = None) -> dict[str, int]:
     for a in (
         _untouched()
         .filter(reminded_at__isnull=True, remind_at__lte=now, due_at__gt=now)
-        .select_related("sdr", "lead")
+        .select_related("sdr", "lead", "queue")
     ):
         if (
             Assignment.objects.filter(pk=a.pk, reminded_at__isnull=True).update(reminded_at=now)
             == 1
         ):
-            _notify(
+            tell_about_clock(
                 a.sdr,
                 a,
-                "reminder",
+                NoticeKind.REMINDER,
                 f"{a.lead} is due {timezone.localtime(a.due_at):%Y-%m-%d %H:%M}: "
                 "make the first touch.",
             )
@@ -83,10 +62,12 @@ def watch_sla_clocks(*, now: datetime | None = None) -> dict[str, int]:
         ):
             mark_day_changed(a.due_at, now=now)  # when marked late, after its day
             text = f"SLA breached: {a.lead} was due {timezone.localtime(a.due_at):%Y-%m-%d %H:%M}."
-            _notify(a.sdr, a, "breach", text)
+            tell_about_clock(a.sdr, a, NoticeKind.BREACH, text)
             if a.queue.sla_policy.escalate_to_manager:
                 sdr = a.sdr.get_full_name() or a.sdr.username if a.sdr else "nobody"
-                _notify(a.queue.manager, a, "escalation", f"{text} (assigned to {sdr})")
+                tell_about_clock(
+                    a.queue.manager, a, NoticeKind.ESCALATION, f"{text} (assigned to {sdr})"
+                )
             counts["breached"] += 1
 
     for a in (

@@ -12,10 +12,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from handoff.models import Notice
+from handoff.notices.services import mark_notices_read
 from leads.models import Lead, Stage
 from leads.services import ActivityEvent, record_activities, upsert_account, upsert_lead
-from routing.models import Assignment, Membership, Notice
-from routing.services import join_queue, mark_notices_read, route_mql, watch_sla_clocks
+from routing.models import Assignment, Membership
+from routing.services import join_queue, route_mql, watch_sla_clocks
 from routing.views import time_left, top_reasons
 from scoring.services import score_lead
 from tests import factories
@@ -100,6 +102,11 @@ def mql_for(sdr, n: int = 1, **fields) -> Assignment:
     assignment = hand_off(lead)
     assert assignment.sdr == sdr
     return assignment
+
+
+def forget_new_mql_notices() -> None:
+    """Each new MQL tells its SDR; tests of what the SLA clock tells start without those."""
+    Notice.objects.filter(kind="assigned").delete()
 
 
 def seat(sdrs, queues) -> None:
@@ -340,6 +347,7 @@ def test_the_queue_costs_the_same_queries_for_1_or_10_mqls(
 
 def test_unread_notices_are_listed_and_counted(client_as, sdr, desk):
     assignment = mql_for(sdr)
+    forget_new_mql_notices()
     watch_sla_clocks(now=assignment.remind_at + timedelta(seconds=1))
 
     html = client_as(sdr).get("/queue/").content.decode()
@@ -350,6 +358,7 @@ def test_unread_notices_are_listed_and_counted(client_as, sdr, desk):
 
 def test_marking_one_notice_read_with_htmx_answers_the_updated_list(client_as, sdr, desk):
     assignment = mql_for(sdr)
+    forget_new_mql_notices()
     watch_sla_clocks(now=assignment.due_at + timedelta(seconds=1))  # a breach notice
     notice = Notice.objects.get(user=sdr)
 
@@ -377,6 +386,7 @@ def test_marking_all_notices_read_without_javascript_redirects(client_as, sdr, d
 
 def test_marking_read_leaves_other_peoples_notices_alone(sdr, other_sdr, desk):
     theirs = mql_for(other_sdr)
+    forget_new_mql_notices()
     watch_sla_clocks(now=theirs.due_at + timedelta(seconds=1))
     notice = Notice.objects.get(user=other_sdr)
 
