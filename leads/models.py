@@ -136,6 +136,14 @@ class Lead(models.Model):
         blank=True,
         help_text="Outcome carried by an imported historical list (converted or not).",
     )
+    originated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=(
+            "When the lead was created or first contacted in the system it came from, "
+            "as an imported date column says. Recalibration splits history by it."
+        ),
+    )
     do_not_contact = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
