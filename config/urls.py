@@ -35,6 +35,7 @@ urlpatterns = [
     path("queue/", include("routing.urls")),
     path("", include("scoring.urls")),
     path("manager/sla/", include("routing.reports.urls")),
+    path("manager/team/", include("routing.team_urls")),
     path("", include("feedback.urls")),
     path("admin/", admin.site.urls),
     path("api/", include(router.urls)),

@@ -7,10 +7,11 @@ so templates and serializers never load a related row lazily.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import QuerySet
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Sum
 
 from handoff.roles import SALES_MANAGER, has_role
 from handoff.visibility import visible_to
@@ -126,3 +127,93 @@ def stage_history(lead: Lead) -> QuerySet[StageChange]:
 
 def touches_of(assignment: Assignment) -> QuerySet[Touch]:
     return Touch.objects.filter(assignment=assignment).select_related("by").order_by("-at", "-id")
+
+
+def leads_of_sdr(user: User, *, q: str = "", stage: str = "") -> QuerySet[Lead]:
+    """Every lead the SDR owns, at any stage, the latest changed first; each
+    with ``assignment_id``, the SDR's latest assignment of it (its lead page)."""
+    latest = (
+        Assignment.objects.filter(lead=OuterRef("pk"), sdr=user)
+        .order_by("-created_at", "-pk")
+        .values("pk")[:1]
+    )
+    queryset = (
+        Lead.objects.filter(owner=user)
+        .select_related("account", "source", "score")
+        .annotate(assignment_id=Subquery(latest))
+        .order_by("-updated_at", "-pk")
+    )
+    for word in q.split():
+        queryset = queryset.filter(
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(email__icontains=word)
+            | Q(company_name__icontains=word)
+            | Q(account__name__icontains=word)
+        )
+    if stage:
+        queryset = queryset.filter(stage=stage)
+    return queryset
+
+
+@dataclass(frozen=True)
+class SDRLoad:
+    sdr: User
+    open_mqls: int
+    overdue: int
+    capacity: int
+    queues: int
+    away_until: datetime | None
+
+
+def sdr_loads(*, now: datetime) -> list[SDRLoad]:
+    """Each SDR who works a queue: open MQLs, overdue ones, capacity over the
+    active seats, and until when they are away; in three queries."""
+    seats = (
+        Membership.objects.values("sdr")
+        .annotate(
+            capacity=Sum("capacity", filter=Q(is_active=True)),
+            queues=Count("pk", filter=Q(is_active=True)),
+            away=Max("away_until"),
+        )
+        .order_by()
+    )
+    work: dict[int, tuple[int, int]] = {
+        sdr: (n, overdue)
+        for sdr, n, overdue in Assignment.objects.filter(
+            status=AssignmentStatus.OPEN, sdr__isnull=False
+        )
+        .values("sdr")
+        .annotate(n=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
+        .values_list("sdr", "n", "overdue")
+        .order_by()
+    }
+    people = User.objects.in_bulk([row["sdr"] for row in seats])
+    loads = [
+        SDRLoad(
+            sdr=people[row["sdr"]],
+            open_mqls=work.get(row["sdr"], (0, 0))[0],
+            overdue=work.get(row["sdr"], (0, 0))[1],
+            capacity=row["capacity"] or 0,
+            queues=row["queues"],
+            away_until=row["away"] if row["away"] and row["away"] > now else None,
+        )
+        for row in seats
+    ]
+    return sorted(loads, key=lambda load: (load.sdr.get_full_name() or load.sdr.username).lower())
+
+
+def open_assignments_of(sdr: User) -> QuerySet[Assignment]:
+    """An SDR's open MQLs, for the manager's reassignment, most urgent first."""
+    return _with_lead(
+        Assignment.objects.filter(sdr=sdr, status=AssignmentStatus.OPEN).select_related("sdr")
+    ).order_by("due_at", "id")
+
+
+def sdrs_in_queues() -> QuerySet[User]:
+    """People with a seat in some queue: who MQLs may be reassigned to."""
+    return (
+        User.objects.filter(queue_memberships__isnull=False)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )

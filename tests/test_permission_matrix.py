@@ -178,6 +178,15 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     "notices:preferences": {"GET": users(A), "POST": users(A)},
     "routing:queue": {"GET": page(sdr=A, ops=D, manager=D), "POST": users(N)},
     "routing:mark-notices-read": {"GET": users(N), "POST": users(A)},
+    # The SDR's own leads and availability (an empty POST is refused with 400).
+    "routing:my-leads": {"GET": page(sdr=A, ops=D, manager=D), "POST": users(N)},
+    "routing:availability": {
+        "GET": page(sdr=A, ops=D, manager=D),
+        "POST": page(sdr=A, ops=D, manager=D),
+    },
+    # The team's load and reassigning: managers only (an empty POST gets 400).
+    "team:load": {"GET": page(sdr=D, ops=D, manager=A), "POST": users(N)},
+    "team:reassign": {"GET": users(N), "POST": page(sdr=D, ops=D, manager=A)},
     "routing:lead": {"GET": page(sdr=A, other_sdr=H, ops=D, manager=A), "POST": users(N)},
     "routing:act": {"GET": users(N), "POST": page(sdr=A, other_sdr=H, ops=D, manager=D)},
     "scoring:definition": {"GET": users(A), "POST": users(A)},
@@ -537,6 +546,8 @@ def url_kwargs(route: Route, world: World) -> dict[str, object]:
             values[param] = "json"
         elif route.key in ("routing:lead", "routing:act"):
             values[param] = {"pk": world.assignment_id, "action": "accept"}[param]
+        elif route.key == "team:reassign":
+            values[param] = world.users["sdr"].pk
         elif route.key == "feedback:qualify_sql":
             values[param] = world.accepted_lead_id
         elif route.is_api:

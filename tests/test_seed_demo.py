@@ -1,19 +1,23 @@
 """The demo as `make run` serves it (config.demo): ready at once, through the
 product's own services."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.db.models import Count, Q
+from django.db.models import Count, F
 from django.utils import timezone
 
 from config.demo import seed_demo
+from feedback.models import Measure, Opportunity, SQLQualification, WeeklyCount
+from handoff.models import AuditEntry, Delivery, Notice
 from leads import demo
 from leads.models import Account, Lead, Stage, StageChange
-from routing.models import Assignment, AssignmentStatus, Membership, Queue
-from scoring.models import LeadScore, MQLSnapshot
+from routing.models import Assignment, AssignmentStatus, Membership, Queue, SLADay, Touch
+from scoring.models import LeadScore, ModelStatus, MQLSnapshot, ScoringModel
+from scoring.selectors import live_model
 
 # The demo `make run` loads: smaller ones have too few MQLs to fill both queues.
 LEADS = demo.DEFAULT_LEADS
@@ -28,9 +32,11 @@ def test_every_lead_is_scored_at_seed_time(seeded):
     assert LeadScore.objects.count() == Lead.objects.count() == LEADS
     mqls = Lead.objects.filter(stage=Stage.MQL)
     assert mqls.count() == seeded.mqls > 0
-    # Each through the lifecycle service, with its snapshot, as scoring makes them.
-    assert MQLSnapshot.objects.count() == seeded.mqls
-    assert StageChange.objects.filter(to_stage=Stage.MQL).count() == seeded.mqls
+    # Each through the lifecycle service, with its snapshot, as scoring makes
+    # them: today's MQLs and those of the history.
+    crossings = seeded.mqls + seeded.handed_off
+    assert MQLSnapshot.objects.count() == crossings
+    assert StageChange.objects.filter(to_stage=Stage.MQL).count() == crossings
 
 
 def test_every_demo_sdr_has_open_mqls_in_their_queue(seeded):
@@ -42,8 +48,8 @@ def test_every_demo_sdr_has_open_mqls_in_their_queue(seeded):
 
     assert set(open_by_sdr) == {"sam.sdr", "olivia.sdr"}
     assert min(open_by_sdr.values()) >= 1
-    # Every MQL went somewhere: to an SDR, or waiting in a queue.
-    assert Assignment.objects.count() == seeded.mqls
+    # Every MQL of today went somewhere: to an SDR, or waiting in a queue.
+    assert Assignment.objects.open().count() == seeded.mqls
 
 
 def test_some_mqls_are_overdue_and_some_still_have_time(seeded):
@@ -75,9 +81,9 @@ def test_sdrs_are_in_every_queue_and_a_manager_on_each(seeded):
 
 
 def _routing() -> list[tuple]:
-    return sorted(
-        Assignment.objects.values_list("lead__email", "sdr__username", "queue__name", "status")
-    )
+    rows = Assignment.objects.values_list("lead__email", "sdr__username", "queue__name", "status")
+    # A lead reassigned has two rows; a waiting one has no SDR.
+    return sorted(rows, key=lambda row: tuple(str(value) for value in row))
 
 
 def test_the_same_seed_gives_the_same_routing(db):
@@ -85,6 +91,7 @@ def test_the_same_seed_gives_the_same_routing(db):
     routed = _routing()
     Lead.objects.all().delete()  # takes assignments and scores with it
     Account.objects.all().delete()
+    AuditEntry.objects.all().delete()  # it keeps the demo users from being deleted
     User.objects.filter(username__in=[u.username for u in demo.DEMO_USERS]).delete()
 
     second = seed_demo(leads=LEADS)
@@ -106,6 +113,80 @@ def test_the_command_says_how_many_mqls_were_routed_and_how_many_wait(db):
     out = StringIO()
     call_command("seed_demo", leads=LEADS, stdout=out)
 
-    waiting = Assignment.objects.filter(~Q(status=AssignmentStatus.OPEN)).count()
-    assert f"every lead scored, {Assignment.objects.count()} MQLs routed" in out.getvalue()
+    waiting = Assignment.objects.filter(status=AssignmentStatus.WAITING).count()
+    routed = Assignment.objects.open().count()
+    assert f"every lead scored, {routed} MQLs routed" in out.getvalue()
     assert f"({waiting} waiting for a free SDR)" in out.getvalue()
+
+
+# --- Twelve weeks of history (config.demo_history) -------------------------------------
+
+
+def test_twelve_weeks_of_hand_offs_are_decided_through_the_services(seeded):
+    now = timezone.now()
+    decided = Assignment.objects.filter(
+        status__in=[
+            AssignmentStatus.ACCEPTED,
+            AssignmentStatus.REJECTED,
+            AssignmentStatus.RECYCLED,
+        ]
+    )
+    assert decided.count() == seeded.handed_off > 100
+    first = decided.order_by("assigned_at").first().assigned_at
+    assert timedelta(weeks=11) < now - first < timedelta(weeks=14)
+    # Each decision is a touch by its SDR and a stage change, as an SDR's would be.
+    assert Touch.objects.filter(kind=Touch.Kind.ACCEPT).count() == (
+        decided.filter(status=AssignmentStatus.ACCEPTED).count()
+    )
+    assert set(decided.values_list("sdr__username", flat=True)) == {"sam.sdr", "olivia.sdr"}
+    assert Assignment.objects.filter(status=AssignmentStatus.REASSIGNED).exists()
+    assert decided.filter(first_touch_at__gt=F("due_at")).exists()  # some breached the SLA
+
+
+def test_accepted_leads_go_on_to_sql_opportunities_won_and_lost(seeded):
+    assert SQLQualification.objects.count() > 10
+    statuses = set(Opportunity.objects.values_list("status", flat=True))
+    assert statuses == {"open", "won", "lost"}
+    assert Lead.objects.filter(stage=Stage.WON).count() == (
+        Opportunity.objects.filter(status="won").count()
+    )
+
+
+def test_the_dashboard_and_sla_rollups_are_built_at_seed(seeded):
+    weeks = set(WeeklyCount.objects.filter(measure=Measure.ACCEPTED).values_list("week", flat=True))
+    assert len(weeks) >= 11
+    assert SLADay.objects.filter(breached__gt=0).exists()
+
+
+def test_acceptance_sits_in_the_band_overall_and_one_source_drifts_below_half(seeded):
+    decided = Assignment.objects.filter(
+        status__in=[
+            AssignmentStatus.ACCEPTED,
+            AssignmentStatus.REJECTED,
+            AssignmentStatus.RECYCLED,
+        ]
+    )
+    accepted = decided.filter(status=AssignmentStatus.ACCEPTED).count()
+    assert 60 <= 100 * accepted / decided.count() <= 75
+    recent = decided.filter(
+        lead__source__slug="webinar", closed_at__gte=timezone.now() - timedelta(weeks=3, days=4)
+    )
+    assert recent.count() >= 3
+    assert recent.filter(status=AssignmentStatus.ACCEPTED).count() < recent.count() / 2
+
+
+def test_a_new_version_waits_for_the_managers_approval(seeded):
+    waiting = ScoringModel.objects.get(status=ModelStatus.SUBMITTED)
+    assert waiting.submitted_by.username == "mo.ops"
+    assert waiting.threshold == live_model().threshold + 5
+
+
+def test_the_past_is_not_news_only_todays_mqls_are_unread_notices(seeded):
+    unread = Notice.objects.filter(read_at__isnull=True)
+    assert unread.count() == Assignment.objects.filter(status=AssignmentStatus.OPEN).count()
+    assert not Notice.objects.filter(email=Delivery.PENDING, read_at__isnull=False).exists()
+
+
+def test_the_queue_manager_is_set_through_the_audited_service(seeded):
+    entries = AuditEntry.objects.filter(action="manager changed")
+    assert entries.count() == Queue.objects.filter(is_active=True).count()

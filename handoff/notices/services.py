@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from handoff.enqueue import enqueue_on_commit
@@ -110,3 +112,15 @@ def save_notice_preferences(
         user=user, defaults={"channels": chosen, "chat_url": chat_url}
     )
     return preferences
+
+
+def settle_past_notices(*, before: datetime) -> int:
+    """Takes the notices recorded before ``before`` as read, and their
+    pending email and chat messages as not to be sent: for history loaded
+    after the fact (the demo's twelve weeks), whose people were told at the
+    time. Returns how many notices changed."""
+    past = Notice.objects.filter(created_at__lt=before)
+    settled = past.filter(read_at__isnull=True).update(read_at=F("created_at"))
+    past.filter(email=Delivery.PENDING).update(email=Delivery.NOT_WANTED)
+    past.filter(chat=Delivery.PENDING).update(chat=Delivery.NOT_WANTED)
+    return settled

@@ -35,6 +35,7 @@ called on their own count from the assignments.
 from __future__ import annotations
 
 import statistics
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -201,8 +202,30 @@ def sla_summary(filters: SLAFilters, *, now: datetime) -> BreachStats:
     return BreachStats(name="All", **row)
 
 
+def _medians_in_python(queryset: QuerySet[Assignment], key: str) -> dict[Any, timedelta]:
+    """Each group's median, for databases without percentile_cont: one query
+    over a bounded set, as for the summary (none beyond the limit)."""
+    rows = list(
+        queryset.touched()
+        .annotate(took=TIME_TO_FIRST_TOUCH)
+        .values_list(key, "took")
+        .order_by()[: MEDIAN_IN_PYTHON_LIMIT + 1]
+    )
+    if len(rows) > MEDIAN_IN_PYTHON_LIMIT:
+        return {}
+    durations: dict[Any, list[timedelta]] = defaultdict(list)
+    for group, took in rows:
+        durations[group].append(took)
+    return {group: statistics.median(values) for group, values in durations.items()}
+
+
 def _grouped(queryset: QuerySet[Assignment], key: str) -> list[dict[str, Any]]:
-    return list(queryset.values(key).annotate(**_stats_aggregates(queryset.db)).order_by(key))
+    rows = list(queryset.values(key).annotate(**_stats_aggregates(queryset.db)).order_by(key))
+    if not _median_in_sql(queryset.db):
+        medians = _medians_in_python(queryset, key)
+        for row in rows:
+            row["median_first_touch"] = medians.get(row[key])
+    return rows
 
 
 def _stats(row: dict[str, Any], name: str) -> BreachStats:
@@ -227,7 +250,7 @@ def _worst_first(rows: list[BreachStats]) -> list[BreachStats]:
 
 def breaches_by_sdr(filters: SLAFilters, *, now: datetime) -> list[BreachStats]:
     """One row per SDR with an assignment due in the period, most breaches first.
-    Outside PostgreSQL the rows carry no median."""
+    Outside PostgreSQL each median is taken in Python (see _medians_in_python)."""
     rows = _grouped(due_in_period(filters, now=now).filter(sdr__isnull=False), "sdr")
     users = get_user_model().objects.filter(pk__in=[row["sdr"] for row in rows])
     names = {

@@ -22,6 +22,8 @@ from django.utils import timezone
 
 from handoff import audit
 from handoff.enqueue import enqueue_on_commit
+from handoff.errors import ConflictError, DomainError
+from handoff.roles import SALES_MANAGER, has_role
 from leads.models import Activity, Lead, Stage
 from leads.services import set_owner
 from routing.calendar import add_working_minutes
@@ -420,3 +422,95 @@ def assign_waiting_on_commit(*, queue_id: int) -> None:
     from routing.tasks import assign_waiting_leads
 
     enqueue_on_commit(assign_waiting_leads, queue_id=queue_id)
+
+
+@transaction.atomic
+def reassign_mqls(
+    *, assignment_ids: list[int], to: User, reason: str, by: User
+) -> list[Assignment]:
+    """A sales manager hands open (or waiting) MQLs to ``to``, an SDR of
+    their queues, with a reason: one MQL, or a whole SDR's queue when they
+    are off sick.
+
+    Guarantees: all or nothing; refused (DomainError naming the field) without
+    a reason, by anyone but a sales manager, to someone who is not an active
+    member of an MQL's queue or is away, and for an MQL that is no longer
+    open or is already theirs. Each MQL gets a new assignment with its SLA
+    clock started now (the old one is closed as reassigned, linked from the
+    new one); capacity is not checked, since the manager chose; the lead's
+    owner follows; the audit trail holds who, to whom and why; the SDR who
+    had it and the new one are told.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("Say why these MQLs are reassigned.", field="reason")
+    if not has_role(by, SALES_MANAGER):
+        raise DomainError("Only a sales manager can reassign MQLs.")
+    if not assignment_ids:
+        raise DomainError("Choose at least one MQL to reassign.", field="assignments")
+    name = to.get_full_name() or to.username
+    # Locked in id order: two managers moving overlapping sets cannot deadlock.
+    olds = list(
+        Assignment.objects.select_for_update(of=("self",))
+        .filter(pk__in=assignment_ids)
+        .select_related("lead__account", "lead__source", "queue__sla_policy__calendar", "sdr")
+        .order_by("pk")
+    )
+    if len(olds) != len(set(assignment_ids)):
+        raise DomainError("Some of these MQLs no longer exist.", field="assignments")
+    seats = {
+        m.queue_id: m
+        for m in Membership.objects.select_for_update()
+        .filter(sdr=to, queue_id__in={a.queue_id for a in olds}, is_active=True)
+        .order_by("pk")
+    }
+    now = timezone.now()
+    moved = []
+    for old in olds:
+        if old.status not in OPEN_STATUSES:
+            raise ConflictError(
+                f"{old.lead} was already {old.get_status_display().lower()}; nothing was changed."
+            )
+        if old.sdr_id == to.pk:
+            raise DomainError(f"{old.lead} is already {name}'s.", field="to")
+        seat = seats.get(old.queue_id)
+        if seat is None:
+            raise DomainError(f"{name} does not work the queue {old.queue}.", field="to")
+        if seat.away_until and seat.away_until > now:
+            until = timezone.localtime(seat.away_until)
+            raise DomainError(f"{name} is away until {until:%Y-%m-%d %H:%M}.", field="to")
+        Assignment.objects.filter(pk=old.pk).update(
+            status=AssignmentStatus.REASSIGNED, closed_at=now
+        )
+        if old.status == AssignmentStatus.OPEN:
+            count_closed(queue_id=old.queue_id, sdr_id=old.sdr_id)
+        count_opened(seat)
+        due, remind = sla_times(old.queue.sla_policy, now)
+        set_owner(lead=old.lead, owner=to)
+        new = Assignment.objects.create(
+            lead=old.lead,
+            queue=old.queue,
+            sdr=to,
+            status=AssignmentStatus.OPEN,
+            assigned_at=now,
+            due_at=due,
+            remind_at=remind,
+            why={
+                **old.why,
+                "sdr": name,
+                "chosen_because": f"reassigned by {by.get_full_name() or by.username}: {reason}",
+            },
+            reassigned_from=old,
+        )
+        audit.record(
+            actor=by,
+            action="reassigned",
+            obj=new,
+            changes={"sdr": [old.sdr_id, to.pk]},
+            note=reason,
+        )
+        if old.sdr_id is not None:
+            tell_taken_away(old, reason=reason)
+        tell_assigned(new)
+        moved.append(new)
+    return moved

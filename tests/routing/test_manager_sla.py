@@ -584,3 +584,18 @@ def test_the_csv_export_refuses_a_bad_period(client_as, manager):
     response = client_as(manager).get(CSV_URL, {"start": "2025-03-10", "end": "2025-03-09"})
 
     assert response.status_code == 400
+
+
+def test_without_percentile_cont_each_sdr_and_queue_gets_its_median_in_python(example, monkeypatch):
+    """The embedded SQLite default has no percentile_cont: the per-SDR and
+    per-queue medians are taken in Python, the same values as in SQL."""
+    from routing.reports import queries
+
+    in_sql = (breaches_by_sdr(MARCH, now=NOW), breaches_by_queue(MARCH, now=NOW))
+    monkeypatch.setattr(queries, "_median_in_sql", lambda using: False)
+
+    assert (breaches_by_sdr(MARCH, now=NOW), breaches_by_queue(MARCH, now=NOW)) == in_sql
+    assert [row.median_first_touch for row in in_sql[0]] == [
+        timedelta(hours=27),
+        timedelta(minutes=30),
+    ]

@@ -10,7 +10,8 @@ from leads import demo
 class Command(BaseCommand):
     help = (
         "Load demo users, accounts, leads and activity (only once), score every lead, "
-        "staff the queues and route the MQLs; print the logins."
+        "staff the queues, play twelve weeks of hand-offs and route today's MQLs; "
+        "print the logins."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,7 +34,9 @@ class Command(BaseCommand):
                     f"{data.accounts:,} accounts, {data.leads:,} leads, "
                     f"{data.activities:,} activities; every lead scored, "
                     f"{result.mqls:,} MQL{'s' if result.mqls != 1 else ''} routed "
-                    f"({result.waiting:,} waiting for a free SDR)."
+                    f"({result.waiting:,} waiting for a free SDR); "
+                    f"{result.handed_off:,} hand-off{'s' if result.handed_off != 1 else ''} "
+                    "of the last twelve weeks decided."
                 )
             )
         else:
