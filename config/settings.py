@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -80,6 +81,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "handoff.context_processors.roles",
+                "handoff.context_processors.notices",
                 "config.context_processors.next_steps",
             ],
         },
@@ -376,6 +378,12 @@ CELERY_BEAT_SCHEDULE = {
     "rebuild-dashboard-rollup": {
         "task": "feedback.rebuild_weekly_counts",
         "schedule": env_int("DASHBOARD_REBUILD_INTERVAL_SECONDS", 24 * 3600),
+    },
+    # Last week's digest to managers and marketing ops, Monday morning (in
+    # the site's time zone); a second run the same week sends nothing.
+    "send-weekly-digest": {
+        "task": "feedback.send_weekly_digest",
+        "schedule": crontab(day_of_week=1, hour=env_int("WEEKLY_DIGEST_HOUR", 7), minute=0),
     },
     # The SLA watcher keeps the SLA page's rollup current; this recounts it
     # all (assignments deleted with their lead change past days unmarked).

@@ -4,7 +4,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 
+from handoff.roles import SALES_MANAGER, has_role
 from leads.selectors import leads_visible_to
+from scoring.models import ModelStatus, ScoringModel
 
 # Said when a refusal carries no message of its own (a bare PermissionDenied).
 NOT_ALLOWED = "Your account is not allowed to see this page."
@@ -18,7 +20,15 @@ SERVER_ERROR = (
 def home(request):
     """Each role's starting point: where to go, and how many leads are in view."""
     leads = leads_visible_to(request.user)
-    return render(request, "home.html", {"lead_count": leads.count()})
+    awaiting: list[ScoringModel] = []
+    if has_role(request.user, SALES_MANAGER):
+        # The definition is joint: a submitted version waits for a manager.
+        awaiting = list(
+            ScoringModel.objects.filter(status=ModelStatus.SUBMITTED)
+            .select_related("submitted_by")
+            .order_by("submitted_at")
+        )
+    return render(request, "home.html", {"lead_count": leads.count(), "awaiting": awaiting})
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

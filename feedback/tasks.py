@@ -1,8 +1,10 @@
 """Feedback tasks: thin, named, ids as keyword arguments."""
 
+from datetime import date
+
 from celery import shared_task
 
-from feedback import recalibration, rollup
+from feedback import digest, recalibration, rollup
 from handoff.jobs import JOB_TASK_OPTIONS
 
 
@@ -28,3 +30,21 @@ def refresh_dashboard_rollup() -> None:
 def rebuild_weekly_counts() -> None:
     """Nightly: recomputes every week, so rewritten history (a merge) is corrected."""
     rollup.WEEKLY_ROLLUP.rebuild()
+
+
+@shared_task(name="feedback.send_weekly_digest")
+def send_weekly_digest() -> None:
+    """Weekly: last week's digest to managers and marketing ops."""
+    digest.send_weekly_digest()
+
+
+@shared_task(
+    name="feedback.email_weekly_digest",
+    autoretry_for=(OSError,),
+    retry_backoff=30,
+    retry_backoff_max=30 * 60,
+    max_retries=8,
+)
+def email_weekly_digest(*, user_id: int, week: str) -> None:
+    """Emails one reader a week's digest; a mail server that is down is tried again."""
+    digest.email_digest(user_id=user_id, week=date.fromisoformat(week))

@@ -115,6 +115,8 @@ class NoticeKind(models.TextChoices):
     BREACH = "breach", "The SLA of one of my MQLs was breached"
     ESCALATION = "escalation", "An SLA breach in a queue I manage"
     REASSIGNED = "reassigned", "An MQL of mine went to someone else"
+    APPROVAL = "approval", "A scoring model version awaits my approval"
+    DIGEST = "digest", "The weekly digest of acceptance, breaches and the funnel"
 
 
 class Channel(models.TextChoices):

@@ -296,6 +296,8 @@ def test_the_settings_page_saves_the_choices(client_as, sdr):
         "breach": ["email"],
         "escalation": [],
         "reassigned": [],
+        "approval": [],
+        "digest": [],
     }
     assert preferences.chat_url == "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXX"
 

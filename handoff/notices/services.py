@@ -22,6 +22,9 @@ DEFAULT_CHANNELS: dict[str, frozenset[str]] = {
     NoticeKind.BREACH: frozenset({Channel.APP, Channel.EMAIL}),
     NoticeKind.ESCALATION: frozenset({Channel.APP, Channel.EMAIL}),
     NoticeKind.REASSIGNED: frozenset({Channel.APP}),
+    NoticeKind.APPROVAL: frozenset({Channel.APP, Channel.EMAIL}),
+    # The digest's email is its own, longer message (feedback.digest).
+    NoticeKind.DIGEST: frozenset({Channel.APP}),
 }
 
 

@@ -7,10 +7,14 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
+from django.urls import reverse
 from django.utils import timezone
 
 from handoff import audit
 from handoff.errors import DomainError
+from handoff.models import NoticeKind
+from handoff.notices.services import notify
+from handoff.roles import SALES_MANAGER
 from scoring.models import (
     CommitteeRole,
     JobStatus,
@@ -121,7 +125,27 @@ def submit_model(*, model: ScoringModel, by: User) -> ScoringModel:
         obj=model,
         changes={"status": [ModelStatus.DRAFT, ModelStatus.SUBMITTED]},
     )
+    _tell_managers(model, by=by)
     return model
+
+
+def _tell_managers(model: ScoringModel, *, by: User) -> None:
+    """Every sales manager hears that a version awaits their approval (the
+    definition is joint), once per submission."""
+    who = by.get_full_name() or by.username
+    link = reverse("admin:scoring_scoringmodel_change", args=[model.pk])
+    assert model.submitted_at is not None
+    for manager in User.objects.filter(groups__name=SALES_MANAGER, is_active=True).exclude(
+        pk=by.pk
+    ):
+        notify(
+            user=manager,
+            kind=NoticeKind.APPROVAL,
+            text=f"{who} submitted v{model.version} {model.name} of the MQL definition: "
+            "it awaits your approval.",
+            link=link,
+            about=f"scoringmodel:{model.pk}:{model.submitted_at.isoformat()}",
+        )
 
 
 @transaction.atomic

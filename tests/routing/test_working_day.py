@@ -126,8 +126,8 @@ def test_my_leads_costs_the_same_queries_for_one_lead_or_many(
     for i in range(n):
         mql_for(sdr, i)
     client = client_as(sdr)
-    # session, user, groups (role), count, page of leads
-    with django_assert_num_queries(5):
+    # session, user, groups (role), count, page of leads, unread notices (navigation)
+    with django_assert_num_queries(6):
         response = client.get(reverse("routing:my-leads"))
     assert len(response.context["leads"]) == n
 
@@ -205,8 +205,9 @@ def test_the_team_page_costs_the_same_queries_for_few_mqls_or_many(
     for i in range(n):
         mql_for(sdr, i)
     client = client_as(manager)
-    # session, user, roles, loads (3), the SDR, count, page, the SDRs to choose from
-    with django_assert_num_queries(10):
+    # session, user, roles, loads (3), the SDR, count, page, the SDRs to choose
+    # from, unread notices (navigation)
+    with django_assert_num_queries(11):
         response = client.get(reverse("team:load"), {"sdr": sdr.pk})
     assert len(response.context["rows"]) == n
 
