@@ -4,7 +4,7 @@ from datetime import date
 
 from celery import shared_task
 
-from feedback import digest, recalibration, rollup
+from feedback import alerts, digest, recalibration, rollup
 from handoff.jobs import JOB_TASK_OPTIONS
 
 
@@ -22,8 +22,10 @@ def scheduled_recalibration() -> None:
 
 @shared_task(name="feedback.refresh_weekly_counts")
 def refresh_dashboard_rollup() -> None:
-    """Keeps the manager dashboard's weekly rollup current."""
+    """Keeps the manager dashboard's weekly rollup current, then tells the
+    managers of an alert it now shows."""
     rollup.refresh_weekly_counts()
+    alerts.tell_about_alerts()
 
 
 @shared_task(name="feedback.rebuild_weekly_counts")

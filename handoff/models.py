@@ -117,6 +117,7 @@ class NoticeKind(models.TextChoices):
     REASSIGNED = "reassigned", "An MQL of mine went to someone else"
     APPROVAL = "approval", "A scoring model version awaits my approval"
     DIGEST = "digest", "The weekly digest of acceptance, breaches and the funnel"
+    ALERT = "alert", "An alert of the manager's dashboard"
 
 
 class Channel(models.TextChoices):

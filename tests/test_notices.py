@@ -298,6 +298,7 @@ def test_the_settings_page_saves_the_choices(client_as, sdr):
         "reassigned": [],
         "approval": [],
         "digest": [],
+        "alert": [],
     }
     assert preferences.chat_url == "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXX"
 

@@ -25,6 +25,7 @@ DEFAULT_CHANNELS: dict[str, frozenset[str]] = {
     NoticeKind.APPROVAL: frozenset({Channel.APP, Channel.EMAIL}),
     # The digest's email is its own, longer message (feedback.digest).
     NoticeKind.DIGEST: frozenset({Channel.APP}),
+    NoticeKind.ALERT: frozenset({Channel.APP, Channel.EMAIL}),
 }
 
 
