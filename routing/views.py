@@ -34,13 +34,14 @@ from handoff.templatetags.handoff import duration
 from handoff.views_helpers import show_domain_error
 from routing import services
 from routing.filters import AssignmentFilter
-from routing.forms import AcceptForm, RecycleForm, RejectForm, TouchForm
+from routing.forms import AcceptForm, ReassignForm, RecycleForm, RejectForm, TouchForm
 from routing.models import Assignment, AssignmentStatus
 from routing.selectors import (
     assignments_for_sdr,
     assignments_viewable_on_pages,
     lead_file,
     lead_score,
+    sdrs_in_queues,
     stage_history,
     touches_of,
 )
@@ -199,12 +200,22 @@ def _panel_context(
 def _page_context(
     request: HttpRequest, assignment: Assignment, *, bound: forms.Form | None = None
 ) -> dict[str, Any]:
-    return {
+    context = {
         **_panel_context(request, assignment, bound=bound),
         "file": lead_file(assignment, viewer=request.user),
         "why": assignment.why or {},
         "notice_count": unread_notices(request.user).count(),
     }
+    if (
+        assignment.status == AssignmentStatus.OPEN
+        and assignment.sdr_id is not None
+        and has_role(request.user, SALES_MANAGER)
+    ):
+        # A manager may hand this MQL to someone else (see views_team.reassign).
+        context["reassign_form"] = ReassignForm(
+            sdrs=sdrs_in_queues().exclude(pk=assignment.sdr_id), auto_id="reassign_%s"
+        )
+    return context
 
 
 @login_required

@@ -236,3 +236,26 @@ def test_the_team_page_shows_a_refusal_on_its_field(desk, sdr, other_sdr, manage
     assert response.status_code == 400
     assert "Say why these MQLs are reassigned." in response.content.decode()
     assert Assignment.objects.get(pk=a.pk).status == AssignmentStatus.OPEN
+
+
+def test_a_manager_reassigns_one_mql_from_its_lead_page(desk, sdr, other_sdr, manager, client_as):
+    a = mql_for(sdr, 1)
+    client = client_as(manager)
+
+    html = client.get(reverse("routing:lead", args=[a.pk])).content.decode()
+    assert "Reassign this MQL" in html
+    assert reverse("team:reassign", args=[sdr.pk]) in html
+    response = client.post(
+        reverse("team:reassign", args=[sdr.pk]),
+        {"assignments": [a.pk], "to": other_sdr.pk, "reason": "Olivia knows this account"},
+        follow=True,
+    )
+
+    assert "Reassigned 1 MQL to Olivia Park" in response.content.decode()
+    assert Assignment.objects.get(reassigned_from=a).sdr == other_sdr
+    # The SDR sees no such form on their own lead page.
+    new = Assignment.objects.get(reassigned_from=a)
+    assert (
+        "Reassign this MQL"
+        not in client_as(other_sdr).get(reverse("routing:lead", args=[new.pk])).content.decode()
+    )
