@@ -113,13 +113,11 @@ def seed_demo(
         # gets the same MQL every time.
         random.seed(seed)
         crossings = _score_every_lead(now=now)
-        sdrs, manager = _staff_the_queues(at=now - HISTORY_SPAN - timedelta(days=7))
+        manager = _staff_the_queues(at=now - HISTORY_SPAN - timedelta(days=7))
         # The past next: its hand-offs are decided long before the present's
         # MQLs are routed, so they leave the seats as they found them.
         with _messages_of_the_past_unsent():
-            history = play_history(
-                now=now, rng=random.Random(seed), sdrs=sdrs, manager=manager, clock=_clock
-            )
+            history = play_history(now=now, rng=random.Random(seed), manager=manager, clock=_clock)
         settle_past_notices(before=now - CROSSING_SPAN - timedelta(hours=1))
         crossings += _score_the_past_again(history.lead_ids, at=now - timedelta(hours=2))
         _size_the_seats(crossings, at=now - CROSSING_SPAN - timedelta(hours=1))
@@ -181,9 +179,9 @@ def _score_the_past_again(lead_ids: list[int], *, at: datetime) -> list[tuple[in
     return [(pk, at) for pk in again.values_list("pk", flat=True)]
 
 
-def _staff_the_queues(*, at: datetime) -> tuple[list[User], User]:
+def _staff_the_queues(*, at: datetime) -> User:
     """The manager on every queue, and every demo SDR in every queue, as they
-    were when the history began. Returns the SDRs and the manager."""
+    were when the history began. Returns the manager."""
     usernames = [u.username for u in demo.DEMO_USERS if u.role == roles.SDR]
     users = User.objects.in_bulk([*usernames, MANAGER], field_name="username")
     sdrs = [users[name] for name in usernames]
@@ -193,7 +191,7 @@ def _staff_the_queues(*, at: datetime) -> tuple[list[User], User]:
             set_queue_manager(queue=queue, manager=users[MANAGER], by=admin)
             for sdr in sdrs:
                 join_queue(queue=queue, sdr=sdr, capacity=HISTORY_CAPACITY)
-    return sdrs, users[MANAGER]
+    return users[MANAGER]
 
 
 def _size_the_seats(crossings: list[tuple[int, datetime]], *, at: datetime) -> None:

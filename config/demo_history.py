@@ -95,7 +95,7 @@ Clock = Callable[[datetime], AbstractContextManager[None]]
 
 
 def play_history(
-    *, now: datetime, rng: random.Random, sdrs: list[User], manager: User, clock: Clock
+    *, now: datetime, rng: random.Random, manager: User, clock: Clock
 ) -> HistoryResult:
     """Plays the twelve weeks before ``now`` (see the module's docstring) on
     leads scored today between MIN_SCORE and the threshold: a demo request
