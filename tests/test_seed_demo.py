@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from config.demo import seed_demo
 from feedback.models import Measure, Opportunity, SQLQualification, WeeklyCount
-from handoff.models import AuditEntry, Delivery, Notice
+from handoff.models import AuditEntry, Delivery, Notice, NoticeKind
 from leads import demo
 from leads.models import Account, Lead, Stage, StageChange
 from routing.models import Assignment, AssignmentStatus, Membership, Queue, SLADay, Touch
@@ -183,7 +183,11 @@ def test_a_new_version_waits_for_the_managers_approval(seeded):
 
 def test_the_past_is_not_news_only_todays_mqls_are_unread_notices(seeded):
     unread = Notice.objects.filter(read_at__isnull=True)
-    assert unread.count() == Assignment.objects.filter(status=AssignmentStatus.OPEN).count()
+    assigned = unread.filter(kind=NoticeKind.ASSIGNED)
+    assert assigned.count() == Assignment.objects.filter(status=AssignmentStatus.OPEN).count()
+    # And the manager hears of the version waiting for approval.
+    others = set(unread.exclude(kind=NoticeKind.ASSIGNED).values_list("kind", "user__username"))
+    assert others == {(NoticeKind.APPROVAL, "max.manager")}
     assert not Notice.objects.filter(email=Delivery.PENDING, read_at__isnull=False).exists()
 
 
