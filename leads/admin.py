@@ -78,7 +78,7 @@ class LeadAdmin(admin.ModelAdmin):
         "owner",
         "created_at",
     ]
-    list_filter = ["stage", "source", "do_not_contact", "country"]
+    list_filter = ["stage", "source", "do_not_contact", "legal_hold", "country"]
     search_fields = ["email", "external_id", "first_name", "last_name", "company_name"]
     list_select_related = ["source", "owner"]
     autocomplete_fields = ["account", "owner"]

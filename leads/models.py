@@ -145,6 +145,10 @@ class Lead(models.Model):
         ),
     )
     do_not_contact = models.BooleanField(default=False)
+    legal_hold = models.BooleanField(
+        default=False,
+        help_text="Kept as it is for a legal matter: a request to erase this person is refused.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
