@@ -88,7 +88,7 @@ class PersonExportViewSet(viewsets.GenericViewSet):
     lookup_value_regex = "[0-9]{1,19}"
 
     @extend_schema(responses={200: dict})
-    def retrieve(self, request: Request, pk: str) -> Response:
+    def retrieve(self, request: Request, pk: str, **kwargs) -> Response:
         if int(pk) > MAX_ID:
             return Response({"detail": "No such lead."}, status=status.HTTP_404_NOT_FOUND)
         lead = get_object_or_404(Lead, pk=pk)
