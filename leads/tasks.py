@@ -14,13 +14,13 @@ def run_import(*, job_id: int) -> None:
 
 
 @shared_task(name="leads.delete_old_import_files")
-def delete_old_import_files() -> int:
+def expire_import_files() -> int:
     """Uploaded import files older than IMPORT_FILE_RETENTION_DAYS go."""
     return retention.delete_old_import_files(days=settings.IMPORT_FILE_RETENTION_DAYS)
 
 
 @shared_task(name="leads.remove_old_activities")
-def remove_old_activities() -> int:
+def expire_activities() -> int:
     """Activities older than ACTIVITY_RETENTION_DAYS go, when that is set (not 0)."""
     if not settings.ACTIVITY_RETENTION_DAYS:
         return 0

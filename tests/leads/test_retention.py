@@ -48,8 +48,8 @@ def test_the_beat_task_keeps_files_for_the_configured_days(db, media, settings):
     uploaded(8)
     uploaded(6)
 
-    assert tasks.delete_old_import_files() == 1
-    assert tasks.delete_old_import_files() == 0
+    assert tasks.expire_import_files() == 1
+    assert tasks.expire_import_files() == 0
 
 
 def test_old_activities_are_removed_and_their_lead_rescored(
@@ -79,5 +79,5 @@ def test_activities_are_kept_for_ever_unless_a_site_sets_their_days(db, settings
     factories.make_activity(lead, occurred_at=timezone.now() - timedelta(days=4000))
     settings.ACTIVITY_RETENTION_DAYS = 0
 
-    assert tasks.remove_old_activities() == 0
+    assert tasks.expire_activities() == 0
     assert Activity.objects.count() == 1

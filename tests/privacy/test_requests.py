@@ -7,7 +7,7 @@ from django.contrib.auth.models import Permission
 
 from leads.models import Lead
 from privacy.models import Erasure
-from privacy.services import export_person
+from privacy.services import erase_person, export_person
 from tests import factories
 
 
@@ -179,3 +179,39 @@ def test_a_manager_gets_no_erase_or_export_page(client_as, manager, lead):
 
     assert client.get("/admin/privacy/erasure/erase/").status_code == 403
     assert client.post("/admin/privacy/erasure/export/", {"lead": lead.pk}).status_code == 403
+
+
+# --- The lists of erasures: the same number of queries for one or many ------------------------
+
+
+def erased(n: int, by) -> None:
+    for i in range(n):
+        lead = factories.make_lead(f"gone{i}@example.org")
+        erase_person(lead=lead, by=by, request_reference=f"Ticket {i}")
+
+
+@pytest.mark.parametrize("n", [1, 4])
+def test_the_erasures_list_in_the_api_takes_the_same_queries_for_one_or_many(
+    api_as, marketing_ops, django_assert_num_queries, n
+):
+    erased(n, marketing_ops)
+    client = api_as(marketing_ops)
+
+    with django_assert_num_queries(4):
+        response = client.get("/api/erasures/")
+
+    assert response.json()["count"] == n
+    assert [row["request_reference"] for row in response.json()["results"]][-1] == "Ticket 0"
+
+
+@pytest.mark.parametrize("n", [1, 4])
+def test_the_erasures_page_in_the_admin_takes_the_same_queries_for_one_or_many(
+    client_as, marketing_ops, django_assert_num_queries, n
+):
+    erased(n, marketing_ops)
+    client = client_as(marketing_ops)
+
+    with django_assert_num_queries(10):
+        page = client.get("/admin/privacy/erasure/")
+
+    assert page.text.count('<td class="field-request_reference">') == n
