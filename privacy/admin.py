@@ -25,7 +25,7 @@ class PersonForm(forms.Form):
         label="Lead id",
         min_value=1,
         max_value=MAX_ID,
-        help_text="The number in the lead's admin address (/admin/leads/lead/<id>/).",
+        help_text="The number in the address of the lead's admin page.",
     )
 
     def clean_lead(self) -> Lead:
@@ -43,6 +43,7 @@ class EraseForm(PersonForm):
     )
     confirm = forms.BooleanField(
         label="I understand this cannot be undone",
+        error_messages={"required": "Tick this box to confirm: an erasure cannot be undone."},
         help_text="The person's name, email, phone and every text quoting them are replaced "
         "by a pseudonym. Counts, scores, stages and outcomes stay.",
     )

@@ -17,6 +17,7 @@ class Erasure(models.Model):
         max_length=100, unique=True, help_text="What replaced the person's identifiers."
     )
     request_reference = models.CharField(
+        "request",
         max_length=200,
         help_text="Which request this answers: the ticket, letter or email it came by.",
     )
@@ -25,7 +26,7 @@ class Erasure(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     erased_by_name = models.CharField(
-        max_length=150, help_text="Who erased, by username as it was then."
+        "erased by", max_length=150, help_text="Who erased, by username as it was then."
     )
     erased_at = models.DateTimeField(auto_now_add=True, db_index=True)
     rows = models.JSONField(

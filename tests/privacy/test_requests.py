@@ -148,7 +148,7 @@ def test_the_admin_erases_a_person_once_confirmed(client_as, marketing_ops, lead
     )
 
     assert unconfirmed.status_code == 200
-    assert "This field is required." in unconfirmed.text
+    assert "Tick this box to confirm: an erasure cannot be undone." in unconfirmed.text
     erasure = Erasure.objects.get()
     assert f"Erased lead #{lead.pk}: it is now {erasure.pseudonym}." in confirmed.text
     assert erasure.request_reference == "Letter 3 May"
