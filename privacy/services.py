@@ -119,6 +119,10 @@ def _rewrite(
 ) -> int:
     """Rewrites ``columns`` of the rows of ``queryset`` that quote the person;
     returns how many rows changed."""
+    if not find:
+        # Nothing to look for (a person known only by a one-letter id): an empty
+        # condition would match, and an empty pattern rewrite, every row.
+        return 0
     model = queryset.model
     json_columns = [c for c in columns if isinstance(model._meta.get_field(c), models.JSONField)]
     annotated = queryset.annotate(
@@ -145,7 +149,7 @@ def _rewrite_import_file(job: ImportJob, find: tuple[str, ...], replace: Callabl
     except (FileNotFoundError, ValueError, UnicodeDecodeError):
         return False  # gone already (retention), or not text this could have read
     lowered = text.lower()
-    if not any(needle.lower() in lowered for needle in find):
+    if not find or not any(needle.lower() in lowered for needle in find):
         return False
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

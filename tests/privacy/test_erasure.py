@@ -259,3 +259,16 @@ def test_a_first_name_alone_is_left_in_other_people_s_texts(person, marketing_op
 
     other.lead.refresh_from_db()
     assert (other.lead.first_name, other.lead.email) == ("Zelda", "zelda@other.example")
+
+
+def test_a_person_known_only_by_a_short_id_leaves_everyone_else_s_texts_alone(
+    db, marketing_ops, sdr
+):
+    lead = factories.make_lead(external_id="7")
+    other = factories.make_lead("ada@acme.example", first_name="Ada")
+    audit.record(actor=marketing_ops, action="changed", obj=other, note="Ada asked for 7 seats")
+
+    erase_person(lead=lead, by=marketing_ops, request_reference="Ticket 1")
+
+    assert AuditEntry.objects.get(object_id=str(other.pk)).note == "Ada asked for 7 seats"
+    assert Lead.objects.get(pk=lead.pk).external_id == Erasure.objects.get().pseudonym
