@@ -277,6 +277,7 @@ def export_person(*, lead: Lead) -> dict[str, Any]:
     every field."""
     lead = Lead.objects.select_related("account", "source", "owner").get(pk=lead.pk)
     ids = Identifiers.of(lead)
+    assignment_ids = list(Assignment.objects.filter(lead=lead).values_list("pk", flat=True))
     related: dict[str, models.QuerySet] = {
         "activities": Activity.objects.filter(lead=lead).order_by("occurred_at", "id"),
         "stage_changes": StageChange.objects.filter(lead=lead).order_by("changed_at", "id"),
@@ -291,10 +292,9 @@ def export_person(*, lead: Lead) -> dict[str, Any]:
             Q(object_id=str(lead.pk), content_type__model="lead", content_type__app_label="leads")
             | (_quoting(["object_repr", "note"], ids.strong, AuditEntry) if ids.strong else Q())
         ).order_by("at", "id"),
-        "notices": (
-            Notice.objects.filter(_quoting(["text"], ids.strong, Notice))
-            if ids.strong
-            else Notice.objects.none()
+        "notices": Notice.objects.filter(
+            Q(about__in=[f"assignment:{pk}" for pk in assignment_ids])
+            | (_quoting(["text"], ids.strong, Notice) if ids.strong else Q(pk__in=[]))
         ).order_by("created_at", "id"),
         "erasures": Erasure.objects.filter(lead=lead).order_by("erased_at", "id"),
     }

@@ -8,7 +8,9 @@ from django.contrib.auth.models import Permission
 from leads.models import Lead
 from privacy.models import Erasure
 from privacy.services import erase_person, export_person
+from routing.models import Queue
 from tests import factories
+from tests.routing.test_queue_pages import mql_for, seat
 
 
 @pytest.fixture
@@ -44,6 +46,18 @@ def test_an_export_holds_the_lead_and_every_kind_of_row_about_it(lead):
         "erasures",
     }
     json.dumps(export)  # as JSON, as it is
+
+
+def test_an_export_holds_the_notices_about_the_person_s_hand_off(db, sdr):
+    seat([sdr], Queue.objects.filter(name__in=["Demo requests", "Inbound MQLs"]))
+    assignment = mql_for(sdr, 1, first_name="Ada", last_name="Lovelace")
+
+    export = export_person(lead=assignment.lead)
+
+    (notice,) = export["notices"]
+    assert notice["text"].startswith(f"New MQL for you: {assignment.lead.email}, first touch due ")
+    assert notice["user"] == sdr.pk
+    assert [a["id"] for a in export["assignments"]] == [assignment.pk]
 
 
 def test_marketing_ops_export_a_person_through_the_api(api_as, marketing_ops, lead):
