@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "scoring",
     "routing",
     "feedback",
+    "privacy",
     "config",  # after the apps: it sits on top of them all (the seed_demo command)
     "axes",
 ]
@@ -353,6 +354,17 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.2,
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Uploaded import files are deleted this many days after the import (its row,
+# counts and errors stay). Activities older than ACTIVITY_RETENTION_DAYS are
+# removed and their leads rescored; 0 keeps them for ever.
+IMPORT_FILE_RETENTION_DAYS = env_int("IMPORT_FILE_RETENTION_DAYS", 30)
+ACTIVITY_RETENTION_DAYS = env_int("ACTIVITY_RETENTION_DAYS", 0)
+if IMPORT_FILE_RETENTION_DAYS < 1 or ACTIVITY_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured(
+        "IMPORT_FILE_RETENTION_DAYS must be 1 or more, and ACTIVITY_RETENTION_DAYS 0 (keep "
+        f"for ever) or more (got {IMPORT_FILE_RETENTION_DAYS} and {ACTIVITY_RETENTION_DAYS})."
+    )
+
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "apply-score-decay": {
@@ -396,6 +408,15 @@ CELERY_BEAT_SCHEDULE = {
     "resend-lost-jobs": {
         "task": "handoff.resend_lost_jobs",
         "schedule": env_int("QUEUED_JOB_SWEEP_INTERVAL_SECONDS", 300),
+    },
+    # Retention: uploaded import files, and (when ACTIVITY_RETENTION_DAYS is set) old activities.
+    "delete-old-import-files": {
+        "task": "leads.delete_old_import_files",
+        "schedule": env_int("RETENTION_INTERVAL_SECONDS", 24 * 3600),
+    },
+    "remove-old-activities": {
+        "task": "leads.remove_old_activities",
+        "schedule": env_int("RETENTION_INTERVAL_SECONDS", 24 * 3600),
     },
     # Emails and chat messages of notices whose message was lost.
     "resend-notices": {

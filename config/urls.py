@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 from config import views
 from feedback.api import OpportunityViewSet
 from leads.api import AccountViewSet, ActivityViewSet, LeadViewSet
+from privacy.api import ErasureViewSet, PersonExportViewSet
 from routing.api import AssignmentViewSet, MembershipViewSet, QueueViewSet
 from scoring.api import AccountScoreViewSet, LeadScoreViewSet
 
@@ -21,6 +22,8 @@ router.register("assignments", AssignmentViewSet, basename="assignment")
 router.register("scores", LeadScoreViewSet, basename="score")
 router.register("account-scores", AccountScoreViewSet, basename="account-score")
 router.register("opportunities", OpportunityViewSet, basename="opportunity")
+router.register("erasures", ErasureViewSet, basename="erasure")
+router.register("person-exports", PersonExportViewSet, basename="person-export")
 
 # Errors are pages of the site (the API keeps its JSON answers); see config.views.
 handler403 = "config.views.permission_denied"

@@ -3,6 +3,7 @@
 import django_filters
 
 from feedback.models import Opportunity
+from handoff.filters import IdFilter
 
 
 class OpportunityFilter(django_filters.FilterSet):
@@ -12,6 +13,7 @@ class OpportunityFilter(django_filters.FilterSet):
         field_name="created_on", label="Created between (created_after, created_before)"
     )
     crm_id = django_filters.CharFilter()
+    lead = IdFilter(label="Lead (id)")
 
     class Meta:
         model = Opportunity

@@ -51,9 +51,10 @@ class PeopleAdmin(UserAdmin):
         if protected:
             messages.error(
                 request,
-                "People with history in Handoff are not deleted: the audit trail and API "
-                "tokens name them. Deactivate the account instead (untick Active on its page): "
-                "it can no longer sign in, and its history stays whole.",
+                "People with history in Handoff are not deleted: the audit trail, stage "
+                "history, merges, touches and API tokens name them. Deactivate the account "
+                "instead (untick Active on its page): it can no longer sign in, and its "
+                "history stays whole.",
             )
         return deleted, counts, perms_needed, protected
 

@@ -52,7 +52,7 @@ class ActivityInline(admin.TabularInline):
 
 class StageChangeInline(admin.TabularInline):
     model = StageChange
-    fields = ["changed_at", "from_stage", "to_stage", "changed_by", "reason"]
+    fields = ["changed_at", "from_stage", "to_stage", "who", "reason"]
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -78,7 +78,7 @@ class LeadAdmin(admin.ModelAdmin):
         "owner",
         "created_at",
     ]
-    list_filter = ["stage", "source", "do_not_contact", "country"]
+    list_filter = ["stage", "source", "do_not_contact", "legal_hold", "country"]
     search_fields = ["email", "external_id", "first_name", "last_name", "company_name"]
     list_select_related = ["source", "owner"]
     autocomplete_fields = ["account", "owner"]
@@ -151,9 +151,9 @@ class ActivityAdmin(admin.ModelAdmin):
 
 @admin.register(StageChange)
 class StageChangeAdmin(ReadOnlyAdmin):
-    list_display = ["changed_at", "lead", "from_stage", "to_stage", "changed_by", "reason"]
+    list_display = ["changed_at", "lead", "from_stage", "to_stage", "who", "reason"]
     list_filter = ["to_stage", "from_stage"]
-    list_select_related = ["lead", "changed_by"]
+    list_select_related = ["lead"]
 
 
 @admin.register(LeadMerge)
@@ -164,9 +164,9 @@ class LeadMergeAdmin(ReadOnlyAdmin):
         "merged_lead_id",
         "merged_email",
         "activities_moved",
-        "merged_by",
+        "who",
     ]
-    list_select_related = ["survivor", "merged_by"]
+    list_select_related = ["survivor"]
 
 
 @admin.register(ImportJob)

@@ -17,6 +17,7 @@ class LeadFilter(django_filters.FilterSet):
     email = django_filters.CharFilter(lookup_expr="iexact")
     q = django_filters.CharFilter(method="search", label="Search name, email or company")
     owner = IdFilter(label="Owner (user id)")
+    account = IdFilter(label="Account (id)")
 
     class Meta:
         model = Lead
@@ -46,6 +47,7 @@ class AccountFilter(django_filters.FilterSet):
 
 class ActivityFilter(django_filters.FilterSet):
     occurred = IsoDateTimeFromToRangeFilter(field_name="occurred_at")
+    lead = IdFilter(label="Lead (id)")
 
     class Meta:
         model = Activity

@@ -145,6 +145,10 @@ class Lead(models.Model):
         ),
     )
     do_not_contact = models.BooleanField(default=False)
+    legal_hold = models.BooleanField(
+        default=False,
+        help_text="Kept as it is for a legal matter: a request to erase this person is refused.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -262,12 +266,18 @@ class StageChange(models.Model):
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes")
     from_stage = models.CharField(max_length=20, choices=Stage.choices)
     to_stage = models.CharField(max_length=20, choices=Stage.choices)
+    # PROTECT, as the audit trail's actor: people who leave are deactivated, not deleted.
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         help_text="Empty when the system made the change (scoring, routing, a task).",
+    )
+    changed_by_name = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text="Who made the change, by username as it was then; empty for the system.",
     )
     changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
     reason = models.CharField(max_length=500, blank=True)
@@ -278,6 +288,11 @@ class StageChange(models.Model):
     def __str__(self) -> str:
         return f"{self.lead_id}: {self.from_stage} → {self.to_stage}"
 
+    @property
+    def who(self) -> str:
+        """The actor's name as it was, or "system"."""
+        return self.changed_by_name or "system"
+
 
 class LeadMerge(models.Model):
     """Record of a duplicate lead folded into a survivor (the duplicate row is gone)."""
@@ -287,7 +302,13 @@ class LeadMerge(models.Model):
     merged_email = models.CharField(max_length=254, blank=True)
     merged_snapshot = models.JSONField(help_text="The duplicate's fields at the time of merging.")
     activities_moved = models.PositiveIntegerField()
-    merged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    # PROTECT, as the audit trail's actor: people who leave are deactivated, not deleted.
+    merged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT)
+    merged_by_name = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text="Who merged, by username as it was then; empty for the system.",
+    )
     merged_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -295,6 +316,11 @@ class LeadMerge(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.merged_lead_id} merged into {self.survivor_id}"
+
+    @property
+    def who(self) -> str:
+        """The actor's name as it was, or "system"."""
+        return self.merged_by_name or "system"
 
 
 class ImportJob(Job):

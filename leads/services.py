@@ -223,8 +223,15 @@ def change_stage(
         )
     Lead.objects.filter(pk=lead.pk).update(stage=to_stage, updated_at=timezone.now())
     lead.stage = to_stage
+    person = by if by is not None and by.is_authenticated else None
     return StageChange.objects.create(
-        lead=lead, from_stage=current.stage, to_stage=to_stage, changed_by=by, reason=reason
+        lead=lead,
+        from_stage=current.stage,
+        to_stage=to_stage,
+        changed_by=person,
+        # Kept as it was, like an audit entry's actor.
+        changed_by_name=person.get_username() if person is not None else "",
+        reason=reason,
     )
 
 
@@ -266,6 +273,7 @@ def merge_leads(*, survivor: Lead, duplicate: Lead, by: User | None) -> LeadMerg
         merged_snapshot=snapshot,
         activities_moved=moved,
         merged_by=by,
+        merged_by_name=by.get_username() if by is not None else "",
     )
     # Free the duplicate's identifiers before the survivor may take them.
     duplicate.delete()

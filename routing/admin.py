@@ -166,7 +166,7 @@ def why_html(why: dict) -> str:
 
 class TouchInline(admin.TabularInline):
     model = Touch
-    fields = ["at", "kind", "by", "reason", "note"]
+    fields = ["at", "kind", "who", "reason", "note"]
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -226,8 +226,8 @@ class AssignmentAdmin(ReadOnlyAdmin):
 
 @admin.register(Touch)
 class TouchAdmin(ReadOnlyAdmin):
-    list_display = ["at", "kind", "assignment", "by", "reason"]
+    list_display = ["at", "kind", "assignment", "who", "reason"]
     list_filter = ["kind", "reason"]
-    list_select_related = ["assignment__lead", "assignment__sdr", "by"]
-    fields = ["assignment", "kind", "by", "at", "reason", "note"]
+    list_select_related = ["assignment__lead", "assignment__sdr"]
+    fields = ["assignment", "kind", "who", "at", "reason", "note"]
     readonly_fields = fields

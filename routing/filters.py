@@ -30,7 +30,7 @@ class AssignmentFilter(django_filters.FilterSet):
     )
     # distinct=False: the status is a column of the row, so no duplicate rows to fold.
     status = django_filters.MultipleChoiceFilter(choices=AssignmentStatus.choices, distinct=False)
-    queue = django_filters.ModelChoiceFilter(queryset=Queue.objects.all())
+    queue = IdFilter(label="Queue (id)")
     sdr = IdFilter(label="SDR (user id)")
 
     class Meta:
@@ -63,6 +63,7 @@ class QueueFilter(django_filters.FilterSet):
 
 
 class MembershipFilter(django_filters.FilterSet):
+    queue = IdFilter(label="Queue (id)")
     sdr = IdFilter(label="SDR (user id)")
 
     class Meta:

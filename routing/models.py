@@ -353,7 +353,11 @@ class Touch(models.Model):
 
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="touches")
     kind = models.CharField(max_length=20, choices=Kind.choices)
+    # PROTECT, as the audit trail's actor: people who leave are deactivated, not deleted.
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    by_name = models.CharField(
+        max_length=150, blank=True, help_text="Who touched it, by username as it was then."
+    )
     at = models.DateTimeField(auto_now_add=True)
     reason = models.CharField(max_length=40, blank=True)
     note = models.TextField(blank=True)
@@ -364,6 +368,11 @@ class Touch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.assignment_id}"
+
+    @property
+    def who(self) -> str:
+        """The SDR's name as it was."""
+        return self.by_name
 
 
 class SLADay(models.Model):

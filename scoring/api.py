@@ -7,6 +7,7 @@ the scores of the leads (and accounts) they may see.
 import django_filters
 from rest_framework import mixins, serializers, viewsets
 
+from handoff.filters import IdFilter
 from scoring.models import AccountScore, LeadScore
 from scoring.selectors import account_scores_visible_to, lead_scores_visible_to
 
@@ -18,6 +19,7 @@ class LeadScoreFilter(django_filters.FilterSet):
         choices=[(g, g) for g in "ABCD"], label="Grade (A to D; repeat for several)"
     )
     model_version = django_filters.NumberFilter(field_name="model__version")
+    lead = IdFilter(label="Lead (id)")
 
     class Meta:
         model = LeadScore
@@ -26,6 +28,7 @@ class LeadScoreFilter(django_filters.FilterSet):
 
 class AccountScoreFilter(django_filters.FilterSet):
     model_version = django_filters.NumberFilter(field_name="model__version")
+    account = IdFilter(label="Account (id)")
 
     class Meta:
         model = AccountScore

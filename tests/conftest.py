@@ -49,6 +49,7 @@ REFERENCE_DATA = [
     ("scoring.migrations.0005_committee_roles_and_permissions", "create_committees_and_grant"),
     ("scoring.migrations.0009_default_rules_described", "describe"),
     ("feedback.migrations.0002_roles", "grant_feedback_permissions"),
+    ("privacy.migrations.0002_grant_to_marketing_ops", "grant_privacy_permissions"),
 ]
 
 

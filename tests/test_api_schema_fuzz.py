@@ -88,6 +88,7 @@ COLLECTION_OF_ID = {
     "assignments": "assignment",
     "queues": "queue",
     "memberships": "membership",
+    "person-exports": "lead",
 }
 
 

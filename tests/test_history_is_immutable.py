@@ -6,13 +6,22 @@ import importlib
 import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth.models import User
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, Value
+from django.db.models.functions import Concat
 
 from handoff import audit, tokens
 from handoff.models import ApiToken, AuditEntry
-from leads.models import Stage
-from leads.services import change_stage
+from leads.models import LeadMerge, Stage, StageChange
+from leads.services import change_stage, merge_leads
+from routing.models import Queue, Touch
+from routing.services.decisions import log_touch
 from tests import factories
+from tests.routing.test_queue_pages import mql_for, seat
+
+
+@pytest.fixture
+def desk(sdr):
+    seat([sdr], Queue.objects.filter(name__in=["Demo requests", "Inbound MQLs"]))
 
 
 @pytest.fixture
@@ -133,3 +142,80 @@ def test_the_migration_names_the_actors_of_earlier_entries(history, marketing_op
     migration.fill_actor_names(django_apps, None)
 
     assert AuditEntry.objects.get(pk=entry.pk).actor_name == "mo.ops"
+
+
+# --- Stage changes, merges and touches: their actors are kept like the trail's -----------
+
+
+def test_a_stage_change_a_merge_and_a_touch_keep_their_actor_s_name_as_it_was(
+    db, marketing_ops, sdr, desk
+):
+    change = change_stage(lead=factories.make_lead(), to_stage=Stage.MQL, by=marketing_ops)
+    survivor, duplicate = factories.make_lead(), factories.make_lead()
+    merge = merge_leads(survivor=survivor, duplicate=duplicate, by=marketing_ops)
+    touch = log_touch(assignment=mql_for(sdr, 1), by=sdr, kind="call")
+    User.objects.filter(pk__in=[marketing_ops.pk, sdr.pk]).update(
+        username=Concat("username", Value(".renamed")), is_active=False
+    )
+
+    change = StageChange.objects.get(pk=change.pk)
+    merge = LeadMerge.objects.get(pk=merge.pk)
+    touch = Touch.objects.get(pk=touch.pk)
+    assert (change.changed_by, change.who) == (marketing_ops, "mo.ops")
+    assert (merge.merged_by, merge.who) == (marketing_ops, "mo.ops")
+    assert (touch.by, touch.who) == (sdr, "sam.sdr")
+
+
+def test_a_change_the_system_made_names_the_system(db):
+    change = change_stage(lead=factories.make_lead(), to_stage=Stage.MQL)
+
+    assert (change.changed_by, change.changed_by_name, change.who) == (None, "", "system")
+
+
+def test_a_person_who_changed_a_stage_or_merged_cannot_be_deleted(db):
+    changer = User.objects.create_user("cy.changer")
+    merger = User.objects.create_user("mel.merger")
+    change = change_stage(lead=factories.make_lead(), to_stage=Stage.MQL, by=changer)
+    merge = merge_leads(survivor=factories.make_lead(), duplicate=factories.make_lead(), by=merger)
+
+    for person in (changer, merger):
+        with pytest.raises(ProtectedError):
+            person.delete()
+
+    assert StageChange.objects.get(pk=change.pk).changed_by == changer
+    assert LeadMerge.objects.get(pk=merge.pk).merged_by == merger
+
+
+def test_the_stage_history_in_the_admin_shows_the_name_as_it_was(client_as, marketing_ops):
+    lead = factories.make_lead()
+    change_stage(lead=lead, to_stage=Stage.MQL, by=marketing_ops)
+    User.objects.filter(pk=marketing_ops.pk).update(username="mo.renamed")
+    marketing_ops.refresh_from_db()
+
+    page = client_as(marketing_ops).get("/admin/leads/stagechange/")
+
+    assert '<td class="field-who">mo.ops</td>' in page.text
+
+
+def test_the_migrations_name_the_actors_of_earlier_history(db, marketing_ops, sdr, desk):
+    change = change_stage(lead=factories.make_lead(), to_stage=Stage.MQL, by=marketing_ops)
+    merge = merge_leads(
+        survivor=factories.make_lead(), duplicate=factories.make_lead(), by=marketing_ops
+    )
+    touch = log_touch(assignment=mql_for(sdr, 1), by=sdr, kind="call")
+    StageChange.objects.update(changed_by_name="")
+    LeadMerge.objects.update(merged_by_name="")
+    Touch.objects.update(by_name="")
+
+    for module in (
+        "leads.migrations.0010_history_actor_names_and_protected_people",
+        "routing.migrations.0007_touch_actor_name",
+    ):
+        importlib.import_module(module).fill_actor_names(django_apps, None)
+
+    assert StageChange.objects.get(pk=change.pk).changed_by_name == "mo.ops"
+    assert set(
+        StageChange.objects.filter(changed_by=None).values_list("changed_by_name", flat=True)
+    ) == {""}
+    assert LeadMerge.objects.get(pk=merge.pk).merged_by_name == "mo.ops"
+    assert Touch.objects.get(pk=touch.pk).by_name == "sam.sdr"

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
 # Lowest first, as in ARCHITECTURE.md; `config` owns the site-wide templates/.
-LAYERS = ("handoff", "leads", "scoring", "routing", "feedback", "config")
+LAYERS = ("handoff", "leads", "scoring", "routing", "feedback", "privacy", "config")
 URL_TAG = re.compile(r"{%\s*url\s+(['\"])(?P<name>[^'\"]+)\1")
 ADMIN_MODEL_NAME = re.compile(r"^admin:(?P<label>[a-z_]+?)_[a-z]+_[a-z_]+$")
 

@@ -31,9 +31,11 @@ from feedback.models import Opportunity
 from handoff import tokens
 from handoff.models import ApiTokenScope
 from leads.models import Lead
+from privacy.services import erase_person
 from routing.models import Membership, Queue
 from routing.services import accept_mql
 from scoring.services.accounts import score_accounts
+from tests import factories
 from tests.routing.test_queue_pages import mql_for, seat
 
 # --- The answers ------------------------------------------------------------------------
@@ -148,6 +150,9 @@ ROUTING_READ_OWN = api(sdr=A, other_sdr=H, ops=A, manager=A, forms=D, tracking=D
 ROUTING_CHANGE = api(sdr=D, ops=N, manager=N, forms=D, tracking=D, crm=D)
 SCORES_READ = api(sdr=A, ops=A, manager=A, forms=D, tracking=D, crm=A)
 SCORES_READ_OWN = api(sdr=A, other_sdr=H, ops=A, manager=A, forms=D, tracking=D, crm=A)
+# Erasure and export: people holding privacy.erase_person / export_person; no token.
+PRIVACY_ONLY = api(sdr=D, ops=A, manager=D, forms=D, tracking=D, crm=D)
+PRIVACY_NO_SUCH_METHOD = api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=D)
 
 
 def sdr_action(post_by_assigned_sdr: str = A) -> dict[str, dict[str, str]]:
@@ -307,6 +312,22 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         "PATCH": api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=N),
         "DELETE": api(sdr=D, ops=D, manager=D, forms=D, tracking=D, crm=D),
     },
+    # --- API: a person's data, for those with the permissions of their own (marketing ops) ---
+    "erasure-list": {
+        "GET": PRIVACY_ONLY,
+        "POST": PRIVACY_ONLY,  # 400: the empty body names no lead
+        "PUT": PRIVACY_NO_SUCH_METHOD,
+        "PATCH": PRIVACY_NO_SUCH_METHOD,
+        "DELETE": PRIVACY_NO_SUCH_METHOD,
+    },
+    "erasure-detail": {
+        "GET": PRIVACY_ONLY,
+        **{m: PRIVACY_NO_SUCH_METHOD for m in API_METHODS[1:]},
+    },
+    "person-export-detail": {
+        "GET": PRIVACY_ONLY,
+        **{m: PRIVACY_NO_SUCH_METHOD for m in API_METHODS[1:]},
+    },
     # --- API: the index of links, the schema and its docs (signed in) -------------
     "api-root": {
         "GET": everyone(A, anonymous=L, revoked=L),
@@ -363,6 +384,9 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         "POST": admin_only(manager=D),
     },
     "admin:feedback_recalibration_progress": {"GET": admin_only(H), "POST": admin_only(H)},
+    # Erasing and exporting a person: the permissions of their own (marketing ops).
+    "admin:privacy_erase": {"GET": admin_only(manager=D), "POST": admin_only(manager=D)},
+    "admin:privacy_export": {"GET": admin_only(manager=D), "POST": admin_only(manager=D)},
 }
 # Admin model pages follow the rule in admin_rule().
 ADMIN_MODEL_VIEWS = ("changelist", "add", "change", "delete", "history")
@@ -492,6 +516,9 @@ def world(sdr, other_sdr, marketing_ops, manager, integration_user) -> World:
     opportunity = Opportunity.objects.create(
         crm_id="006-1", lead=accepted.lead, amount=1000, created_on=timezone.localdate()
     )
+    erasure = erase_person(
+        lead=factories.make_lead("gone@example.org"), by=marketing_ops, request_reference="T-1"
+    )
     people = {
         "anonymous": None,
         "sdr": sdr,
@@ -527,6 +554,8 @@ def world(sdr, other_sdr, marketing_ops, manager, integration_user) -> World:
             "score": lead.pk,
             "account-score": lead.account_id,
             "opportunity": opportunity.pk,
+            "erasure": erasure.pk,
+            "person-export": lead.pk,
         },
     )
 

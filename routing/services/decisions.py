@@ -67,7 +67,14 @@ def _touch(
         # A first touch after the deadline changes a day the SLA rollup may
         # already hold: it is recounted at the watcher's next pass.
         mark_day_changed(assignment.due_at, now=now)
-    return Touch.objects.create(assignment=assignment, kind=kind, by=by, reason=reason, note=note)
+    return Touch.objects.create(
+        assignment=assignment,
+        kind=kind,
+        by=by,
+        by_name=by.get_username(),  # kept as it was, like an audit entry's actor
+        reason=reason,
+        note=note,
+    )
 
 
 def _close(assignment: Assignment, status: str) -> None:
