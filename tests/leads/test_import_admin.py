@@ -252,7 +252,10 @@ def test_upload_with_an_invalid_mapping_shows_its_problems(client_as, marketing_
 
     assert response.status_code == 200
     assert response.context["form"].errors == {
-        "mapping_file": ["source: give the slug of a lead source, such as 'inbound_form'"]
+        "mapping_file": [
+            "source: give the slug of a lead source, such as 'inbound_form', or "
+            '{"column": "Lead Source", "default": "inbound_form"} for a source per row'
+        ]
     }
     assert ImportJob.objects.count() == 0
 
