@@ -354,3 +354,26 @@ class ImportJob(Job):
     @property
     def progress_total(self) -> int | None:
         return self.rows_total
+
+
+class ImportMapping(models.Model):
+    """A mapping saved by name in the import wizard, to import the next file
+    of the same kind in one step. ``mapping`` is the JSON format of
+    leads.importing.mapping, the same that ``import_leads --mapping`` reads."""
+
+    name = models.CharField(max_length=100, unique=True)
+    mapping = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

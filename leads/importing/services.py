@@ -11,15 +11,16 @@ from typing import Any, BinaryIO
 from django.contrib.auth.models import User
 from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 
 from handoff.errors import ConflictError
 from handoff.jobs import QUEUED_FOR, JobFailed, JobRefused, resend_jobs, run_job, start_job
 from leads.importing.csvfile import CsvFormat, CsvReader, detect_format
 from leads.importing.mapping import Mapping, MappingError, parse_mapping
-from leads.importing.results import ImportRefused, ImportResult, RowError
+from leads.importing.results import ImportPreview, ImportRefused, ImportResult, RowError
 from leads.importing.rows import LeadValues, RowConverter
 from leads.importing.writer import write_chunk
-from leads.models import ImportJob, LeadSource
+from leads.models import ImportJob, ImportMapping, Lead, LeadSource
 
 CHUNK_ROWS = 1000  # rows per lookup/insert round trip while writing
 PROGRESS_EVERY = 500  # rows between two progress reports
@@ -110,6 +111,54 @@ def import_leads(
         errors=tuple(errors),
         ignored_columns=ignored,
     )
+
+
+def preview_import(*, file: BinaryIO, mapping: Mapping, file_name: str = "") -> ImportPreview:
+    """What import_leads would do with this file, and every bad row, writing nothing.
+
+    Reads the file as import_leads does (same checks, same refusals), then
+    counts which identifiers already belong to a lead, a chunk at a time.
+    """
+    _mapping_source(mapping)
+    reading = _Reading(
+        file=file,
+        mapping=mapping,
+        format=detect_format(file),
+        sources=_sources(),
+        file_name=file_name or Path(str(getattr(file, "name", "") or "file")).name,
+    )
+    with reading.reader() as reader:
+        _check_header(reader, mapping)
+        total = sum(1 for _ in reader)
+    errors, bad_lines, rows_read = _validate(reading, lambda processed, total: None, total)
+    existing = 0
+    for chunk in _chunks(_good_rows(reading, bad_lines), CHUNK_ROWS):
+        keys = [row.key for row in chunk]
+        if mapping.identifier_field == "email":
+            found = Lead.objects.annotate(key=Lower("email")).filter(key__in=keys)
+        else:
+            found = Lead.objects.filter(external_id__in=keys)
+        existing += found.count()
+    good = rows_read - len(bad_lines)
+    return ImportPreview(
+        format=str(reading.format),
+        rows_read=rows_read,
+        to_create=good - existing,
+        to_update=existing,
+        bad_lines=len(bad_lines),
+        errors=tuple(errors),
+    )
+
+
+@transaction.atomic
+def save_import_mapping(*, name: str, mapping: dict[str, Any], by: User | None) -> ImportMapping:
+    """Save a mapping under a name (replacing the one saved under it); MappingError
+    when it is not valid."""
+    parse_mapping(mapping)
+    saved, _ = ImportMapping.objects.update_or_create(
+        name=name.strip(), defaults={"mapping": mapping, "created_by": by}
+    )
+    return saved
 
 
 @transaction.atomic
