@@ -259,7 +259,7 @@ ColumnFormSet = forms.formset_factory(ColumnForm, formset=BaseColumnFormSet, ext
 
 class OptionsForm(forms.Form):
     source = forms.ChoiceField(
-        label="Lead source",
+        label="Default lead source",
         help_text="The source of every lead, or of the rows whose source column is empty.",
     )
     outcome_true = forms.CharField(
@@ -297,6 +297,7 @@ class OptionsForm(forms.Form):
     )
 
     def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["source"].choices = list(
             LeadSource.objects.order_by("name").values_list("slug", "name")
