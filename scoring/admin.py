@@ -10,7 +10,6 @@ domain errors into messages.
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,10 +26,14 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from handoff import audit
 from handoff.admin import ReadOnlyAdmin
 from handoff.errors import DomainError
 from handoff.models import AuditEntry
-from scoring import services
+from scoring import (
+    admin_leads,  # noqa: F401  (the leads list, with scores)
+    services,
+)
 from scoring.admin_accounts import CommitteeRoleInline
 from scoring.fields import FIELDS
 from scoring.models import (
@@ -301,13 +304,6 @@ def _status_line(model: ScoringModel) -> str:
     return f"A newer version replaced it on {when(model.archived_at)}."
 
 
-def _change_text(changes: dict) -> str:
-    def show(value) -> str:
-        return "∅" if value is None else json.dumps(value, ensure_ascii=False)
-
-    return "; ".join(f"{name}: {show(old)} → {show(new)}" for name, (old, new) in changes.items())
-
-
 @admin.register(ScoringModel)
 class ScoringModelAdmin(admin.ModelAdmin):
     """The versions of the MQL definition, and their rules by layer."""
@@ -386,7 +382,7 @@ class ScoringModelAdmin(admin.ModelAdmin):
                     e.who,
                     e.action,
                     e.note,
-                    _change_text(e.changes),
+                    audit.describe_changes(e.changes),
                 )
                 for e in entries
             ),

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from handoff import roles
+from handoff import audit, roles
 from handoff.errors import DomainError
 from handoff.models import AuditEntry
 from scoring import services
@@ -91,11 +91,9 @@ def test_save_rule_stores_a_drafts_rule_and_records_the_diff(draft, marketing_op
     services.save_rule(rule=rule, by=marketing_ops)
 
     assert Rule.objects.get(pk=rule.pk).points == 20
-    assert trail(draft)[-1] == (
-        "rule changed",
-        f"rule #{rule.pk} “Senior title” (Demographic fit)",
-        {"points": [15, 20]},
-    )
+    assert trail(draft)[-1] == ("rule changed", "Senior title", {"points": [15, 20]})
+    entry = AuditEntry.objects.latest("pk")
+    assert audit.summary(entry) == "Senior title: points 15 → 20"
 
 
 def test_save_rule_adds_a_rule_to_a_draft(draft, marketing_ops):
@@ -111,7 +109,11 @@ def test_save_rule_adds_a_rule_to_a_draft(draft, marketing_ops):
     services.save_rule(rule=rule, by=marketing_ops)
 
     action, note, changes = trail(draft)[-1]
-    assert (action, note) == ("rule added", f"rule #{rule.pk} “Webinar attended” (Engagement)")
+    assert (action, note) == ("rule added", "Webinar attended")
+    assert audit.summary(AuditEntry.objects.latest("pk")) == (
+        "Webinar attended: added with name Webinar attended, layer engagement, points 10, "
+        "window days 60, activity kinds webinar_attended"
+    )
     assert changes == {
         "layer": [None, "engagement"],
         "name": [None, "Webinar attended"],
@@ -185,7 +187,7 @@ def test_delete_rule_records_what_the_rule_was(draft, marketing_ops):
     assert deletions == [
         (
             "rule deleted",
-            f"rule #{rule.pk} “Pricing page visit” (Engagement)",
+            "Pricing page visit",
             {
                 "layer": ["engagement", None],
                 "name": ["Pricing page visit", None],
@@ -316,7 +318,7 @@ def test_marketing_ops_change_a_drafts_rule_points_in_the_admin(client_as, marke
     assert rule.points == 25
     assert trail(draft)[-1] == (
         "rule changed",
-        f"rule #{rule.pk} “Senior title” (Demographic fit)",
+        "Senior title",
         {"points": [15, 25]},
     )
 
@@ -361,7 +363,7 @@ def test_a_rule_added_under_engagement_is_an_engagement_rule(client_as, marketin
     )
     assert trail(draft)[-1][:2] == (
         "rule added",
-        f"rule #{rule.pk} “Webinar attended” (Engagement)",
+        "Webinar attended",
     )
 
 
@@ -827,7 +829,7 @@ def test_a_committee_role_changed_in_the_admin_is_recorded_on_the_version(
     role = draft.committee_roles.get(name="Finance")
     assert role.title_pattern == "(^|[^a-z])(cfo|finance)([^a-z]|$)"
     action, note, changes = trail(draft)[-1]
-    assert (action, note) == ("committee role changed", f"committee role #{role.pk} “Finance”")
+    assert (action, note) == ("committee role changed", "Finance")
     assert changes["title_pattern"][1] == "(^|[^a-z])(cfo|finance)([^a-z]|$)"
 
 
