@@ -48,6 +48,7 @@ from scoring.models import (
     ScoringModel,
 )
 from scoring.preview import preview_impact
+from scoring.rule_forms import RuleForm
 from scoring.services import rules as rule_services
 
 
@@ -70,15 +71,9 @@ class RuleFormSet(BaseInlineFormSet):
         return form
 
 
-class OptionalJSONField(forms.JSONField):
-    """An empty box, rather than ``null``, for a rule that needs no value."""
-
-    def prepare_value(self, value):
-        return "" if value is None else super().prepare_value(value)
-
-
 class RuleInline(admin.TabularInline):
     model = Rule
+    form = RuleForm
     formset = RuleFormSet
     layer: str = ""
     extra = 0
@@ -92,8 +87,6 @@ class RuleInline(admin.TabularInline):
             # Suggests the registered fields (the list is in the page), still
             # accepting attributes.<name> for imported columns.
             kwargs["widget"] = forms.TextInput(attrs={"list": "rule-fields", "size": 20})
-        elif db_field.name == "value":
-            kwargs["form_class"] = OptionalJSONField
         elif db_field.name in ("name", "url_pattern"):
             kwargs["widget"] = forms.TextInput(attrs={"size": 20})
         elif db_field.name == "description":

@@ -323,6 +323,27 @@ def test_marketing_ops_change_a_drafts_rule_points_in_the_admin(client_as, marke
     )
 
 
+def test_ops_type_phrases_and_numbers_without_brackets_or_quotes(client_as, marketing_ops, draft):
+    client = client_as(marketing_ops)
+    page = client.get(change_url(draft))
+    data = change_form_data(page)
+    senior = rule_form(page, "Senior title")
+    size = rule_form(page, "Company of 200 employees or more")
+    data[senior.add_prefix("operator")] = "contains_any"
+    data[senior.add_prefix("value")] = "Head of, Director ,VP"
+    data[size.add_prefix("operator")] = "between"
+    data[size.add_prefix("value")] = "200 and 5000"
+
+    response = client.post(change_url(draft), data)
+
+    assert response.status_code == 302
+    assert draft.rules.get(name="Senior title").value == ["Head of", "Director", "VP"]
+    assert draft.rules.get(name="Company of 200 employees or more").value == [200, 5000]
+    again = client.get(change_url(draft))
+    assert rule_form(again, "Senior title")["value"].value() == "Head of, Director, VP"
+    assert rule_form(again, "Company of 200 employees or more")["value"].value() == "200 and 5000"
+
+
 def test_saving_a_draft_unchanged_records_nothing(client_as, marketing_ops, draft):
     client = client_as(marketing_ops)
     before = trail(draft)
@@ -345,7 +366,7 @@ def test_a_rule_added_under_engagement_is_an_engagement_rule(client_as, marketin
             f"{prefix}-{n}-model": str(draft.pk),
             f"{prefix}-{n}-position": "9",
             f"{prefix}-{n}-name": "Webinar attended",
-            f"{prefix}-{n}-activity_kinds": '["webinar_attended"]',
+            f"{prefix}-{n}-activity_kinds": ["webinar_attendance"],
             f"{prefix}-{n}-property_conditions": "[]",
             f"{prefix}-{n}-points": "10",
             f"{prefix}-{n}-window_days": "60",
@@ -358,7 +379,7 @@ def test_a_rule_added_under_engagement_is_an_engagement_rule(client_as, marketin
     rule = draft.rules.get(name="Webinar attended")
     assert (rule.layer, rule.activity_kinds, rule.points) == (
         Layer.ENGAGEMENT,
-        ["webinar_attended"],
+        ["webinar_attendance"],
         10,
     )
     assert trail(draft)[-1][:2] == (
@@ -387,7 +408,7 @@ def test_an_invalid_rule_is_shown_with_its_error_and_nothing_is_saved(
     page = client.get(change_url(draft))
     data = change_form_data(page)
     form = rule_form(page, "Company of 200 employees or more")
-    data[form.add_prefix("value")] = '"many"'
+    data[form.add_prefix("value")] = "many"
     data[form.add_prefix("points")] = "12"
 
     response = client.post(change_url(draft), data)
@@ -399,7 +420,7 @@ def test_an_invalid_rule_is_shown_with_its_error_and_nothing_is_saved(
         for f in inline.formset.forms
         if f.errors
     ]
-    assert errors == [{"value": ["'gte' needs a number, e.g. 200."]}]
+    assert errors == [{"value": ["'many' is not a number; give a number such as 500."]}]
     assert draft.rules.get(name="Company of 200 employees or more").points == 10
 
 
