@@ -355,6 +355,8 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     # managers may try; marketing ops hold no approve permission.
     "admin:scoring_scoringmodel_step": {"GET": admin_only(N), "POST": admin_only(ops=D)},
     "admin:scoring_scoringmodel_preview": {"GET": admin_only(), "POST": admin_only()},
+    # A rule row's sentence and match count, asked by htmx as ops edit (POST only).
+    "admin:scoring_scoringmodel_rule_live": {"GET": admin_only(N), "POST": admin_only()},
     "admin:scoring_rescorejob_progress": {"GET": admin_only(H), "POST": admin_only(H)},
     "admin:feedback_recalibration_add": {"GET": admin_only(), "POST": admin_only()},
     "admin:feedback_recalibration_start": {
