@@ -10,27 +10,32 @@ domain errors into messages.
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.forms.models import BaseInlineFormSet
-from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
+from handoff import audit
 from handoff.admin import ReadOnlyAdmin
 from handoff.errors import DomainError
 from handoff.models import AuditEntry
-from scoring import services
+from scoring import (
+    admin_leads,  # noqa: F401  (the leads list, with scores)
+    selectors,
+    services,
+)
 from scoring.admin_accounts import CommitteeRoleInline
 from scoring.fields import FIELDS
 from scoring.models import (
@@ -45,6 +50,8 @@ from scoring.models import (
     ScoringModel,
 )
 from scoring.preview import preview_impact
+from scoring.rule_forms import RuleForm
+from scoring.sentences import rule_sentence
 from scoring.services import rules as rule_services
 
 
@@ -67,15 +74,32 @@ class RuleFormSet(BaseInlineFormSet):
         return form
 
 
-class OptionalJSONField(forms.JSONField):
-    """An empty box, rather than ``null``, for a rule that needs no value."""
+def _live_text(rule: Rule, matches: int | None) -> str:
+    count = (
+        ""
+        if matches is None
+        else format_html(
+            '<span class="rule-matches">matches {} lead{} now</span>',
+            f"{matches:,}",
+            "" if matches == 1 else "s",
+        )
+    )
+    return format_html('<span class="rule-sentence">{}</span> {}', rule_sentence(rule), count)
 
-    def prepare_value(self, value):
-        return "" if value is None else super().prepare_value(value)
+
+# Every input of a rule row asks for the row's sentence and match count when
+# it changes; the answer goes to the row's last cell (the "reads as" column).
+LIVE_ATTRS = {
+    "hx-post": "../rule-live/",
+    "hx-trigger": "change, keyup changed delay:600ms",
+    "hx-target": "next .rule-live",
+    "hx-swap": "innerHTML",
+}
 
 
 class RuleInline(admin.TabularInline):
     model = Rule
+    form = RuleForm
     formset = RuleFormSet
     layer: str = ""
     extra = 0
@@ -89,15 +113,34 @@ class RuleInline(admin.TabularInline):
             # Suggests the registered fields (the list is in the page), still
             # accepting attributes.<name> for imported columns.
             kwargs["widget"] = forms.TextInput(attrs={"list": "rule-fields", "size": 20})
-        elif db_field.name == "value":
-            kwargs["form_class"] = OptionalJSONField
         elif db_field.name in ("name", "url_pattern"):
             kwargs["widget"] = forms.TextInput(attrs={"size": 20})
         elif db_field.name == "description":
             kwargs["widget"] = forms.TextInput(
                 attrs={"size": 24, "placeholder": "with a pattern: what it matches"}
             )
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None and db_field.name in LIVE_FIELDS:
+            formfield.widget.attrs.update({**LIVE_ATTRS, "hx-vals": f'{{"layer": "{self.layer}"}}'})
+        return formfield
+
+    def get_fields(self, request, obj=None):
+        return [*super().get_fields(request, obj), "reads_as"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "reads_as"]
+
+    @admin.display(description="reads as")
+    def reads_as(self, rule: Rule) -> str:
+        if rule.pk is None:
+            return mark_safe('<div class="rule-live"></div>')
+        # The count comes with the first request after the page shows.
+        return format_html(
+            '<div class="rule-live" hx-post="../rule-live/" hx-trigger="load" '
+            'hx-vals=\'{{"rule": "{}"}}\'>{}</div>',
+            rule.pk,
+            _live_text(rule, None),
+        )
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(layer=self.layer)
@@ -118,6 +161,20 @@ class RuleInline(admin.TabularInline):
         return _editable(obj) and super().has_delete_permission(request, obj)
 
 
+LIVE_FIELDS = {
+    "name",
+    "field",
+    "operator",
+    "value",
+    "description",
+    "points",
+    "activity_kinds",
+    "url_pattern",
+    "property_conditions",
+    "window_days",
+    "cap",
+    "half_life_days",
+}
 FIT_RULE_FIELDS = ["position", "name", "field", "operator", "value", "description", "points"]
 
 
@@ -168,6 +225,18 @@ class DisqualifierRuleInline(RuleInline):
         "description",
         "window_days",
     ]
+
+
+# The fields each layer's rows show, for reading one row on its own.
+LAYER_FIELDS = {
+    inline.layer: inline.fields
+    for inline in (
+        DemographicRuleInline,
+        FirmographicRuleInline,
+        EngagementRuleInline,
+        DisqualifierRuleInline,
+    )
+}
 
 
 # --- Versions ------------------------------------------------------------------------
@@ -301,13 +370,6 @@ def _status_line(model: ScoringModel) -> str:
     return f"A newer version replaced it on {when(model.archived_at)}."
 
 
-def _change_text(changes: dict) -> str:
-    def show(value) -> str:
-        return "∅" if value is None else json.dumps(value, ensure_ascii=False)
-
-    return "; ".join(f"{name}: {show(old)} → {show(new)}" for name, (old, new) in changes.items())
-
-
 @admin.register(ScoringModel)
 class ScoringModelAdmin(admin.ModelAdmin):
     """The versions of the MQL definition, and their rules by layer."""
@@ -386,7 +448,7 @@ class ScoringModelAdmin(admin.ModelAdmin):
                     e.who,
                     e.action,
                     e.note,
-                    _change_text(e.changes),
+                    audit.describe_changes(e.changes),
                 )
                 for e in entries
             ),
@@ -492,8 +554,48 @@ class ScoringModelAdmin(admin.ModelAdmin):
                 view(self.preview_view),
                 name="scoring_scoringmodel_preview",
             ),
+            path(
+                "<int:object_id>/rule-live/",
+                view(self.rule_live_view),
+                name="scoring_scoringmodel_rule_live",
+            ),
             *super().get_urls(),
         ]
+
+    def rule_live_view(self, request, object_id: int):
+        """One rule row's sentence and current match count, as ops edit it (htmx).
+
+        Reads the row the edited input belongs to (its name's prefix) from the
+        page's form, or a saved rule (``rule``) when the row first shows."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        model = get_object_or_404(ScoringModel, pk=object_id)
+        if not self.has_view_permission(request, model):
+            raise PermissionDenied
+        if request.POST.get("rule"):
+            rule = get_object_or_404(Rule, pk=request.POST["rule"], model=model)
+        else:
+            trigger = request.headers.get("HX-Trigger-Name", "")
+            prefix = trigger.rsplit("-", 1)[0]
+            layer = request.POST.get("layer", "")
+            if not prefix or layer not in Layer.values:
+                return HttpResponse("")
+            row_form = forms.modelform_factory(Rule, form=RuleForm, fields=LAYER_FIELDS[layer])
+            form = row_form(request.POST, prefix=prefix, instance=Rule(model=model, layer=layer))
+            if not form.is_valid():
+                # The first field's problem: the model's own check repeats it otherwise.
+                problems = list(next(iter(form.errors.values())))[:1]
+                return HttpResponse(
+                    format_html('<span class="rule-problem">{}</span>', " ".join(problems))
+                )
+            rule = form.instance
+        try:
+            rule.full_clean(exclude=["model"])
+        except ValidationError as error:
+            return HttpResponse(
+                format_html('<span class="rule-problem">{}</span>', " ".join(error.messages))
+            )
+        return HttpResponse(_live_text(rule, selectors.rule_match_count(rule=rule)))
 
     def step_view(self, request, object_id: int, step: str):
         if request.method != "POST":

@@ -410,3 +410,22 @@ def _scores_sql(
     params += [sorted(model.eligible_source_ids)]
     params += entry_params
     return Sql(text, params)
+
+
+def rule_matches_sql(rule: CompiledRule, *, as_of: datetime) -> Sql:
+    """SELECT how many leads one rule matches now: its field condition, or any
+    activity it counts in its window. The rule editor shows it as ops edit."""
+    if rule.condition is not None:
+        container = "l.attributes" if rule.condition.field.startswith(ATTRIBUTE_PREFIX) else None
+        cond = condition_sql(rule.condition, container=container, as_of=as_of)
+        return Sql(
+            "SELECT count(*) FROM leads_lead l "
+            "JOIN leads_leadsource src ON src.id = l.source_id "
+            f"LEFT JOIN leads_account a ON a.id = l.account_id WHERE COALESCE({cond.text}, false)",
+            cond.params,
+        )
+    match = _activity_match_sql(rule, as_of)
+    return Sql(
+        f"SELECT count(DISTINCT act.lead_id) FROM leads_activity act WHERE {match.text}",
+        match.params,
+    )

@@ -1,13 +1,17 @@
 """Reads of scoring models and scores."""
 
+from datetime import datetime
 from functools import lru_cache
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import connection
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from leads.selectors import accounts_visible_to, leads_visible_to
-from scoring.engine import CompiledModel, compile_model
-from scoring.models import AccountScore, LeadScore, ModelStatus, ScoringModel
+from scoring.bulk import rule_matches_sql
+from scoring.engine import CompiledModel, compile_model, compile_rule
+from scoring.models import AccountScore, LeadScore, ModelStatus, Rule, ScoringModel
 
 
 def live_model() -> ScoringModel | None:
@@ -55,3 +59,12 @@ def account_scores_visible_to(
     return AccountScore.objects.filter(
         account__in=accounts_visible_to(user).values("pk")
     ).select_related("account", "model")
+
+
+def rule_match_count(*, rule: Rule, as_of: datetime | None = None) -> int:
+    """How many current leads a (possibly unsaved, validated) rule matches,
+    counted set-wise in PostgreSQL."""
+    query = rule_matches_sql(compile_rule(rule), as_of=as_of or timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(query.text, query.params)
+        return int(cursor.fetchone()[0])

@@ -162,7 +162,7 @@ def test_marketing_ops_pages(
             }
         ]
     )
-    page.get_by_label("…or upload a mapping").set_input_files(
+    page.get_by_label("…or a mapping JSON file").set_input_files(
         files=[
             {
                 "name": "mapping.json",
@@ -171,6 +171,8 @@ def test_marketing_ops_pages(
             }
         ]
     )
+    page.get_by_role("button", name="Next: map the columns").click()
+    page.get_by_role("button", name="Next: preview").click()
     page.get_by_role("button", name="Import").click()
     expect(page.locator("#import-progress")).to_contain_text("Waiting for a worker")
     run_import_job(job_id=ImportJob.objects.get().pk)  # what the worker does

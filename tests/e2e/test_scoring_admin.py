@@ -37,11 +37,16 @@ def test_a_new_version_goes_from_draft_to_live_with_both_teams(
     expect(messages).to_contain_text(f"New draft v{draft.version}, cloned from v{live.version}.")
 
     senior_title = page.locator("tr.form-row", has=page.locator("input[value='Senior title']"))
+    live = senior_title.locator(".rule-live")
+    expect(live).to_contain_text("matches 3 leads now")  # counted when the page opens
     senior_title.locator("input[name$='-points']").fill("20")
+    senior_title.locator("input[name$='-points']").press("Tab")
+    expect(live).to_contain_text("+20 points")  # the row reads anew as it is edited
+    expect(live).to_contain_text("matches 3 leads now")
     page.get_by_role("button", name="Save and continue editing").click()
     expect(messages).to_contain_text("was changed successfully")
     assert Rule.objects.get(model=draft, name="Senior title").points == 20
-    page.set_viewport_size({"width": 1600, "height": 1000})
+    page.set_viewport_size({"width": 1280, "height": 1000})
     screenshot("scoring-model-admin")
 
     page.get_by_role("link", name="Preview impact").click()
