@@ -208,7 +208,7 @@ def test_the_migrations_name_the_actors_of_earlier_history(db, marketing_ops, sd
     Touch.objects.update(by_name="")
 
     for module in (
-        "leads.migrations.0010_history_actor_names_and_protected_people",
+        "leads.migrations.0013_history_actor_names_and_protected_people",
         "routing.migrations.0007_touch_actor_name",
     ):
         importlib.import_module(module).fill_actor_names(django_apps, None)

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('leads', '0011_lead_legal_hold'),
+        ('leads', '0014_lead_legal_hold'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -27,7 +27,7 @@ def fill_actor_names(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0009_lead_originated_at'),
+        ('leads', '0012_importmapping_permissions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

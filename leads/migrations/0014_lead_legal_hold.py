@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0010_history_actor_names_and_protected_people'),
+        ('leads', '0013_history_actor_names_and_protected_people'),
     ]
 
     operations = [
