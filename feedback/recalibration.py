@@ -719,6 +719,7 @@ class Learned:
     points: np.ndarray  # per feature of the dataset; 0 for what was not kept
     leaks: list[Leak]
     candidates: int
+    learned_from: np.ndarray  # the features learning could use (no constants, duplicates, leaks)
 
 
 def choose_split(dataset: Dataset) -> scorecard.Split:
@@ -792,7 +793,7 @@ def learn(dataset: Dataset, *, max_rules: int = 15, keep: Iterable[str] = ()) ->
         )
     points = np.zeros(dataset.x.shape[1], dtype=int)
     points[usable_idx[allowed]] = selection.card.points
-    return Learned(split, selection, points, leaks, len(usable_idx))
+    return Learned(split, selection, points, leaks, len(usable_idx), usable_idx[allowed])
 
 
 def _part_dates(times: np.ndarray, part: np.ndarray) -> tuple[str, str] | None:

@@ -158,7 +158,7 @@ def l1_path(x: np.ndarray, y: np.ndarray, *, max_rules: int) -> list[np.ndarray]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             model = LogisticRegression(
-                penalty="l1", C=c, solver="liblinear", max_iter=500, random_state=0
+                l1_ratio=1.0, C=c, solver="liblinear", max_iter=500, random_state=0
             ).fit(x, y)
         chosen = np.flatnonzero(np.abs(model.coef_[0]) > 1e-6)
         if len(chosen) > max_rules:
