@@ -226,6 +226,15 @@ def _side(figures: dict) -> dict:
     }
 
 
+def _change(rule: dict) -> str:
+    if rule["existing_rule_id"] is None:
+        return "new"
+    if rule.get("untouched"):
+        who = "none of these leads meets it" if rule["support"] == 0 else "every lead meets it"
+        return f"unchanged: {who}, so they cannot judge it"
+    return "removed" if rule["new_points"] == 0 else ""
+
+
 def panel(report: dict) -> dict | None:
     """The report in the words and numbers the page shows: thousands
     separators, percentages, intervals as "from to". None for a report of
@@ -271,9 +280,7 @@ def panel(report: dict) -> dict | None:
             {
                 **rule,
                 "support": _percent(rule["support"]),
-                "change": "new"
-                if rule["existing_rule_id"] is None
-                else ("removed" if rule["new_points"] == 0 else ""),
+                "change": _change(rule),
             }
             for rule in report["rules"]
         ],

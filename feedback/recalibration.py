@@ -998,19 +998,24 @@ def _live_words(live: ScoringModel, scores: np.ndarray, qualifies: np.ndarray) -
 
 def _rules_report(dataset: Dataset, points: np.ndarray) -> list[dict[str, Any]]:
     rows = []
+    judged = dataset.x.min(axis=0) != dataset.x.max(axis=0)
     for j, (feature, p) in enumerate(zip(dataset.features, points, strict=True)):
         if p == 0 and feature.existing_rule_id is None:
             continue
+        # A live fit rule these rows cannot judge (it holds for all or none of
+        # them) stays as it is in the draft (write_draft).
+        untouched = bool(feature.rule) and feature.existing_rule_id is not None and not judged[j]
         rows.append(
             {
                 "rule": feature.label,
                 "existing_rule_id": feature.existing_rule_id,
                 "old_points": feature.old_points,
-                "new_points": int(p),
+                "new_points": feature.old_points if untouched else int(p),
                 "support": float((dataset.x[:, j] > 0).mean()),
+                "untouched": untouched,
             }
         )
-    rows.sort(key=lambda r: -abs(r["new_points"]))
+    rows.sort(key=lambda r: (r["untouched"], -abs(r["new_points"])))
     return rows
 
 
