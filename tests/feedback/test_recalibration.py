@@ -153,6 +153,20 @@ def test_without_dates_the_split_is_random_stratified_and_says_so(marketing_ops)
     assert again.report["report_lead_ids"] == first.report["report_lead_ids"]  # seeded
 
 
+def test_created_dates_that_really_differ_put_the_leads_in_order(marketing_ops):
+    history(1000)
+    ids = list(Lead.objects.order_by("pk").values_list("pk", flat=True))
+    for day, lead_id in enumerate(reversed(ids)):  # the file's last row is the oldest lead
+        Lead.objects.filter(pk=lead_id).update(created_at=START + timedelta(days=day))
+
+    run = run_history(by=marketing_ops)
+
+    split = run.report["split"]
+    assert split["by_time"] is True
+    assert "By time (the date each lead was created)" in split["summary"]
+    assert sorted(run.report["report_lead_ids"]) == sorted(ids[:200])
+
+
 def test_leads_whose_outcome_is_not_known_yet_are_not_evidence(marketing_ops):
     history(600)
     source = factories.source()
@@ -429,6 +443,37 @@ def handoffs(sdr):
             closed_at=now if i < 300 else None,
             status=status if i < 300 else AssignmentStatus.OPEN,
         )
+
+
+def test_handoffs_where_nothing_predicts_the_decision_give_no_draft(sdr, marketing_ops):
+    rng = random.Random(9)
+    model = live_model()
+    rules = {r.name: r for r in model.rules.all()}
+    queue = Queue.objects.get(name="Inbound MQLs")
+    now = timezone.now()
+    for i in range(600):
+        lead = factories.make_lead(f"n{i}@corp{i}.com")
+        fired = rules[rng.choice(["Demo request", "Content download"])]
+        snapshot = MQLSnapshot.objects.create(
+            lead=lead, model=model, fit=0, engagement=30, total=30, grade="C",
+            explanation=[{"rule_id": fired.pk, "rule": fired.name, "layer": fired.layer,
+                          "count": 1, "points": fired.points}],
+        )  # fmt: skip
+        MQLSnapshot.objects.filter(pk=snapshot.pk).update(created_at=now - timedelta(days=600 - i))
+        accepted = rng.random() < 0.5  # a coin, whatever fired
+        Assignment.objects.create(
+            lead=lead, queue=queue, sdr=sdr, closed_at=now,
+            status=AssignmentStatus.ACCEPTED if accepted else AssignmentStatus.REJECTED,
+        )  # fmt: skip
+
+    run = start_recalibration(source="handoffs", outcome="accepted", by=marketing_ops)
+    run_recalibration(run_id=run.pk)
+
+    run.refresh_from_db()
+    assert run.status == Recalibration.Status.REFUSED
+    assert "On the newest 120 hand-offs with a decision" in run.message
+    assert run.proposal is None
+    assert run.report["split"]["summary"].startswith("By time (the hand-off time)")
 
 
 def test_recalibrating_from_handoffs_reweights_the_live_rules(handoffs, marketing_ops):
