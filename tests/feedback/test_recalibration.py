@@ -549,3 +549,21 @@ def test_an_sdr_cannot_start_a_recalibration(client_as, sdr):
 
     assert response.status_code == 302  # to the admin login: SDRs are not staff
     assert Recalibration.objects.count() == 0
+
+
+def test_keeping_a_flagged_column_in_the_admin_needs_a_reason(client_as, marketing_ops):
+    response = client_as(marketing_ops).post(
+        "/admin/feedback/recalibration/start/",
+        {
+            "source": "history",
+            "outcome": "accepted",
+            "target_acceptance": "0.65",
+            "min_volume": "0.05",
+            "max_rules": "15",
+            "keep_columns": "Disqualified reason",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "Say why these columns are known before contact" in response.text
+    assert Recalibration.objects.count() == 0
