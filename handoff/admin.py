@@ -8,10 +8,15 @@ from django.http import HttpRequest
 from django.shortcuts import render
 from django.utils import timezone
 
-from handoff import roles, tokens
+from handoff import audit, roles, tokens
 from handoff.errors import DomainError
 from handoff.models import ApiToken, ApiTokenScope, AuditEntry, Notice
 from handoff.views_helpers import show_domain_error
+
+# The admin is the back office of Handoff, and says so.
+admin.site.site_header = "Handoff"
+admin.site.site_title = "Handoff admin"
+admin.site.index_title = "Leads, scoring, routing and feedback"
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -31,7 +36,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ["at", "who", "action", "content_type", "object_repr"]
+    list_display = ["at", "who", "action", "content_type", "object_repr", "what_changed"]
     list_filter = ["action", "content_type"]
     search_fields = ["object_repr", "object_id", "note", "actor_name"]
     list_select_related = ["content_type"]
@@ -40,6 +45,10 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     @admin.display(description="actor", ordering="actor_name")
     def who(self, entry: AuditEntry) -> str:
         return entry.who
+
+    @admin.display(description="what changed")
+    def what_changed(self, entry: AuditEntry) -> str:
+        return audit.summary(entry)
 
 
 class PeopleAdmin(UserAdmin):

@@ -1,14 +1,37 @@
+import json
+import uuid
+from pathlib import Path
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from handoff.admin import ReadOnlyAdmin
 from handoff.errors import DomainError
 from leads import importing, services
+from leads.importing import wizard
 from leads.importing.forms import ImportLeadsForm
-from leads.models import Account, Activity, ImportJob, Lead, LeadMerge, LeadSource, StageChange
+from leads.models import (
+    Account,
+    Activity,
+    ImportJob,
+    ImportMapping,
+    Lead,
+    LeadMerge,
+    LeadSource,
+    StageChange,
+)
+
+# The wizard keeps the uploaded file in storage and its state in the session
+# between its steps: upload -> map the columns -> preview -> import.
+WIZARD_SESSION_KEY = "lead_import_wizard"
+PREVIEW_ERRORS_SHOWN = 200
 
 
 @admin.register(LeadSource)
@@ -228,6 +251,16 @@ class ImportJobAdmin(admin.ModelAdmin):
                 name="leads_importjob_import",
             ),
             path(
+                "import/map/",
+                self.admin_site.admin_view(self.map_view),
+                name="leads_importjob_map",
+            ),
+            path(
+                "import/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="leads_importjob_preview",
+            ),
+            path(
                 "<int:object_id>/progress/",
                 self.admin_site.admin_view(self.progress_view),
                 name="leads_importjob_progress",
@@ -239,27 +272,187 @@ class ImportJobAdmin(admin.ModelAdmin):
         return redirect("admin:leads_importjob_import")
 
     def import_view(self, request):
+        """Step 1: the file (and a mapping to start from)."""
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = ImportLeadsForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            job = importing.start_import(
-                file=form.cleaned_data["file"],
-                mapping=form.cleaned_data["mapping"],
-                skip_invalid=form.cleaned_data["skip_invalid"],
-                by=request.user,
+            upload = form.cleaned_data["file"]
+            name = Path(upload.name).name
+            stored = default_storage.save(f"imports/wizard/{uuid.uuid4().hex}/{name}", upload)
+            _discard_wizard(request)
+            request.session[WIZARD_SESSION_KEY] = {
+                "path": stored,
+                "name": name,
+                "start_from": form.cleaned_data["start_from"],
+            }
+            return redirect("admin:leads_importjob_map")
+        return self._wizard_page(request, "import.html", "Import leads: the file", form=form)
+
+    def map_view(self, request):
+        """Step 2: where each column goes, one drop-down per column."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        state = request.session.get(WIZARD_SESSION_KEY)
+        if not state:
+            return redirect("admin:leads_importjob_import")
+        try:
+            with default_storage.open(state["path"], "rb") as file:
+                sample = wizard.sample_file(file)
+        except (importing.ImportRefused, FileNotFoundError) as error:
+            message = getattr(error, "message", "The uploaded file is gone: upload it again.")
+            self.message_user(request, message, messages.ERROR)
+            return redirect("admin:leads_importjob_import")
+        start = state.get("mapping") or state.get("start_from")
+        columns, options = wizard.initial_answers(sample, start)
+        if start is not None and "skip_invalid" in state:
+            options["skip_invalid"] = state["skip_invalid"]
+        formset = wizard.ColumnFormSet(request.POST or None, initial=columns, prefix="column")
+        options_form = wizard.OptionsForm(request.POST or None, initial=options)
+        problems: list[str] = []
+        if request.method == "POST" and formset.is_valid() and options_form.is_valid():
+            answers = [form.cleaned_data for form in formset.forms]
+            if [answer["column"] for answer in answers] != sample.header:
+                return redirect("admin:leads_importjob_map")  # another file since: start over
+            mapping = wizard.build_mapping(
+                columns=answers,
+                options=options_form.cleaned_data,
+                description=f"Mapped in the import wizard for {state['name']}",
             )
+            try:
+                importing.parse_mapping(mapping)
+                save_as = options_form.cleaned_data["save_as"].strip()
+                if save_as:
+                    importing.save_import_mapping(name=save_as, mapping=mapping, by=request.user)
+            except importing.MappingError as error:
+                problems = error.problems
+            else:
+                state["mapping"] = mapping
+                state["skip_invalid"] = options_form.cleaned_data["skip_invalid"]
+                request.session[WIZARD_SESSION_KEY] = state
+                return redirect("admin:leads_importjob_preview")
+        rows = [
+            {"form": form, "values": sample.values[form.initial["column"]]}
+            for form in formset.forms
+        ]
+        return self._wizard_page(
+            request,
+            "import_map.html",
+            "Import leads: map the columns",
+            sample=sample,
+            formset=formset,
+            rows=rows,
+            options_form=options_form,
+            problems=problems,
+            file_name=state["name"],
+        )
+
+    def preview_view(self, request):
+        """Step 3: what would be created and updated, and the bad rows; then import."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        state = request.session.get(WIZARD_SESSION_KEY)
+        if not state or not state.get("mapping"):
+            return redirect("admin:leads_importjob_import")
+        mapping = importing.parse_mapping(state["mapping"])
+        if request.method == "POST":
+            with default_storage.open(state["path"], "rb") as stored:
+                job = importing.start_import(
+                    file=File(stored, name=state["name"]),
+                    mapping=state["mapping"],
+                    skip_invalid=state["skip_invalid"],
+                    by=request.user,
+                )
+            _discard_wizard(request)
             return redirect("admin:leads_importjob_change", job.pk)
+        refusal = ""
+        preview = None
+        try:
+            with default_storage.open(state["path"], "rb") as file:
+                preview = importing.preview_import(
+                    file=file, mapping=mapping, file_name=state["name"]
+                )
+        except importing.ImportRefused as refused:
+            refusal = refused.message
+        return self._wizard_page(
+            request,
+            "import_preview.html",
+            "Import leads: preview",
+            preview=preview,
+            refusal=refusal,
+            errors_shown=preview.errors[:PREVIEW_ERRORS_SHOWN] if preview else (),
+            file_name=state["name"],
+            skip_invalid=state["skip_invalid"],
+        )
+
+    def _wizard_page(self, request, template: str, title: str, **context):
         context = {
             **self.admin_site.each_context(request),
-            "form": form,
-            "title": "Import leads",
+            **context,
+            "title": title,
             "opts": self.model._meta,
         }
-        return render(request, "admin/leads/importjob/import.html", context)
+        return render(request, f"admin/leads/importjob/{template}", context)
 
     def progress_view(self, request, object_id):
         if not self.has_view_permission(request):
             raise PermissionDenied
         job = get_object_or_404(ImportJob, pk=object_id)
         return render(request, "admin/leads/importjob/change_form.html#progress", {"job": job})
+
+
+def _discard_wizard(request) -> None:
+    """Forget an earlier wizard of this session, and delete the file it kept."""
+    state = request.session.pop(WIZARD_SESSION_KEY, None)
+    if state and default_storage.exists(state["path"]):
+        default_storage.delete(state["path"])
+
+
+@admin.register(ImportMapping)
+class ImportMappingAdmin(admin.ModelAdmin):
+    """Mappings saved in the import wizard: renamed, deleted or exported as
+    JSON here; made (and changed) in the wizard."""
+
+    list_display = ["name", "description", "created_by", "updated_at", "export_link"]
+    list_select_related = ["created_by"]
+    fields = ["name", "description", "mapping_json", "created_by", "updated_at"]
+    readonly_fields = ["description", "mapping_json", "created_by", "updated_at"]
+    search_fields = ["name"]
+
+    def has_add_permission(self, request):
+        return False  # made in the import wizard
+
+    @admin.display(description="description")
+    def description(self, saved: ImportMapping) -> str:
+        return saved.mapping.get("description", "")
+
+    @admin.display(description="mapping (JSON)")
+    def mapping_json(self, saved: ImportMapping) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(saved.mapping, indent=2))
+
+    @admin.display(description="export")
+    def export_link(self, saved: ImportMapping) -> str:
+        url = reverse("admin:leads_importmapping_export", args=[saved.pk])
+        return format_html('<a href="{}">Download JSON</a>', url)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/export/",
+                self.admin_site.admin_view(self.export_view),
+                name="leads_importmapping_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request, object_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        saved = get_object_or_404(ImportMapping, pk=object_id)
+        response = HttpResponse(
+            json.dumps(saved.mapping, indent=2, ensure_ascii=False),
+            content_type="application/json",
+        )
+        slug = "".join(c if c.isalnum() else "-" for c in saved.name.lower()).strip("-")
+        response["Content-Disposition"] = f'attachment; filename="{slug or "mapping"}.json"'
+        return response

@@ -316,6 +316,9 @@ class ImportJob(Job):
         REFUSED = "refused", "Refused"
 
     file = models.FileField(upload_to="imports/")
+    # The name the file had when uploaded: storage may rename it, and the leads
+    # of a file without an identifier column are known by it and their line.
+    original_name = models.CharField(max_length=255, blank=True)
     mapping = models.JSONField(help_text="The mapping applied, as it was when the job started.")
     skip_invalid = models.BooleanField(
         default=False, help_text="Import the good rows and skip the bad ones (else: nothing)."
@@ -338,7 +341,7 @@ class ImportJob(Job):
     )
 
     def __str__(self) -> str:
-        return f"Import #{self.pk} ({self.file_name})"
+        return f"Import #{self.pk} ({self.original_name or self.file_name})"
 
     @property
     def file_name(self) -> str:
@@ -351,3 +354,26 @@ class ImportJob(Job):
     @property
     def progress_total(self) -> int | None:
         return self.rows_total
+
+
+class ImportMapping(models.Model):
+    """A mapping saved by name in the import wizard, to import the next file
+    of the same kind in one step. ``mapping`` is the JSON format of
+    leads.importing.mapping, the same that ``import_leads --mapping`` reads."""
+
+    name = models.CharField(max_length=100, unique=True)
+    mapping = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

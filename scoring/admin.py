@@ -10,7 +10,6 @@ domain errors into messages.
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,10 +26,14 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from handoff import audit
 from handoff.admin import ReadOnlyAdmin
 from handoff.errors import DomainError
 from handoff.models import AuditEntry
-from scoring import services
+from scoring import (
+    admin_leads,  # noqa: F401  (the leads list, with scores)
+    services,
+)
 from scoring.admin_accounts import CommitteeRoleInline
 from scoring.fields import FIELDS
 from scoring.models import (
@@ -45,6 +48,7 @@ from scoring.models import (
     ScoringModel,
 )
 from scoring.preview import preview_impact
+from scoring.rule_forms import RuleForm
 from scoring.services import rules as rule_services
 
 
@@ -67,15 +71,9 @@ class RuleFormSet(BaseInlineFormSet):
         return form
 
 
-class OptionalJSONField(forms.JSONField):
-    """An empty box, rather than ``null``, for a rule that needs no value."""
-
-    def prepare_value(self, value):
-        return "" if value is None else super().prepare_value(value)
-
-
 class RuleInline(admin.TabularInline):
     model = Rule
+    form = RuleForm
     formset = RuleFormSet
     layer: str = ""
     extra = 0
@@ -89,8 +87,6 @@ class RuleInline(admin.TabularInline):
             # Suggests the registered fields (the list is in the page), still
             # accepting attributes.<name> for imported columns.
             kwargs["widget"] = forms.TextInput(attrs={"list": "rule-fields", "size": 20})
-        elif db_field.name == "value":
-            kwargs["form_class"] = OptionalJSONField
         elif db_field.name in ("name", "url_pattern"):
             kwargs["widget"] = forms.TextInput(attrs={"size": 20})
         elif db_field.name == "description":
@@ -301,13 +297,6 @@ def _status_line(model: ScoringModel) -> str:
     return f"A newer version replaced it on {when(model.archived_at)}."
 
 
-def _change_text(changes: dict) -> str:
-    def show(value) -> str:
-        return "∅" if value is None else json.dumps(value, ensure_ascii=False)
-
-    return "; ".join(f"{name}: {show(old)} → {show(new)}" for name, (old, new) in changes.items())
-
-
 @admin.register(ScoringModel)
 class ScoringModelAdmin(admin.ModelAdmin):
     """The versions of the MQL definition, and their rules by layer."""
@@ -386,7 +375,7 @@ class ScoringModelAdmin(admin.ModelAdmin):
                     e.who,
                     e.action,
                     e.note,
-                    _change_text(e.changes),
+                    audit.describe_changes(e.changes),
                 )
                 for e in entries
             ),

@@ -338,6 +338,14 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     # "Add" is the upload page, which needs the import permission (marketing ops).
     "admin:leads_importjob_add": {"GET": admin_only(), "POST": admin_only()},
     "admin:leads_importjob_import": {"GET": admin_only(manager=D), "POST": admin_only(manager=D)},
+    # The wizard's later steps send a session without an upload back to step 1.
+    "admin:leads_importjob_map": {"GET": admin_only(manager=D), "POST": admin_only(manager=D)},
+    "admin:leads_importjob_preview": {"GET": admin_only(manager=D), "POST": admin_only(manager=D)},
+    # The permission first, then the saved mapping (the world has none).
+    "admin:leads_importmapping_export": {
+        "GET": admin_only(H, manager=D),
+        "POST": admin_only(H, manager=D),
+    },
     # The permission first, then the job (the world has none).
     "admin:leads_importjob_progress": {
         "GET": admin_only(H, manager=D),

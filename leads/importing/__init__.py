@@ -13,16 +13,19 @@ from leads.importing.mapping import (
     parse_mapping,
     shipped_mappings,
 )
-from leads.importing.results import ImportRefused, ImportResult, RowError
+from leads.importing.results import ImportPreview, ImportRefused, ImportResult, RowError
 from leads.importing.services import (
     import_leads,
+    preview_import,
     resend_queued_imports,
     run_import_job,
+    save_import_mapping,
     start_import,
 )
 
 __all__ = [
     "ColumnRule",
+    "ImportPreview",
     "ImportRefused",
     "ImportResult",
     "Mapping",
@@ -32,8 +35,10 @@ __all__ = [
     "import_leads",
     "load_mapping",
     "parse_mapping",
+    "preview_import",
     "resend_queued_imports",
     "run_import_job",
+    "save_import_mapping",
     "shipped_mappings",
     "start_import",
 ]

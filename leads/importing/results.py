@@ -43,6 +43,35 @@ class ImportResult:
         return len(self.skipped_lines)
 
 
+@dataclass(frozen=True)
+class ImportPreview:
+    """What importing a file would do, found without writing anything."""
+
+    format: str  # "UTF-8, semicolon-separated"
+    rows_read: int
+    to_create: int
+    to_update: int
+    bad_lines: int
+    errors: tuple[RowError, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        """ "1,204 rows read: 1,200 leads will be created, 3 updated; 1 row is bad." """
+        bad = (
+            f"; {_count(self.bad_lines, 'row')} {'is' if self.bad_lines == 1 else 'are'} bad"
+            if self.bad_lines
+            else ""
+        )
+        return (
+            f"{_count(self.rows_read, 'row')} read: {_count(self.to_create, 'lead')} will be "
+            f"created, {self.to_update:,} updated{bad}."
+        )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 class ImportRefused(DomainError):
     """The file cannot be imported as it is; nothing was written.
 

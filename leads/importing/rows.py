@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
 
 from leads.domains import normalise_email
 from leads.importing.mapping import ColumnRule, Mapping
@@ -40,14 +43,31 @@ class LeadValues:
     key: str  # the identifier, normalised
     profile: dict[str, Any]
     attributes: dict[str, Any]
+    source_id: int | None = None  # from the row's source column; None: the mapping's
 
 
 class RowConverter:
-    """Reads rows of a file whose header is ``header`` (column name -> index)."""
+    """Reads rows of a file whose header is ``header`` (column name -> index).
 
-    def __init__(self, mapping: Mapping, header: dict[str, int]):
+    ``sources`` lists the lead sources as (id, slug, name), for a source
+    column, whose cells may give either, in any case; ``file_name`` identifies
+    the leads of a file without an identifier column, with their line.
+    """
+
+    def __init__(
+        self,
+        mapping: Mapping,
+        header: dict[str, int],
+        *,
+        sources: Sequence[tuple[int, str, str]] = (),
+        file_name: str = "",
+    ):
         self.mapping = mapping
-        self._key_index = header[mapping.identifier_column]
+        self._sources = {text.casefold(): pk for pk, slug, name in sources for text in (slug, name)}
+        self._source_slugs = sorted(slug for _, slug, _ in sources)
+        self._file_name = file_name
+        self._key_index = header[mapping.identifier_column] if mapping.identifier_column else None
+        self._source_index = header[mapping.source_column] if mapping.source_column else None
         # In the file's column order, so a row's problems read left to right
         # (a mapping stored as jsonb has lost its own key order).
         self._rules = sorted(
@@ -58,7 +78,16 @@ class RowConverter:
     def convert(self, line: int, cells: list[str]) -> tuple[LeadValues | None, list[RowError]]:
         """The row's values, or None and every problem found in it."""
         errors: list[RowError] = []
-        key = self._identifier(line, cells[self._key_index], errors)
+        if self._key_index is None:
+            key: str | None = f"{self._file_name} line {line}"[-EXTERNAL_ID_MAX_LENGTH:]
+        else:
+            key = self._identifier(line, cells[self._key_index], errors)
+        source_id = None
+        if self._source_index is not None:
+            try:
+                source_id = self._source(cells[self._source_index])
+            except ValueError as problem:
+                errors.append(RowError(line, self.mapping.source_column or "", str(problem)))
         profile: dict[str, Any] = {}
         attributes: dict[str, Any] = {}
         for rule, index in self._rules:
@@ -84,13 +113,34 @@ class RowConverter:
                     profile["known_outcome"] = outcome
         if errors or key is None:
             return None, errors
-        return LeadValues(line=line, key=key, profile=profile, attributes=attributes), []
+        return (
+            LeadValues(
+                line=line, key=key, profile=profile, attributes=attributes, source_id=source_id
+            ),
+            [],
+        )
 
-    def _is_empty(self, text: str) -> bool:
-        return not text or text.casefold() in self.mapping.placeholders
+    def _is_empty(self, text: str, rule: ColumnRule | None = None) -> bool:
+        folded = text.casefold()
+        return (
+            not text
+            or folded in self.mapping.placeholders
+            or (rule is not None and folded in rule.placeholders)
+        )
+
+    def _source(self, raw: str) -> int | None:
+        text = raw.strip()
+        if self._is_empty(text):
+            return None
+        source_id = self._sources.get(text.casefold())
+        if source_id is None:
+            known = ", ".join(self._source_slugs)
+            raise ValueError(f"{_quote(text)} is not a lead source: use one of {known}")
+        return source_id
 
     def _identifier(self, line: int, raw: str, errors: list[RowError]) -> str | None:
-        column, field = self.mapping.identifier_column, self.mapping.identifier_field
+        field = self.mapping.identifier_field
+        column = self.mapping.identifier_column or ""
         if "\x00" in raw:
             errors.append(RowError(line, column, NUL_PROBLEM))
             return None
@@ -117,8 +167,17 @@ class RowConverter:
         if "\x00" in raw:
             raise ValueError(NUL_PROBLEM)
         text = raw.strip()
-        if self._is_empty(text):
+        if self._is_empty(text, rule):
             return None
+        if rule.kind == "date":
+            moment = _date(text, rule.date_format)
+            if rule.field:
+                return moment
+            return (
+                moment.date().isoformat()
+                if moment.time() == datetime.min.time()
+                else (moment.isoformat())
+            )
         if rule.kind == "number":
             if not NUMBER.fullmatch(text):
                 raise ValueError(f"{_quote(text)} is not a number")
@@ -155,10 +214,32 @@ class RowConverter:
             return True
         if text.casefold() in outcome.false_values:
             return False
+        if text.casefold() in outcome.open_values:
+            return None
+        no_outcome = (
+            f"; no outcome yet is {', '.join(sorted(outcome.open_values))}"
+            if outcome.open_values
+            else ""
+        )
         raise ValueError(
             f"{_quote(text)} is not an outcome: true is {', '.join(sorted(outcome.true_values))}"
-            f"; false is {', '.join(sorted(outcome.false_values))}"
+            f"; false is {', '.join(sorted(outcome.false_values))}{no_outcome}"
         )
+
+
+def _date(text: str, date_format: str | None) -> datetime:
+    """A cell as an aware datetime (midnight for a bare date, in the site's time zone)."""
+    try:
+        if date_format:
+            moment = datetime.strptime(text, date_format)
+        else:
+            moment = datetime.fromisoformat(text)
+    except ValueError:
+        expected = f"as {date_format}" if date_format else "as YYYY-MM-DD (ISO 8601)"
+        raise ValueError(f"{_quote(text)} is not a date written {expected}") from None
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
 
 
 def _quote(text: str, limit: int = 60) -> str:

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from django.contrib.auth.models import User
 from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 
 from handoff.errors import ConflictError
 from handoff.jobs import QUEUED_FOR, JobFailed, JobRefused, resend_jobs, run_job, start_job
-from leads.importing.csvfile import CsvReader
+from leads.importing.csvfile import CsvFormat, CsvReader, detect_format
 from leads.importing.mapping import Mapping, MappingError, parse_mapping
-from leads.importing.results import ImportRefused, ImportResult, RowError
+from leads.importing.results import ImportPreview, ImportRefused, ImportResult, RowError
 from leads.importing.rows import LeadValues, RowConverter
 from leads.importing.writer import write_chunk
-from leads.models import ImportJob, LeadSource
+from leads.models import ImportJob, ImportMapping, Lead, LeadSource
 
 CHUNK_ROWS = 1000  # rows per lookup/insert round trip while writing
 PROGRESS_EVERY = 500  # rows between two progress reports
@@ -33,15 +36,20 @@ def import_leads(
     mapping: Mapping,
     skip_invalid: bool = False,
     on_progress: Progress | None = None,
+    file_name: str = "",
 ) -> ImportResult:
-    """Create or update one lead per row of a CSV file (UTF-8, with a header line).
+    """Create or update one lead per row of a CSV file (with a header line).
+
+    The encoding and delimiter are detected (see csvfile). ``file_name``
+    identifies the leads of a mapping without an identifier column: each is
+    "<file name> line <n>", so importing the same file again updates them.
 
     Guarantees:
     - All or nothing by default: if any row is bad, ImportRefused lists every bad
       row (physical line, column, reason) and nothing is written. With
       ``skip_invalid`` the good rows are written and the bad ones reported as
-      skipped. A file that is not UTF-8, lacks a mapped column or names an
-      unknown source is refused before any row is read.
+      skipped. A file that cannot be decoded, lacks a mapped column or whose
+      mapping names an unknown source is refused before any row is read.
     - The writes are one transaction.
     - Re-importing creates no duplicates: each row is matched to a lead by the
       mapping's identifier, with upsert_lead's rules (empty cells never erase,
@@ -53,15 +61,17 @@ def import_leads(
     The file is read three times (count, validate, write), so it must be
     seekable; memory stays bounded by the identifiers, not the rows.
     """
-    source = LeadSource.objects.filter(slug=mapping.source).first()
-    if source is None:
-        known = ", ".join(LeadSource.objects.order_by("slug").values_list("slug", flat=True))
-        raise ImportRefused(
-            f"The mapping's source {mapping.source!r} does not exist: use one of {known}."
-        )
+    source = _mapping_source(mapping)
     report = on_progress or (lambda processed, total: None)
+    reading = _Reading(
+        file=file,
+        mapping=mapping,
+        format=detect_format(file),
+        sources=_sources(),
+        file_name=file_name or Path(str(getattr(file, "name", "") or "file")).name,
+    )
 
-    with CsvReader(file) as reader:
+    with reading.reader() as reader:
         _check_header(reader, mapping)
         ignored = tuple(name for name in reader.header if name not in mapping.required_columns)
         total = sum(1 for _ in reader)
@@ -69,7 +79,7 @@ def import_leads(
         raise ImportRefused("The file has a header line but no rows: there is nothing to import.")
     report(0, total)
 
-    errors, bad_lines, rows_read = _validate(file, mapping, report, total)
+    errors, bad_lines, rows_read = _validate(reading, report, total)
     if bad_lines and not skip_invalid:
         raise ImportRefused(
             f"{len(bad_lines)} of {rows_read} rows are invalid; nothing was imported. Fix "
@@ -81,7 +91,7 @@ def import_leads(
     created = updated = 0
     try:
         with transaction.atomic():
-            for chunk in _chunks(_good_rows(file, mapping, bad_lines), CHUNK_ROWS):
+            for chunk in _chunks(_good_rows(reading, bad_lines), CHUNK_ROWS):
                 written = write_chunk(rows=chunk, mapping=mapping, source=source)
                 created += written.created
                 updated += written.updated
@@ -103,6 +113,54 @@ def import_leads(
     )
 
 
+def preview_import(*, file: BinaryIO, mapping: Mapping, file_name: str = "") -> ImportPreview:
+    """What import_leads would do with this file, and every bad row, writing nothing.
+
+    Reads the file as import_leads does (same checks, same refusals), then
+    counts which identifiers already belong to a lead, a chunk at a time.
+    """
+    _mapping_source(mapping)
+    reading = _Reading(
+        file=file,
+        mapping=mapping,
+        format=detect_format(file),
+        sources=_sources(),
+        file_name=file_name or Path(str(getattr(file, "name", "") or "file")).name,
+    )
+    with reading.reader() as reader:
+        _check_header(reader, mapping)
+        total = sum(1 for _ in reader)
+    errors, bad_lines, rows_read = _validate(reading, lambda processed, total: None, total)
+    existing = 0
+    for chunk in _chunks(_good_rows(reading, bad_lines), CHUNK_ROWS):
+        keys = [row.key for row in chunk]
+        if mapping.identifier_field == "email":
+            found = Lead.objects.annotate(key=Lower("email")).filter(key__in=keys)
+        else:
+            found = Lead.objects.filter(external_id__in=keys)
+        existing += found.count()
+    good = rows_read - len(bad_lines)
+    return ImportPreview(
+        format=str(reading.format),
+        rows_read=rows_read,
+        to_create=good - existing,
+        to_update=existing,
+        bad_lines=len(bad_lines),
+        errors=tuple(errors),
+    )
+
+
+@transaction.atomic
+def save_import_mapping(*, name: str, mapping: dict[str, Any], by: User | None) -> ImportMapping:
+    """Save a mapping under a name (replacing the one saved under it); MappingError
+    when it is not valid."""
+    parse_mapping(mapping)
+    saved, _ = ImportMapping.objects.update_or_create(
+        name=name.strip(), defaults={"mapping": mapping, "created_by": by}
+    )
+    return saved
+
+
 @transaction.atomic
 def start_import(
     *,
@@ -118,7 +176,12 @@ def start_import(
     """
     parse_mapping(mapping)
     return start_job(
-        ImportJob, file=file, mapping=mapping, skip_invalid=skip_invalid, created_by=by
+        ImportJob,
+        file=file,
+        original_name=Path(file.name or "").name[:255],
+        mapping=mapping,
+        skip_invalid=skip_invalid,
+        created_by=by,
     )
 
 
@@ -147,7 +210,11 @@ def _import_file(job: ImportJob) -> dict[str, Any]:
         mapping = parse_mapping(job.mapping)
         with job.file.open("rb") as file:
             result = import_leads(
-                file=file, mapping=mapping, skip_invalid=job.skip_invalid, on_progress=progress
+                file=file,
+                mapping=mapping,
+                skip_invalid=job.skip_invalid,
+                on_progress=progress,
+                file_name=job.original_name or job.file_name,
             )
     except ImportRefused as refused:
         errors = refused.errors or [RowError(None, "", refused.message)]
@@ -189,17 +256,51 @@ def _check_header(reader: CsvReader, mapping: Mapping) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """A file under a mapping, as each pass over it reads it."""
+
+    file: BinaryIO
+    mapping: Mapping
+    format: CsvFormat
+    sources: list[tuple[int, str, str]]
+    file_name: str
+
+    def reader(self) -> CsvReader:
+        return CsvReader(self.file, self.format)
+
+    def converter(self, reader: CsvReader) -> RowConverter:
+        return RowConverter(
+            self.mapping, reader.header, sources=self.sources, file_name=self.file_name
+        )
+
+
+def _mapping_source(mapping: Mapping) -> LeadSource:
+    source = LeadSource.objects.filter(slug=mapping.source).first()
+    if source is None:
+        known = ", ".join(LeadSource.objects.order_by("slug").values_list("slug", flat=True))
+        raise ImportRefused(
+            f"The mapping's source {mapping.source!r} does not exist: use one of {known}."
+        )
+    return source
+
+
+def _sources() -> list[tuple[int, str, str]]:
+    return list(LeadSource.objects.order_by("slug").values_list("pk", "slug", "name"))
+
+
 def _validate(
-    file: BinaryIO, mapping: Mapping, report: Progress, total: int
+    reading: _Reading, report: Progress, total: int
 ) -> tuple[list[RowError], set[int], int]:
     """Every problem of every row, the lines of the bad rows, and the rows read."""
+    mapping = reading.mapping
     errors: list[RowError] = []
     bad_lines: set[int] = set()
     # identifier -> line of its first row, to report repeats
     first_line: dict[str, int] = {}
     rows_read = 0
-    with CsvReader(file) as reader:
-        converter = RowConverter(mapping, reader.header)
+    with reading.reader() as reader:
+        converter = reading.converter(reader)
         for row in reader:
             rows_read += 1
             if row.error:
@@ -211,7 +312,9 @@ def _validate(
                     if seen != row.line:
                         row_errors = [
                             RowError(
-                                row.line, mapping.identifier_column, f"duplicate of line {seen}"
+                                row.line,
+                                mapping.identifier_column or "",
+                                f"duplicate of line {seen}",
                             )
                         ]
             if row_errors:
@@ -223,9 +326,9 @@ def _validate(
     return errors, bad_lines, rows_read
 
 
-def _good_rows(file: BinaryIO, mapping: Mapping, bad_lines: set[int]) -> Iterator[LeadValues]:
-    with CsvReader(file) as reader:
-        converter = RowConverter(mapping, reader.header)
+def _good_rows(reading: _Reading, bad_lines: set[int]) -> Iterator[LeadValues]:
+    with reading.reader() as reader:
+        converter = reading.converter(reader)
         for row in reader:
             if row.line in bad_lines:
                 continue

@@ -4,7 +4,8 @@ Per chunk of rows: one query finds the existing leads (locked, as upsert_lead
 locks them), one INSERT creates the new ones, and one UPDATE statement executed
 for many rows rewrites the matched ones. The merge rules are upsert_lead's:
 matched on the identifier (emails case-insensitively), empty values never
-erase, attributes merged key by key, the source of an existing lead kept, an
+erase, attributes merged key by key, the source of an existing lead kept (a
+new lead takes its row's source, else the mapping's), an
 email lead joins the account of its company domain. It must run inside the
 caller's transaction.
 """
@@ -55,7 +56,9 @@ def write_chunk(
     for row in rows:
         lead = existing.get(row.key)
         if lead is None:
-            lead = Lead(source=source, attributes=row.attributes, **row.profile)
+            lead = Lead(
+                source_id=row.source_id or source.pk, attributes=row.attributes, **row.profile
+            )
             setattr(lead, mapping.identifier_field, row.key)
             new.append(lead)
             continue

@@ -128,7 +128,8 @@ RULES = _DraftPart(
     what="rule",
     refused="Only marketing ops can change scoring rules.",
     stays="A rule stays in its version; add a new rule to the other one.",
-    note=lambda rule: f"rule #{rule.pk} “{rule.name}” ({rule.get_layer_display()})",
+    # The rule's name, not its id: the trail reads "Demo request: points 30 → 40".
+    note=lambda rule: rule.name,
 )
 COMMITTEE_ROLES = _DraftPart(
     model=CommitteeRole,
@@ -136,7 +137,7 @@ COMMITTEE_ROLES = _DraftPart(
     what="committee role",
     refused="Only marketing ops can change a version's buying committee.",
     stays="A committee role stays in its version.",
-    note=lambda role: f"committee role #{role.pk} “{role.name}”",
+    note=lambda role: role.name,
 )
 
 

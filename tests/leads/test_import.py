@@ -87,18 +87,19 @@ def test_mapping_lists_every_problem_it_finds():
         "identifier.field: 'phone' is not one of email, external_id",
         "columns.Visits.attribute: 'Total Visits' is not a snake_case name (lower-case "
         "letters, digits and underscores, starting with a letter)",
-        "columns.Score.type: 'numbr' is not one of text, number, boolean",
+        "columns.Score.type: 'numbr' is not one of text, number, boolean, date",
         "columns.Mail: email can only be the identifier; map this column to an attribute",
         "country is the target of more than one column",
     ]
 
 
-def test_mapping_must_be_json_object_with_source_and_identifier():
+def test_mapping_must_be_json_object_with_a_source():
     with pytest.raises(MappingError) as caught:
-        importing.load_mapping('{"columns": {}}')
+        importing.load_mapping('{"columns": {}, "identifier": "Email"}')
 
     assert caught.value.problems == [
-        "source: give the slug of a lead source, such as 'inbound_form'",
+        "source: give the slug of a lead source, such as 'inbound_form', or "
+        '{"column": "Lead Source", "default": "inbound_form"} for a source per row',
         "identifier: give the column that identifies the lead, as "
         '{"column": "Email", "field": "email"} or {"column": "ID", "field": "external_id"}',
     ]
@@ -374,14 +375,18 @@ def test_text_longer_than_its_field_is_a_bad_row(db, tmp_path):
     ]
 
 
-def test_a_file_that_is_not_utf8_is_refused_naming_line_and_byte(db, tmp_path):
-    path = write(tmp_path, (HEADER + "jose@acme.io,José,,,,,,\r\n").encode("latin-1"))
+def test_a_file_in_no_encoding_we_read_is_refused_naming_line_and_byte(db, tmp_path):
+    # 0x81 is neither UTF-8 nor Windows-1252 (which leaves it undefined).
+    path = write(
+        tmp_path, (HEADER + "jose@acme.io,Jos\u00e9,,,,,,\r\n").encode("latin-1") + b"\x81"
+    )
 
     refused = refusal(path)
 
     assert refused.message == (
-        "The file is not UTF-8 text: line 2 has the byte 0xe9 (at byte offset 87 of the "
-        "file), which UTF-8 does not allow. Save the file as 'CSV UTF-8' and import it again."
+        "The file is neither UTF-8 nor Windows-1252 text: line 3 has the byte 0x81 (at byte "
+        "offset 96 of the file), which Windows-1252 does not allow. Save the file as "
+        "'CSV UTF-8' and import it again."
     )
     assert Lead.objects.count() == 0
 
@@ -481,7 +486,7 @@ def test_import_leads_command_with_skip_invalid_reports_the_skipped_rows(db, tmp
 def test_import_leads_command_refuses_a_bad_mapping(db, tmp_path):
     path = write(tmp_path, HEADER)
     bad = tmp_path / "bad.json"
-    bad.write_text('{"source": "inbound_form"}')
+    bad.write_text('{"source": "inbound_form", "identifier": "Email"}')
 
     with pytest.raises(CommandError) as caught:
         call_command("import_leads", str(path), mapping=str(bad))

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads import importing, tasks
-from leads.models import ImportJob, Lead
+from leads.models import ImportJob, ImportMapping, Lead
 from tests.leads.test_import import HEADER, SMALL_MAPPING
 
 IMPORT_URL = "admin:leads_importjob_import"
@@ -151,12 +151,15 @@ def test_a_job_whose_file_is_refused_records_why(db):
 
 
 def test_marketing_ops_can_open_the_import_page(client_as, marketing_ops):
+    importing.save_import_mapping(name="Trade shows", mapping=SMALL_MAPPING, by=marketing_ops)
+
     response = client_as(marketing_ops).get(reverse(IMPORT_URL))
 
     assert response.status_code == 200
-    assert [name for name, _ in response.context["form"].fields["shipped_mapping"].choices] == [
-        "",
-        "x_education",
+    assert response.context["form"].fields["mapping"].choices == [
+        ("", "— nothing: map the columns —"),
+        (f"saved:{ImportMapping.objects.get().pk}", "Trade shows"),
+        ("shipped:x_education", "X education (shipped)"),
     ]
 
 
@@ -173,56 +176,186 @@ def test_a_sales_manager_is_refused_the_import_page(client_as, manager):
     assert response.status_code == 403
 
 
-def test_upload_creates_a_job_and_its_page_shows_the_counts(
+# --- The wizard: upload -> map -> preview -> import ------------------------------------
+
+SEMICOLON_FILE = (
+    "E-mail;Company;Lead Source;Status;Created;Visits\r\n"
+    "ada@acme.io;Acme;Webinar;Won;31/01/2025;3\r\n"
+    "bob@acme.io;Acme;;Open;01/02/2025;\r\n"
+    "cy@acme.io;Initech;Partner;Lost;-;x\r\n"
+)
+
+
+def upload(client, text: str | bytes, **fields):
+    data = text if isinstance(text, bytes) else text.encode()
+    return client.post(
+        reverse(IMPORT_URL),
+        {"file": SimpleUploadedFile("leads.csv", data, content_type="text/csv"), **fields},
+    )
+
+
+def answers(page, **overrides) -> dict:
+    """The map page's form data as it was offered (its suggestions), with overrides
+    ("column-2-target": ..., "skip_invalid": ...)."""
+    data = {}
+    formset = page.context["formset"]
+    for key, value in formset.management_form.initial.items():
+        data[f"column-{key}"] = value
+    for index, form in enumerate(formset.forms):
+        for name in ("column", "target", "attribute", "placeholders"):
+            data[f"column-{index}-{name}"] = form.initial.get(name, "")
+    options = page.context["options_form"]
+    for name in options.fields:
+        value = options.initial.get(name, "")
+        if value is False:
+            continue
+        data[name] = value
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_the_wizard_suggests_each_columns_target_from_its_name(client_as, marketing_ops):
+    client = client_as(marketing_ops)
+
+    page = client.get(upload(client, SEMICOLON_FILE).url)
+
+    assert page.context["sample"].format == "UTF-8, semicolon-separated"
+    assert [(f.initial["column"], f.initial["target"]) for f in page.context["formset"]] == [
+        ("E-mail", "identifier:email"),
+        ("Company", "field:company_name"),
+        ("Lead Source", "source"),
+        ("Status", "outcome"),
+        ("Created", "field:originated_at"),
+        ("Visits", "attribute:text"),
+    ]
+    options = page.context["options_form"].initial
+    assert (options["outcome_true"], options["outcome_false"], options["outcome_open"]) == (
+        "Won",
+        "Lost",
+        "Open",
+    )
+    assert options["date_format"] == "%d/%m/%Y"
+
+
+def test_the_preview_lists_bad_rows_by_line_and_column_and_writes_nothing(
+    client_as, marketing_ops, queued
+):
+    client = client_as(marketing_ops)
+    page = client.get(upload(client, SEMICOLON_FILE).url)
+
+    response = client.post(
+        reverse("admin:leads_importjob_map"),
+        answers(page, **{"column-5-target": "attribute:number"}),
+    )
+    preview = client.get(response.url)
+
+    assert response.url == reverse("admin:leads_importjob_preview")
+    assert preview.context["preview"].summary == (
+        "3 rows read: 2 leads will be created, 0 updated; 1 row is bad."
+    )
+    assert [str(error) for error in preview.context["errors_shown"]] == [
+        "line 4, column Visits: 'x' is not a number"
+    ]
+    assert 'value="Import"' not in preview.content.decode()  # not all or nothing: refused
+    assert Lead.objects.count() == 0
+    assert ImportJob.objects.count() == 0
+
+
+def test_the_wizard_imports_saves_the_mapping_and_reuses_it(
     client_as, marketing_ops, queued, django_capture_on_commit_callbacks
 ):
     client = client_as(marketing_ops)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            reverse(IMPORT_URL),
-            {
-                "file": csv_upload(HEADER + "ada@acme.io,Ada,,,,,,\r\nbob@acme.io,Bob,,,,,,\r\n"),
-                "mapping_file": mapping_upload(SMALL_MAPPING),
-            },
-        )
-
-    job = ImportJob.objects.get()
-    assert response.status_code == 302
-    assert response.url == reverse("admin:leads_importjob_change", args=[job.pk])
-    assert queued == [{"job_id": job.pk}]
-    assert job.mapping == SMALL_MAPPING
-    assert job.skip_invalid is False
-
-    page = client.get(response.url)
-    assert page.status_code == 200
-    assert page.context["original"] == job
-    assert 'hx-trigger="every 1s"' in page.content.decode()  # polls while queued
-
-    importing.run_import_job(job_id=job.pk)  # what the worker does
-
-    fragment = client.get(reverse("admin:leads_importjob_progress", args=[job.pk]))
-    html = fragment.content.decode()
-    assert fragment.status_code == 200
-    assert fragment.context["job"].status == ImportJob.Status.DONE
-    assert "Imported: 2 leads created, 0 updated, 0 rows skipped." in html
-    assert "hx-trigger" not in html  # finished: the polling stops
-    assert "<html" not in html  # the fragment alone
-    assert Lead.objects.count() == 2
-
-
-def test_upload_with_a_shipped_mapping(client_as, marketing_ops, queued):
-    client_as(marketing_ops).post(
-        reverse(IMPORT_URL),
-        {
-            "file": csv_upload("Prospect ID\r\n"),
-            "shipped_mapping": "x_education",
-            "skip_invalid": "on",
-        },
+    page = client.get(upload(client, SEMICOLON_FILE).url)
+    client.post(
+        reverse("admin:leads_importjob_map"),
+        answers(
+            page,
+            **{"column-5-target": "attribute:number", "skip_invalid": "on", "save_as": "Fairs"},
+        ),
     )
 
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:leads_importjob_preview"))
     job = ImportJob.objects.get()
-    assert job.mapping["identifier"] == {"column": "Prospect ID", "field": "external_id"}
-    assert job.skip_invalid is True
+    importing.run_import_job(job_id=job.pk)  # what the worker does
+
+    assert response.url == reverse("admin:leads_importjob_change", args=[job.pk])
+    assert queued == [{"job_id": job.pk}]
+    assert str(job) == f"Import #{job.pk} (leads.csv)"
+    job.refresh_from_db()
+    assert (job.created, job.updated, job.skipped) == (2, 0, 1)
+    ada, bob = Lead.objects.order_by("email")
+    assert (ada.source.slug, ada.known_outcome, ada.attributes) == ("webinar", True, {"visits": 3})
+    assert (bob.source.slug, bob.known_outcome) == ("inbound_form", None)
+    saved = ImportMapping.objects.get()
+    assert (saved.name, saved.created_by) == ("Fairs", marketing_ops)
+
+    # The next file of the kind: the saved mapping fills in every answer.
+    second = "E-mail;Company;Lead Source;Status;Created;Visits\r\nada@acme.io;Acme;;Lost;;5\r\n"
+    page = client.get(upload(client, second, mapping=f"saved:{saved.pk}").url)
+    assert page.context["formset"].forms[5].initial["target"] == "attribute:number"
+    client.post(reverse("admin:leads_importjob_map"), answers(page))
+    preview = client.get(reverse("admin:leads_importjob_preview"))
+    assert preview.context["preview"].summary == ("1 row read: 0 leads will be created, 1 updated.")
+    client.post(reverse("admin:leads_importjob_preview"))
+    importing.run_import_job(job_id=ImportJob.objects.latest("pk").pk)
+    ada.refresh_from_db()
+    assert (ada.known_outcome, ada.attributes) == (False, {"visits": 5})
+
+
+def test_a_mapping_problem_is_shown_on_the_map_page(client_as, marketing_ops, queued):
+    client = client_as(marketing_ops)
+    page = client.get(upload(client, SEMICOLON_FILE).url)
+
+    response = client.post(
+        reverse("admin:leads_importjob_map"),
+        answers(page, **{"column-1-target": "identifier:external_id"}),
+    )
+
+    assert response.status_code == 200
+    assert response.context["formset"].non_form_errors() == [
+        "Only one column can identify the lead."
+    ]
+
+
+def test_an_uploaded_mapping_with_problems_is_refused_naming_them(client_as, marketing_ops, queued):
+    response = upload(
+        client_as(marketing_ops),
+        HEADER,
+        mapping_file=mapping_upload({**SMALL_MAPPING, "source": ""}),
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "mapping_file": [
+            "source: give the slug of a lead source, such as 'inbound_form', or "
+            '{"column": "Lead Source", "default": "inbound_form"} for a source per row'
+        ]
+    }
+
+
+def test_upload_takes_one_mapping_at_most(client_as, marketing_ops, queued):
+    response = upload(
+        client_as(marketing_ops),
+        HEADER,
+        mapping="shipped:x_education",
+        mapping_file=mapping_upload(SMALL_MAPPING),
+    )
+
+    assert response.context["form"].non_field_errors() == [
+        "Choose a mapping or upload one (not both)."
+    ]
+
+
+def test_a_saved_mapping_exports_as_json(client_as, marketing_ops):
+    saved = importing.save_import_mapping(name="Trade shows", mapping=SMALL_MAPPING, by=None)
+
+    response = client_as(marketing_ops).get(
+        reverse("admin:leads_importmapping_export", args=[saved.pk])
+    )
+
+    assert response["Content-Disposition"] == 'attachment; filename="trade-shows.json"'
+    assert json.loads(response.content) == SMALL_MAPPING
 
 
 def test_progress_shows_rows_checked_while_running(client_as, marketing_ops):
@@ -239,37 +372,6 @@ def test_progress_shows_rows_checked_while_running(client_as, marketing_ops):
     assert "Checked 4620 of 9240 rows (50 %)." in html
     assert '<progress max="9240" value="4620">' in html
     assert 'hx-trigger="every 1s"' in html
-
-
-def test_upload_with_an_invalid_mapping_shows_its_problems(client_as, marketing_ops, queued):
-    response = client_as(marketing_ops).post(
-        reverse(IMPORT_URL),
-        {
-            "file": csv_upload(HEADER),
-            "mapping_file": mapping_upload({**SMALL_MAPPING, "source": ""}),
-        },
-    )
-
-    assert response.status_code == 200
-    assert response.context["form"].errors == {
-        "mapping_file": ["source: give the slug of a lead source, such as 'inbound_form'"]
-    }
-    assert ImportJob.objects.count() == 0
-
-
-def test_upload_needs_exactly_one_mapping(client_as, marketing_ops, queued):
-    response = client_as(marketing_ops).post(
-        reverse(IMPORT_URL),
-        {
-            "file": csv_upload(HEADER),
-            "shipped_mapping": "x_education",
-            "mapping_file": mapping_upload(SMALL_MAPPING),
-        },
-    )
-
-    assert response.context["form"].non_field_errors() == [
-        "Choose a shipped mapping or upload one (not both)."
-    ]
 
 
 def test_an_sdr_cannot_see_a_jobs_progress(client_as, sdr):

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from handoff import roles
+from handoff import audit, roles
 from handoff.errors import DomainError
 from handoff.models import AuditEntry
 from scoring import services
@@ -91,11 +91,9 @@ def test_save_rule_stores_a_drafts_rule_and_records_the_diff(draft, marketing_op
     services.save_rule(rule=rule, by=marketing_ops)
 
     assert Rule.objects.get(pk=rule.pk).points == 20
-    assert trail(draft)[-1] == (
-        "rule changed",
-        f"rule #{rule.pk} “Senior title” (Demographic fit)",
-        {"points": [15, 20]},
-    )
+    assert trail(draft)[-1] == ("rule changed", "Senior title", {"points": [15, 20]})
+    entry = AuditEntry.objects.latest("pk")
+    assert audit.summary(entry) == "Senior title: points 15 → 20"
 
 
 def test_save_rule_adds_a_rule_to_a_draft(draft, marketing_ops):
@@ -111,7 +109,11 @@ def test_save_rule_adds_a_rule_to_a_draft(draft, marketing_ops):
     services.save_rule(rule=rule, by=marketing_ops)
 
     action, note, changes = trail(draft)[-1]
-    assert (action, note) == ("rule added", f"rule #{rule.pk} “Webinar attended” (Engagement)")
+    assert (action, note) == ("rule added", "Webinar attended")
+    assert audit.summary(AuditEntry.objects.latest("pk")) == (
+        "Webinar attended: added with name Webinar attended, layer engagement, points 10, "
+        "window days 60, activity kinds webinar_attended"
+    )
     assert changes == {
         "layer": [None, "engagement"],
         "name": [None, "Webinar attended"],
@@ -185,7 +187,7 @@ def test_delete_rule_records_what_the_rule_was(draft, marketing_ops):
     assert deletions == [
         (
             "rule deleted",
-            f"rule #{rule.pk} “Pricing page visit” (Engagement)",
+            "Pricing page visit",
             {
                 "layer": ["engagement", None],
                 "name": ["Pricing page visit", None],
@@ -316,9 +318,30 @@ def test_marketing_ops_change_a_drafts_rule_points_in_the_admin(client_as, marke
     assert rule.points == 25
     assert trail(draft)[-1] == (
         "rule changed",
-        f"rule #{rule.pk} “Senior title” (Demographic fit)",
+        "Senior title",
         {"points": [15, 25]},
     )
+
+
+def test_ops_type_phrases_and_numbers_without_brackets_or_quotes(client_as, marketing_ops, draft):
+    client = client_as(marketing_ops)
+    page = client.get(change_url(draft))
+    data = change_form_data(page)
+    senior = rule_form(page, "Senior title")
+    size = rule_form(page, "Company of 200 employees or more")
+    data[senior.add_prefix("operator")] = "contains_any"
+    data[senior.add_prefix("value")] = "Head of, Director ,VP"
+    data[size.add_prefix("operator")] = "between"
+    data[size.add_prefix("value")] = "200 and 5000"
+
+    response = client.post(change_url(draft), data)
+
+    assert response.status_code == 302
+    assert draft.rules.get(name="Senior title").value == ["Head of", "Director", "VP"]
+    assert draft.rules.get(name="Company of 200 employees or more").value == [200, 5000]
+    again = client.get(change_url(draft))
+    assert rule_form(again, "Senior title")["value"].value() == "Head of, Director, VP"
+    assert rule_form(again, "Company of 200 employees or more")["value"].value() == "200 and 5000"
 
 
 def test_saving_a_draft_unchanged_records_nothing(client_as, marketing_ops, draft):
@@ -343,7 +366,7 @@ def test_a_rule_added_under_engagement_is_an_engagement_rule(client_as, marketin
             f"{prefix}-{n}-model": str(draft.pk),
             f"{prefix}-{n}-position": "9",
             f"{prefix}-{n}-name": "Webinar attended",
-            f"{prefix}-{n}-activity_kinds": '["webinar_attended"]',
+            f"{prefix}-{n}-activity_kinds": ["webinar_attendance"],
             f"{prefix}-{n}-property_conditions": "[]",
             f"{prefix}-{n}-points": "10",
             f"{prefix}-{n}-window_days": "60",
@@ -356,12 +379,12 @@ def test_a_rule_added_under_engagement_is_an_engagement_rule(client_as, marketin
     rule = draft.rules.get(name="Webinar attended")
     assert (rule.layer, rule.activity_kinds, rule.points) == (
         Layer.ENGAGEMENT,
-        ["webinar_attended"],
+        ["webinar_attendance"],
         10,
     )
     assert trail(draft)[-1][:2] == (
         "rule added",
-        f"rule #{rule.pk} “Webinar attended” (Engagement)",
+        "Webinar attended",
     )
 
 
@@ -385,7 +408,7 @@ def test_an_invalid_rule_is_shown_with_its_error_and_nothing_is_saved(
     page = client.get(change_url(draft))
     data = change_form_data(page)
     form = rule_form(page, "Company of 200 employees or more")
-    data[form.add_prefix("value")] = '"many"'
+    data[form.add_prefix("value")] = "many"
     data[form.add_prefix("points")] = "12"
 
     response = client.post(change_url(draft), data)
@@ -397,7 +420,7 @@ def test_an_invalid_rule_is_shown_with_its_error_and_nothing_is_saved(
         for f in inline.formset.forms
         if f.errors
     ]
-    assert errors == [{"value": ["'gte' needs a number, e.g. 200."]}]
+    assert errors == [{"value": ["'many' is not a number; give a number such as 500."]}]
     assert draft.rules.get(name="Company of 200 employees or more").points == 10
 
 
@@ -827,7 +850,7 @@ def test_a_committee_role_changed_in_the_admin_is_recorded_on_the_version(
     role = draft.committee_roles.get(name="Finance")
     assert role.title_pattern == "(^|[^a-z])(cfo|finance)([^a-z]|$)"
     action, note, changes = trail(draft)[-1]
-    assert (action, note) == ("committee role changed", f"committee role #{role.pk} “Finance”")
+    assert (action, note) == ("committee role changed", "Finance")
     assert changes["title_pattern"][1] == "(^|[^a-z])(cfo|finance)([^a-z]|$)"
 
 
