@@ -101,6 +101,12 @@ class Dataset:
     time_source: str = "the hand-off time"
     lead_ids: np.ndarray | None = None  # history: the leads, for the engine
     has_activities: bool = True
+    # Hand-offs: per row and live rule, the activities (decayed as they were at
+    # hand-off) that a point of the rule counted, 1 for a fit rule that held;
+    # and each hand-off's lead source. What the engine's arithmetic replays.
+    strength: np.ndarray | None = None
+    source_ids: np.ndarray | None = None
+    snapshot_ids: np.ndarray | None = None
 
 
 def _column_words(key: str) -> str:
@@ -183,7 +189,16 @@ def _snapshots_with_outcomes():
                 StageChange.objects.filter(lead_id=OuterRef("lead_id"), to_stage=Stage.SQL)
             ),
         )
-        .values_list("created_at", "total", "explanation", "decision", "reached_sql", "deal")
+        .values_list(
+            "created_at",
+            "total",
+            "explanation",
+            "decision",
+            "reached_sql",
+            "deal",
+            "lead__source_id",
+            "pk",
+        )
         .order_by()
     )
 
@@ -221,8 +236,11 @@ def handoff_dataset(*, live: ScoringModel, outcome: str, progress: Progress) -> 
     labels: list[int] = []
     times: list[float] = []
     live_scores: list[float] = []
+    strengths: list[list[float]] = []
+    source_ids: list[int] = []
     width = len(features)
-    for n, (created, score, explanation, decision, reached_sql, deal) in enumerate(
+    snapshot_ids: list[int] = []
+    for n, (created, score, explanation, decision, reached_sql, deal, source_id, pk) in enumerate(
         _snapshots_with_outcomes().iterator(chunk_size=10_000)
     ):
         label = _label(outcome, decision, reached_sql, deal)
@@ -231,12 +249,19 @@ def handoff_dataset(*, live: ScoringModel, outcome: str, progress: Progress) -> 
         if label is None:
             continue
         row = [0.0] * width
+        strength = [0.0] * width
         for line in explanation:
             j = column_of_rule.get(line.get("rule_id"))
             if j is not None:
                 cap = features[j].activities_to_cap
                 row[j] = min(line["count"], cap) if cap else 1.0
+                before = line.get("points_before") or 0
+                decay = line.get("points_after_decay", before) / before if before else 1.0
+                strength[j] = line["count"] * decay if cap else 1.0
         rows.append(row)
+        strengths.append(strength)
+        source_ids.append(source_id)
+        snapshot_ids.append(pk)
         labels.append(label)
         times.append(created.timestamp())
         live_scores.append(float(score))
@@ -247,11 +272,57 @@ def handoff_dataset(*, live: ScoringModel, outcome: str, progress: Progress) -> 
         np.array(times, dtype=float),
         np.array(live_scores),
         notes=[
-            "Hand-offs still waiting for a decision are not evidence either way and were left out.",
-            "The draft's figures are its points applied to the rules each hand-off's "
-            "snapshot recorded.",
+            "Hand-offs still waiting for a decision are not evidence either way and were left out."
         ],
+        strength=np.array(strengths, dtype=float).reshape(len(rows), width),
+        source_ids=np.array(source_ids, dtype=int),
+        snapshot_ids=np.array(snapshot_ids, dtype=int),
     )
+
+
+def replay_handoffs(
+    *, model: ScoringModel, live: ScoringModel, dataset: Dataset, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each hand-off's total (in points) under ``model`` and whether it would
+    qualify but for the threshold: the rules its snapshot recorded as holding
+    at hand-off, with ``model``'s points and caps, fit, engagement and total
+    bounds, minimums and eligible sources, combined as scoring.engine.score
+    does. (The engine itself cannot score a past hand-off as it stood: a
+    lead's fields are kept as they are now, not as they were then.)"""
+    assert dataset.strength is not None and dataset.source_ids is not None
+    live_signatures = {r.pk: rule_signature(r) for r in live.rules.all()}
+    column = {
+        live_signatures[f.existing_rule_id]: j
+        for j, f in enumerate(dataset.features)
+        if f.existing_rule_id is not None
+    }
+    fit = np.zeros(len(rows), dtype=np.int64)
+    engagement = np.zeros(len(rows), dtype=np.int64)
+    for rule in model.rules.exclude(layer=Layer.DISQUALIFIER):
+        j = column.get(rule_signature(rule))
+        if j is None:
+            continue
+        cents = np.floor(dataset.strength[rows, j] * rule.points * 100 + 0.5).astype(np.int64)
+        if rule.layer in ACTIVITY_LAYERS:
+            if rule.cap is not None:
+                cents = (
+                    np.minimum(cents, rule.cap * 100)
+                    if rule.points >= 0
+                    else np.maximum(cents, -rule.cap * 100)
+                )
+            engagement += cents
+        else:
+            fit += cents
+    fit = np.clip(fit, model.fit_floor * 100, model.fit_ceiling * 100)
+    engagement = np.clip(engagement, model.engagement_floor * 100, model.engagement_ceiling * 100)
+    total = np.clip(fit + engagement, model.total_floor * 100, model.total_ceiling * 100)
+    eligible_sources = list(model.eligible_sources.values_list("pk", flat=True))
+    eligible = (
+        np.isin(dataset.source_ids[rows], eligible_sources)
+        & (fit >= model.min_fit * 100)
+        & (engagement >= model.min_engagement * 100)
+    )
+    return total / 100, eligible
 
 
 # --- history: candidate conditions ---------------------------------------------------
@@ -316,7 +387,10 @@ def _title_features(titles: list[str], n: int) -> list[Feature]:
         seen.update(phrases)
     least = max(MIN_ROWS, MIN_SHARE * n)
     features = []
-    for phrase, count in seen.most_common(MAX_TITLE_PHRASES):
+    # Ties go to the longer phrase, then alphabetically: the same titles give
+    # the same rules whatever order a set of words iterates in.
+    ranked = sorted(seen.items(), key=lambda pc: (-pc[1], -len(pc[0].split()), pc[0]))
+    for phrase, count in ranked[:MAX_TITLE_PHRASES]:
         if count < least:
             break
         features.append(
@@ -1002,9 +1076,9 @@ def _rules_report(dataset: Dataset, points: np.ndarray) -> list[dict[str, Any]]:
     for j, (feature, p) in enumerate(zip(dataset.features, points, strict=True)):
         if p == 0 and feature.existing_rule_id is None:
             continue
-        # A live fit rule these rows cannot judge (it holds for all or none of
+        # A live rule these rows cannot judge (it holds for all or none of
         # them) stays as it is in the draft (write_draft).
-        untouched = bool(feature.rule) and feature.existing_rule_id is not None and not judged[j]
+        untouched = feature.existing_rule_id is not None and not judged[j]
         rows.append(
             {
                 "rule": feature.label,
@@ -1136,8 +1210,13 @@ def write_draft(
     for j, (feature, p) in enumerate(zip(dataset.features, points, strict=True)):
         p = int(p)
         if feature.existing_rule_id is not None:
+            if not judged[j]:
+                # Held for all or none of these rows: they cannot say what it
+                # is worth, so it keeps its points (the hand-offs' minimums and
+                # threshold were met with them).
+                continue
             rule = rules_by_signature[rule_signature(live_rules[feature.existing_rule_id])]
-            if p == 0 and feature.rule and judged[j]:
+            if p == 0 and feature.rule:
                 scoring_services.delete_rule(rule=rule, by=by)
                 continue
             if p == rule.points:
@@ -1245,35 +1324,60 @@ def recalibrate_handoffs(
     *, dataset: Dataset, learned: Learned, live: ScoringModel, settings: Settings,
     by: User | None, progress: Progress,
 ) -> tuple[ScoringModel, dict[str, Any]]:  # fmt: skip
-    """New points for the live rules; figures are the new points applied to
-    what each hand-off's snapshot recorded."""
+    """Writes the draft (new points for the live rules), then replays each
+    hand-off under it as the engine combines points (replay_handoffs): the
+    threshold is chosen on the choosing hand-offs, the figures are the report
+    hand-offs'. Raises NoUsableSignal (and keeps no draft) when the evidence
+    does not support one."""
     split = learned.split
-    proposal = _propose(
-        dataset.x[split.choose] @ learned.points, dataset.y[split.choose], settings,
-        live.total_floor,
-    )  # fmt: skip
     assert dataset.live_scores is not None
-    draft_scores = dataset.x[split.report] @ learned.points
-    live_scores = dataset.live_scores[split.report]
-    report, reasons = build_report(
-        dataset=dataset, learned=learned, live=live, settings=settings, proposal=proposal,
-        y=dataset.y[split.report],
-        draft_scores=draft_scores, draft_qualifies=draft_scores >= proposal.threshold,
-        # Every hand-off was an MQL of the version that scored it.
-        live_scores=live_scores, live_qualifies=np.ones(len(live_scores), dtype=bool),
-        threshold=proposal.threshold, notes=dataset.notes,
-    )  # fmt: skip
-    if reasons:
-        raise NoUsableSignal(" ".join(reasons), report)
     progress(85, "Writing the draft version")
     with transaction.atomic():
         draft = write_draft(
             points=learned.points, dataset=dataset, live=live, source="hand-offs", by=by
         )
-        draft = scoring_services.update_model_settings(
-            model=draft, by=by, threshold=proposal.threshold,
-            notes=_notes(report, "hand-offs"),
+        totals, eligible = replay_handoffs(
+            model=draft, live=live, dataset=dataset, rows=split.choose
+        )
+        proposal = _propose(
+            np.where(eligible, totals, -np.inf), dataset.y[split.choose], settings,
+            draft.total_floor,
         )  # fmt: skip
+        draft = scoring_services.update_model_settings(
+            model=draft, by=by, threshold=proposal.threshold
+        )
+        draft_totals, eligible = replay_handoffs(
+            model=draft, live=live, dataset=dataset, rows=split.report
+        )
+        live_scores = dataset.live_scores[split.report]
+        notes = list(dataset.notes)
+        decays = draft.rules.filter(half_life_days__gt=0).exists()
+        notes.append(
+            "The draft's figures replay each hand-off under the draft: the rules its "
+            "snapshot recorded as holding when sales got it"
+            + (" (activities decayed as they were then)" if decays else "")
+            + ", with the draft's points, caps, floors, ceilings, minimums and threshold, "
+            "combined as the scoring engine does. The engine cannot score a past hand-off "
+            "as it stood (a lead's fields are kept as they are now, not as they were), so "
+            "the preview, which scores leads as they are now, can differ."
+        )
+        report, reasons = build_report(
+            dataset=dataset, learned=learned, live=live, settings=settings,
+            proposal=proposal, y=dataset.y[split.report],
+            draft_scores=draft_totals,
+            draft_qualifies=eligible & (draft_totals >= proposal.threshold),
+            # Every hand-off was an MQL of the version that scored it.
+            live_scores=live_scores, live_qualifies=np.ones(len(live_scores), dtype=bool),
+            threshold=proposal.threshold, notes=notes,
+        )  # fmt: skip
+        assert dataset.snapshot_ids is not None
+        report["report_snapshot_ids"] = [int(i) for i in dataset.snapshot_ids[split.report]]
+        if reasons:
+            transaction.set_rollback(True)
+            raise NoUsableSignal(" ".join(reasons), report)
+        draft = scoring_services.update_model_settings(
+            model=draft, by=by, notes=_notes(report, "hand-offs")
+        )
     return draft, report
 
 

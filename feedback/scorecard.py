@@ -284,7 +284,7 @@ def propose_threshold(
     the best acceptance among those that send ``min_volume``: never a sliver.
     ``floor``: thresholds at or below it are not considered (every lead's
     total is at least the floor, so such a threshold would take everyone)."""
-    values = sorted({int(np.ceil(s)) for s in scores})
+    values = sorted({int(np.ceil(s)) for s in scores if np.isfinite(s)})
     if floor is not None:
         values = [v for v in values if v > floor] or [floor + 1]
     n = len(scores)

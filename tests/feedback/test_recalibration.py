@@ -567,3 +567,76 @@ def test_keeping_a_flagged_column_in_the_admin_needs_a_reason(client_as, marketi
     assert response.status_code == 200
     assert "Say why these columns are known before contact" in response.text
     assert Recalibration.objects.count() == 0
+
+
+def _handoffs_with_activities(sdr, n: int = 300) -> None:
+    """Hand-offs scored for real: each lead's activities happened before its
+    hand-off, its snapshot is what the live version's engine gave it then
+    (every one a senior title at a company of 500, a pricing page visit and
+    a demo request, so an MQL of it).
+    The more content a lead downloaded, the likelier sales rejected it (a
+    researcher, not a buyer): the live points have it backwards."""
+    rng = random.Random(21)
+    account = Account.objects.create(name="Corp", domain="corp.example", employee_count=500)
+    compiled = engine.compile_model(live_model())
+    queue = Queue.objects.get(name="Inbound MQLs")
+    now = timezone.now()
+    for i in range(n):
+        lead = factories.make_lead(f"a{i}@corp{i}.com", title="VP Sales", account=account)
+        handed_off = now - timedelta(days=n - i)
+        downloads = rng.randint(0, 4)
+        kinds = ["pricing_page_view", "demo_request"] + ["content_download"] * downloads
+        activities = [
+            factories.make_activity(
+                lead, kind, occurred_at=handed_off - timedelta(days=rng.randint(0, 20), hours=3)
+            )
+            for kind in kinds
+        ]
+        result = engine.score(
+            compiled, values=lead_values(lead), attributes=lead.attributes,
+            source_id=lead.source_id, as_of=handed_off,
+            activities=[engine.ActivityFacts(a.kind, a.url, a.properties, a.occurred_at)
+                        for a in activities],
+        )  # fmt: skip
+        assert result.qualifies
+        snapshot = MQLSnapshot.objects.create(
+            lead=lead, model_id=compiled.id, fit=result.fit, engagement=result.engagement,
+            total=result.total, grade=result.grade, explanation=result.explanation,
+        )  # fmt: skip
+        MQLSnapshot.objects.filter(pk=snapshot.pk).update(created_at=handed_off)
+        accepted = rng.random() < 0.93 - 0.22 * downloads
+        Assignment.objects.create(
+            lead=lead, queue=queue, sdr=sdr, closed_at=now,
+            status=AssignmentStatus.ACCEPTED if accepted else AssignmentStatus.REJECTED,
+        )  # fmt: skip
+
+
+def test_the_promised_handoffs_are_what_the_engine_gives_them_under_the_draft(sdr, marketing_ops):
+    _handoffs_with_activities(sdr)
+    run = start_recalibration(source="handoffs", outcome="accepted", by=marketing_ops)
+
+    run_recalibration(run_id=run.pk)
+
+    run.refresh_from_db()
+    assert run.status == Recalibration.Status.PROPOSED, run.message
+    # The engine, lead by lead, as each stood at its hand-off (its fields have
+    # not changed since), under the draft that was written.
+    compiled = engine.compile_model(run.proposal)
+    mqls = accepted = 0
+    snapshots = MQLSnapshot.objects.filter(pk__in=run.report["report_snapshot_ids"])
+    for snapshot in snapshots.select_related("lead", "lead__source"):
+        lead = snapshot.lead
+        result = engine.score(
+            compiled, values=lead_values(lead), attributes=lead.attributes,
+            source_id=lead.source_id, as_of=snapshot.created_at,
+            activities=[engine.ActivityFacts(a.kind, a.url, a.properties, a.occurred_at)
+                        for a in lead.activities.filter(occurred_at__lte=snapshot.created_at)],
+        )  # fmt: skip
+        mqls += result.qualifies
+        accepted += result.qualifies and lead.assignments.get().status == "accepted"
+    assert snapshots.count() == 60
+    assert 0 < mqls < 60  # the draft sends some of them, not all
+    assert run.report["promised"] == {"mqls": mqls, "accepted": accepted}
+    notes = " ".join(run.report["notes"])
+    assert "replay each hand-off under the draft" in notes
+    assert "activities decayed as they were then" in notes  # content downloads decay
