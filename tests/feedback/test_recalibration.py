@@ -12,7 +12,7 @@ from django.utils import timezone
 from feedback import scorecard
 from feedback.models import Recalibration
 from feedback.recalibration import run_recalibration, start_recalibration
-from leads.models import Account, Lead
+from leads.models import Account, Activity, Lead
 from routing.models import Assignment, AssignmentStatus, Queue
 from scoring import engine
 from scoring.fields import lead_values
@@ -400,6 +400,55 @@ def test_drift_is_said_when_the_older_data_does_not_predict_the_newer(marketing_
 
     assert run.status == Recalibration.Status.REFUSED
     assert "The older data does not predict the newer" in " ".join(run.report["notes"])
+
+
+def test_history_with_activities_learns_kinds_and_counts_as_engagement_rules(marketing_ops):
+    """Leads who attended two or more webinars in the last 90 days convert (the
+    live version has no rule for webinars); one alone does little; page views
+    are noise. The draft scores the count, and
+    what it promises is what the engine gives these leads with their activities."""
+    rng = random.Random(4)
+    source = factories.source()
+    now = timezone.now()
+    leads = Lead.objects.bulk_create(
+        Lead(external_id=f"act{i}", source=source, known_outcome=False) for i in range(800)
+    )
+    activities, webinars = [], {}
+    for lead in leads:
+        webinars[lead.pk] = rng.choice([0, 0, 1, 1, 2, 3, 4])
+        kinds = ["webinar_attendance"] * webinars[lead.pk] + ["page_view"] * rng.randint(0, 3)
+        activities += [
+            Activity(lead=lead, kind=kind, source_system="test", external_id=f"e{lead.pk}-{j}",
+                     occurred_at=now - timedelta(days=rng.randint(1, 60)))
+            for j, kind in enumerate(kinds)
+        ]  # fmt: skip
+        lead.known_outcome = rng.random() < (0.8 if webinars[lead.pk] >= 2 else 0.1)
+    Activity.objects.bulk_create(activities)
+    Lead.objects.bulk_update(leads, ["known_outcome"])
+
+    run = run_history(by=marketing_ops)
+
+    assert run.status == Recalibration.Status.PROPOSED, run.message
+    webinar_rules = list(run.proposal.rules.filter(activity_kinds=["webinar_attendance"]))
+    counting = [
+        r for r in webinar_rules if r.name.startswith("Each webinar attendance in the last 90")
+    ]
+    assert counting and counting[0].cap > counting[0].points > 0  # a count, not a flag
+    # The Python engine, lead by lead, with each lead's activities.
+    compiled = engine.compile_model(run.proposal)
+    mqls = accepted = 0
+    for lead in Lead.objects.filter(pk__in=run.report["report_lead_ids"]):
+        result = engine.score(
+            compiled, values=lead_values(lead), attributes=lead.attributes,
+            source_id=lead.source_id, as_of=timezone.now(),
+            activities=[engine.ActivityFacts(a.kind, a.url, a.properties, a.occurred_at)
+                        for a in lead.activities.all()],
+        )  # fmt: skip
+        mqls += result.qualifies
+        accepted += result.qualifies and lead.known_outcome
+    assert 0 < mqls < len(run.report["report_lead_ids"])
+    assert run.report["promised"] == {"mqls": mqls, "accepted": accepted}
+    assert "activities are learned from like any other condition" in " ".join(run.report["notes"])
 
 
 # --- hand-offs --------------------------------------------------------------------------

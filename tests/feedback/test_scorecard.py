@@ -86,6 +86,6 @@ def test_too_little_evidence_is_refused_with_the_counts():
         Evidence().check(y)
 
     assert str(refused.value) == (
-        "Recalibration needs at least 200 hand-offs with a decision with at least 30 of each outcome; "
-        "it has 170 (20 positive, 150 negative). Nothing was proposed."
+        "Recalibration needs at least 200 hand-offs with a decision with at least 30 of "
+        "each outcome; it has 170 (20 positive, 150 negative). Nothing was proposed."
     )
