@@ -1270,6 +1270,40 @@ def write_draft(
     return draft
 
 
+READABLE_THRESHOLD = 50  # where a shifted threshold lands: the usual "50 points makes an MQL"
+
+
+def make_readable(*, draft: ScoringModel, by: User | None) -> int:
+    """When a draft's threshold is zero or below (its learned points are
+    mostly penalties), every lead starts at a base of points instead, so the
+    threshold reads 50: a fit rule that holds for every lead (each has a
+    source), with the fit and total bounds, the minimum fit, the grade bands
+    and the threshold moved by as much. Every total moves by the same amount
+    and every bar with it, so who qualifies, and with which grade, does not
+    change. Returns the shift (0 when the threshold is already positive)."""
+    if draft.threshold > 0:
+        return 0
+    shift = READABLE_THRESHOLD - draft.threshold
+    scoring_services.save_rule(
+        rule=Rule(
+            model=draft, layer=Layer.DEMOGRAPHIC, name=f"Every lead starts at {shift:,} points",
+            description="Holds for every lead: it only moves the scale so the threshold is "
+            "positive.",
+            field="source", operator="is_set", value=None, points=shift,
+        ),
+        by=by,
+    )  # fmt: skip
+    moved = {
+        name: getattr(draft, name) + shift
+        for name in (
+            "threshold", "min_fit", "fit_floor", "fit_ceiling", "total_floor", "total_ceiling",
+            "grade_a_min", "grade_b_min", "grade_c_min",
+        )
+    }  # fmt: skip
+    scoring_services.update_model_settings(model=draft, by=by, **moved)
+    return shift
+
+
 def _propose(
     scores: np.ndarray, y: np.ndarray, settings: Settings, floor: int
 ) -> scorecard.ThresholdProposal:
@@ -1311,6 +1345,8 @@ def recalibrate_history(
         draft = scoring_services.update_model_settings(
             model=draft, by=by, threshold=proposal.threshold
         )
+        shift = make_readable(draft=draft, by=by)
+        draft.refresh_from_db()
         report_ids = dataset.lead_ids[split.report]
         draft_totals, draft_qualifies = engine_scores(model=draft, lead_ids=report_ids, as_of=as_of)
         live_totals, live_qualifies = engine_scores(model=live, lead_ids=report_ids, as_of=as_of)
@@ -1330,12 +1366,19 @@ def recalibrate_history(
             "The draft's figures are what the scoring engine gives these leads under the "
             "draft itself: the preview and live scoring will do the same."
         )
+        if shift:
+            notes.append(
+                f"The learned points are mostly penalties, so every lead starts at "
+                f"{shift:,} points and the threshold reads {draft.threshold:,} instead of "
+                f"{draft.threshold - shift:,}: every total and bar moved by as much, so who "
+                "qualifies does not change."
+            )
         report, reasons = build_report(
             dataset=dataset, learned=learned, live=live, settings=settings,
             proposal=proposal, y=dataset.y[split.report],
             draft_scores=draft_totals, draft_qualifies=draft_qualifies,
             live_scores=live_totals, live_qualifies=live_qualifies,
-            threshold=proposal.threshold, notes=notes,
+            threshold=draft.threshold, notes=notes,
         )  # fmt: skip
         report["report_lead_ids"] = [int(i) for i in report_ids]
         if reasons:

@@ -11,10 +11,16 @@ from django.utils import timezone
 
 from feedback import scorecard
 from feedback.models import Recalibration
-from feedback.recalibration import run_recalibration, start_recalibration
+from feedback.recalibration import (
+    engine_scores,
+    make_readable,
+    run_recalibration,
+    start_recalibration,
+)
 from leads.models import Account, Activity, Lead
 from routing.models import Assignment, AssignmentStatus, Queue
 from scoring import engine
+from scoring import services as scoring_services
 from scoring.fields import lead_values
 from scoring.models import Layer, ModelStatus, MQLSnapshot, ScoringModel
 from scoring.selectors import live_model
@@ -449,6 +455,53 @@ def test_history_with_activities_learns_kinds_and_counts_as_engagement_rules(mar
     assert 0 < mqls < len(run.report["report_lead_ids"])
     assert run.report["promised"] == {"mqls": mqls, "accepted": accepted}
     assert "activities are learned from like any other condition" in " ".join(run.report["notes"])
+
+
+def test_a_threshold_below_zero_is_shifted_to_read_50_without_changing_who_qualifies(
+    marketing_ops,
+):
+    live = live_model()
+    draft = scoring_services.clone_model(source=live, by=marketing_ops, name="mostly penalties")
+    draft = scoring_services.update_model_settings(
+        model=draft, by=marketing_ops, threshold=-20, min_fit=-80, min_engagement=0,
+        fit_floor=-80, total_floor=-80, grade_a_min=0, grade_b_min=-20, grade_c_min=-60,
+    )  # fmt: skip
+    account = Account.objects.create(name="Small", domain="small.example", employee_count=5)
+    leads = [
+        factories.make_lead(f"p{i}@{domain}", title=title, account=account if small else None)
+        for i, (domain, title, small) in enumerate(
+            [("corp.example", "VP Sales", False), ("uni.edu", "Student", False),
+             ("corp.example", "Analyst", True), ("uni.edu", "Director", True),
+             ("corp.example", "Analyst", False)]
+        )
+    ]  # fmt: skip
+    ids = np.array([lead.pk for lead in leads])
+    as_of = timezone.now()
+
+    def graded(model):
+        compiled = engine.compile_model(model)
+        return [
+            engine.score(compiled, values=lead_values(lead), attributes=lead.attributes,
+                         source_id=lead.source_id, activities=[], as_of=as_of)
+            for lead in leads
+        ]  # fmt: skip
+
+    before_totals, before_qualify = engine_scores(model=draft, lead_ids=ids, as_of=as_of)
+    before_grades = [r.grade for r in graded(draft)]
+
+    shift = make_readable(draft=draft, by=marketing_ops)
+
+    draft.refresh_from_db()
+    assert (shift, draft.threshold) == (70, 50)
+    assert draft.rules.get(name="Every lead starts at 70 points").points == 70
+    after_totals, after_qualify = engine_scores(model=draft, lead_ids=ids, as_of=as_of)
+    assert list(after_qualify) == list(before_qualify)  # the set-wise SQL path
+    assert 0 < sum(after_qualify) < len(leads)
+    assert list(after_totals - before_totals) == [70] * len(leads)
+    after = graded(draft)  # the Python engine
+    assert [r.qualifies for r in after] == list(before_qualify)
+    assert [r.grade for r in after] == before_grades
+    assert make_readable(draft=draft, by=marketing_ops) == 0  # already positive
 
 
 # --- hand-offs --------------------------------------------------------------------------
