@@ -90,5 +90,10 @@ def run() -> Report:
     report.check("a draft was proposed", run_.status == Recalibration.Status.PROPOSED, run_.message)
     if run_.status == Recalibration.Status.PROPOSED:
         report.figure("rows learned from", run_.report["rows"], "")
-        report.figure("held-out AUC, proposed", run_.report["auc_proposed"], "")
+        draft = run_.report["draft"]
+        report.figure("report rows (newest 20 %)", draft["rows"], "")
+        report.figure("AUC on the report rows, proposed", draft["auc"]["value"], "")
+        report.figure("AUC interval low", draft["auc"]["low"], "")
+        report.figure("AUC interval high", draft["auc"]["high"], "")
+        report.figure("acceptance at the threshold", draft["acceptance"]["value"], "")
     return report

@@ -88,12 +88,31 @@ class Recalibration(Job):
         RUNNING = "running", "Running"
         # Done: a run that succeeds proposes a draft.
         PROPOSED = "done", "Proposed a draft"
-        REFUSED = "refused", "Refused: not enough evidence"
+        # Refused: too little evidence, or no usable signal (no draft written).
+        REFUSED = "refused", "Refused: no draft written"
         FAILED = "failed", "Failed"
 
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.HANDOFFS)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.ACCEPTED)
     target_acceptance = models.DecimalField(max_digits=4, decimal_places=2, default=0.65)
+    min_volume = models.DecimalField(
+        max_digits=4,
+        decimal_places=2,
+        default=0.05,
+        help_text="The least share of leads the proposed threshold must send, so that an "
+        "unreachable target never ends in a sliver.",
+    )
+    max_rules = models.PositiveSmallIntegerField(
+        default=15, help_text="The most rules the proposed scorecard may have."
+    )
+    keep_columns = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Columns learned from even if the leak guard would leave them out.",
+    )
+    keep_reason = models.TextField(
+        blank=True, help_text="Why the kept columns are known before contact."
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
     based_on = models.ForeignKey(

@@ -32,21 +32,22 @@ def test_points_follow_the_evidence_in_sign_and_order():
 def test_the_rounded_scorecard_ranks_as_well_as_the_unrounded_fit():
     x, y = synthetic(5_000)
     split = split_by_time(np.arange(len(y)))
-    card = fit_scorecard(x[split.train], y[split.train])
+    card = fit_scorecard(x[split.learn], y[split.learn])
 
-    rounded = auc(y[split.test], card.score(x[split.test]))
-    exact = auc(y[split.test], x[split.test] @ card.coefficients)
+    rounded = auc(y[split.report], card.score(x[split.report]))
+    exact = auc(y[split.report], x[split.report] @ card.coefficients)
 
     assert rounded >= 0.99 * exact
 
 
-def test_the_split_judges_on_the_newest_leads():
+def test_the_split_learns_from_the_oldest_and_reports_on_the_newest():
     times = np.array([5, 1, 4, 2, 3, 9, 8, 7, 6, 0])
 
-    split = split_by_time(times, test_share=0.3)
+    split = split_by_time(times)
 
-    assert sorted(times[split.test].tolist()) == [7, 8, 9]
-    assert sorted(times[split.train].tolist()) == [0, 1, 2, 3, 4, 5, 6]
+    assert sorted(times[split.learn].tolist()) == [0, 1, 2, 3, 4, 5]
+    assert sorted(times[split.choose].tolist()) == [6, 7]
+    assert sorted(times[split.report].tolist()) == [8, 9]
 
 
 def test_the_threshold_is_the_lowest_that_reaches_the_target_rate():
@@ -59,6 +60,17 @@ def test_the_threshold_is_the_lowest_that_reaches_the_target_rate():
     assert (proposal.threshold, proposal.reached_target) == (20, True)
     assert proposal.acceptance_rate == pytest.approx(5 / 7)
     assert proposal.volume_share == pytest.approx(7 / 8)
+
+
+def test_leads_that_cannot_qualify_count_in_the_volume_but_never_set_the_threshold():
+    # -inf: kept from qualifying by a minimum fit or engagement, whatever the total.
+    scores = np.array([-np.inf, -np.inf, 30, 40, 50, 60])
+    accepted = np.array([1, 1, 0, 1, 1, 1])
+
+    proposal = propose_threshold(scores, accepted, target=0.7, min_volume=0.05)
+
+    assert proposal.threshold == 30
+    assert proposal.volume_share == pytest.approx(4 / 6)
 
 
 def test_when_no_threshold_reaches_the_target_the_best_one_is_flagged():
@@ -74,6 +86,6 @@ def test_too_little_evidence_is_refused_with_the_counts():
         Evidence().check(y)
 
     assert str(refused.value) == (
-        "Recalibration needs at least 200 labelled hand-offs with at least 30 of each outcome; "
-        "it has 170 (20 positive, 150 negative). Nothing was proposed."
+        "Recalibration needs at least 200 hand-offs with a decision with at least 30 of "
+        "each outcome; it has 170 (20 positive, 150 negative). Nothing was proposed."
     )
