@@ -118,7 +118,7 @@ def test_the_admin_refuses_to_delete_a_person_with_history_and_says_to_deactivat
     page = client.get(f"/admin/auth/user/{marketing_ops.pk}/delete/")
     client.post(f"/admin/auth/user/{marketing_ops.pk}/delete/", {"post": "yes"})
 
-    assert "<title>Cannot delete user | Django site admin</title>" in page.text
+    assert "<title>Cannot delete user | Handoff admin</title>" in page.text
     assert "Deactivate the account instead (untick Active on its page)" in page.text
     assert User.objects.filter(pk=marketing_ops.pk).exists()
 
