@@ -493,6 +493,33 @@ def _banded(name: str, column: str, numbers: list[float], bands) -> list[Feature
     return features
 
 
+def _age_features(name: str, column: str, ages: list[int], n: int) -> list[Feature]:
+    """Age bands of a date column (whole days at scoring time, ``age_days``):
+    cut at the quantiles of the ages the leads have now; the youngest band
+    starts at 0 and the oldest has no end, so every past date falls in one."""
+    ages = sorted(a for a in ages if a >= 0)  # a date still to come is in no band
+    if len(ages) < max(MIN_ROWS, MIN_SHARE * n):
+        return []
+    edges = [0, *sorted({math.ceil(float(np.quantile(ages, q))) for q in BANDS} - {0})]
+    features = []
+    for i, low in enumerate(edges):
+        high = edges[i + 1] - 1 if i + 1 < len(edges) else None
+        if high is None:
+            words = f"{low:,} days ago or more" if low else "any day up to today"
+        elif low == high:
+            words = "today" if low == 0 else f"{low:,} day{'s' if low != 1 else ''} ago"
+        else:
+            words = f"{low:,}{DASH}{high:,} days ago"
+        features.append(
+            Feature(
+                f"{column} {words}",
+                {"field": name, "operator": "age_days", "value": [low, high]},
+                column,
+            )
+        )
+    return features
+
+
 def _set_feature(name: str, column: str, present: int, n: int) -> list[Feature]:
     """Whether a column is filled in at all, when that varies."""
     if 0.05 * n <= present <= 0.95 * n:
@@ -501,11 +528,12 @@ def _set_feature(name: str, column: str, present: int, n: int) -> list[Feature]:
 
 
 def history_features(
-    rows: list[_Lead], source_names: dict[str, str]
+    rows: list[_Lead], source_names: dict[str, str], *, as_of: datetime | None = None
 ) -> tuple[list[Feature], list[str]]:
     """Candidate conditions on everything known about a lead before contact,
     each a rule the scoring engine runs as it is; and notes on what was left
-    out and why."""
+    out and why. Dates are aged at ``as_of`` (now by default)."""
+    today = (as_of or timezone.now()).astimezone(UTC).date()
     n = len(rows)
     notes: list[str] = []
     features: list[Feature] = []
@@ -571,6 +599,11 @@ def history_features(
                 )
         elif all(isinstance(v, int | float) and not isinstance(v, bool) for v in seen):
             features += _number_features(name, column, [float(v) for v in seen], n)
+            features += _set_feature(name, column, len(seen), n)
+        elif all(engine.attribute_date(v) is not None for v in seen):
+            # A date column (the import writes ISO dates): learned as its age.
+            ages = [(today - day).days for v in seen if (day := engine.attribute_date(v))]
+            features += _age_features(name, column, ages, n)
             features += _set_feature(name, column, len(seen), n)
         elif all(isinstance(v, str) for v in seen):
             found = _text_features(name, column, seen, n)
@@ -701,10 +734,10 @@ def history_dataset(*, progress: Progress, live: ScoringModel | None = None) -> 
     )
     rows = [_Lead(lead_values(lead), lead.attributes or {}) for lead in leads]
     names = dict(LeadSource.objects.values_list("slug", "name"))
-    features, notes = history_features(rows, names)
+    as_of = timezone.now()
+    features, notes = history_features(rows, names, as_of=as_of)
     if live is not None:
         features = _live_condition_features(live) + features
-    as_of = timezone.now()
     progress(15, f"Testing {len(features):,} candidate conditions on {len(rows):,} leads")
     x = _matrix(features, rows, as_of)
     lead_ids = [lead.pk for lead in leads]

@@ -68,6 +68,10 @@ def condition_sql(cond: Condition, *, container: str | None, as_of: datetime) ->
             )
         if op == Operator.IS_TRUE:
             return Sql(f"({container} -> %s = 'true'::jsonb)", [key])
+        if op == Operator.AGE_DAYS:
+            return _age_days_sql(
+                cond, _json_value_sql(container, key, "text", params), params, as_of
+            )
         kind = (
             "number"
             if op in (Operator.GT, Operator.GTE, Operator.LT, Operator.LTE, Operator.BETWEEN)
@@ -112,6 +116,36 @@ def condition_sql(cond: Condition, *, container: str | None, as_of: datetime) ->
             return Sql(f"({expr} >= (%s::timestamptz AT TIME ZONE 'UTC')::date)", [*params, since])
         return Sql(f"({expr} >= %s::timestamptz)", [*params, since])
     raise ValueError(f"unknown operator {op!r}")
+
+
+NO_AGE_LIMIT = 10_000_000
+
+
+def _age_days_sql(cond: Condition, text: str, params: list[Any], as_of: datetime) -> Sql:
+    """scoring.engine's age of an attribute date: the days from its calendar
+    day to the day of ``as_of`` in UTC. A text that is no real day is NULL
+    (make_date on the first of its month, plus its day, must stay in that
+    month), never an error."""
+    low, high = cond.value
+    y, m, d = (
+        f"substr({text}, {start}, {length})::int" for start, length in ((1, 4), (6, 2), (9, 2))
+    )
+    first = f"make_date({y}, {m}, 1)"
+    # Nested CASEs, not AND: PostgreSQL may test AND's sides in any order,
+    # and a cast of a text that is no date would fail.
+    day = (
+        f"(CASE WHEN {text} ~ '^[0-9]{{4}}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])($|T)' "
+        f"THEN CASE WHEN {y} >= 1 THEN CASE WHEN extract(month FROM {first} + ({d} - 1)) = {m} "
+        f"THEN {first} + ({d} - 1) END END END)"
+    )
+    # The text expression is written several times: its parameters with it.
+    repeated = params * day.count(text)
+    age = f"((%s::timestamptz AT TIME ZONE 'UTC')::date - {day})"
+    # No upper bound: no date is ten million days old.
+    return Sql(
+        f"({age} BETWEEN %s AND %s)",
+        [as_of, *repeated, low, NO_AGE_LIMIT if high is None else high],
+    )
 
 
 def _activity_match_sql(rule: CompiledRule, as_of: datetime) -> Sql:

@@ -13,6 +13,7 @@ Arithmetic rules that make the two paths agree to the last digit:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -35,6 +36,9 @@ TEXT_OPERATORS = {
 # Operators whose match is compiled once with the rule (scoring.patterns):
 # RE2 here, its PostgreSQL twin in scoring.bulk.
 PATTERN_OPERATORS = {Operator.CONTAINS_ANY, Operator.STARTS_WITH, Operator.REGEX}
+# A date held in an attribute: its calendar day as written (YYYY-MM-DD, alone
+# or followed by a time), read the same way by scoring.bulk.
+ATTRIBUTE_DATE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:\Z|T)")
 NUMBER_OPERATORS = {Operator.GT, Operator.GTE, Operator.LT, Operator.LTE, Operator.BETWEEN}
 
 
@@ -218,7 +222,28 @@ def condition_holds(cond: Condition, value: Any, as_of: datetime) -> bool:
             return value >= since
         assert isinstance(value, date)
         return value >= since.astimezone(UTC).date()
+    if op == Operator.AGE_DAYS:
+        day = attribute_date(value)
+        if day is None:
+            return False
+        low, high = cond.value
+        age = (as_of.astimezone(UTC).date() - day).days
+        return low <= age and (high is None or age <= high)
     raise ValueError(f"unknown operator {op!r}")
+
+
+def attribute_date(value: Any) -> date | None:
+    """The day an attribute's ISO date text names; None for anything else
+    (not text, not a date, no such day), so a bad date never matches."""
+    if not isinstance(value, str):
+        return None
+    found = ATTRIBUTE_DATE.match(value)
+    if found is None:
+        return None
+    try:
+        return date(*(int(part) for part in found.groups()))
+    except ValueError:
+        return None
 
 
 # --- activities -------------------------------------------------------------------

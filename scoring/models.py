@@ -183,6 +183,7 @@ class Operator(models.TextChoices):
     IS_SET = "is_set", "is set"
     IS_TRUE = "is_true", "is true"
     WITHIN_DAYS = "within_days", "within the last N days"
+    AGE_DAYS = "age_days", "a date between N and M days old"
 
 
 class Rule(models.Model):

@@ -1,10 +1,11 @@
 """The rule editor's form: values typed as people say them, never as JSON.
 
 "VP, head of, director" for contains any of / starts with / is one of;
-"10 and 50" for between; a number for the comparisons and "within the last N
-days"; plain text for equals, contains and the advanced pattern. Activity
-kinds are checkboxes with their labels. The form turns what was typed into
-the value the rule stores, and says what is wrong with it in words.
+"10 and 50" for between; "30 and 90" or "365 or more" (days) for the age of a
+date; a number for the comparisons and "within the last N days"; plain text
+for equals, contains and the advanced pattern. Activity kinds are checkboxes
+with their labels. The form turns what was typed into the value the rule
+stores, and says what is wrong with it in words.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ NO_VALUE_OPERATORS = (Operator.IS_SET, Operator.IS_TRUE, "")
 NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)")
 VALUE_HELP = (
     "As you would say it: words and phrases separated by commas (VP, head of, director) for "
-    "'contains any of', 'starts with' and 'is one of'; '10 and 50' for between; a number for "
-    "≥, ≤ and 'within the last N days'; nothing for 'is set' and 'is true'."
+    "'contains any of', 'starts with' and 'is one of'; '10 and 50' for between; '30 and 90' or "
+    "'365 or more' (days old) for the age of a date; a number for ≥, ≤ and 'within the last N "
+    "days'; nothing for 'is set' and 'is true'."
 )
 
 
@@ -37,6 +39,8 @@ class PlainValueField(forms.CharField):
         if isinstance(value, list):
             if len(value) == 2 and all(isinstance(v, int | float) for v in value):
                 return f"{value[0]} and {value[1]}"
+            if len(value) == 2 and isinstance(value[0], int) and value[1] is None:
+                return f"{value[0]} or more"  # an age of at least so many days
             return ", ".join(str(v) for v in value)
         return str(value)
 
@@ -45,6 +49,24 @@ def _number(text: str, what: str) -> int | float:
     if not NUMBER.fullmatch(text):
         raise forms.ValidationError(f"{text!r} is not a number; give {what}.")
     return float(text) if "." in text else int(text)
+
+
+def _days(text: str) -> int:
+    days = _number(text, "a whole number of days such as 30")
+    if not isinstance(days, int) or days < 0:
+        raise forms.ValidationError(f"{text!r} is not a whole number of days, such as 30.")
+    return days
+
+
+def _age_band(text: str) -> list[int | None]:
+    """ "30 and 90" → [30, 90]; "365 or more" → [365, None] (days old)."""
+    older = re.fullmatch(r"(.+?)\s*(?:or more|\+)", text)
+    if older:
+        return [_days(older.group(1).strip()), None]
+    parts = [p.strip() for p in re.split(r"\s+and\s+|,|\s+-\s+", text) if p.strip()]
+    if len(parts) != 2:
+        raise forms.ValidationError("Give two ages in days, such as '30 and 90', or '365 or more'.")
+    return [_days(part) for part in parts]
 
 
 def parse_value(operator: str, text: str) -> Any:
@@ -66,6 +88,8 @@ def parse_value(operator: str, text: str) -> Any:
         if len(parts) != 2:
             raise forms.ValidationError("Give two numbers, such as '10 and 50'.")
         return [_number(part, "two numbers such as '10 and 50'") for part in parts]
+    if operator == Operator.AGE_DAYS:
+        return _age_band(text)
     if operator in NUMBER_OPERATORS:
         return _number(text, "a number such as 500")
     if operator == Operator.WITHIN_DAYS:

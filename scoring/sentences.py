@@ -38,6 +38,21 @@ def _join(words: list[str], last: str = "or") -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
 
 
+def _day_count(days: int) -> str:
+    return f"{days:,} day" if days == 1 else f"{days:,} days"
+
+
+def age_phrase(low: int, high: int | None) -> str:
+    """“was 30 to 90 days ago”: the age band of a date, in words."""
+    if high is None:
+        return f"was {_day_count(low)} ago or more" if low else "is today or earlier"
+    if low == high:
+        return f"was {_day_count(low)} ago" if low else "is today"
+    if low == 0:
+        return f"was in the last {_day_count(high)}"
+    return f"was {low:,}\N{EN DASH}{high:,} days ago"
+
+
 def condition_phrase(operator: str, value: Any) -> str:
     """“is at least 200”, “contains any of …”: what a condition asks of a value."""
     if operator == "equals":
@@ -62,6 +77,8 @@ def condition_phrase(operator: str, value: Any) -> str:
         return "is true"
     if operator == "within_days":
         return f"is within the last {_days(value)}"
+    if operator == "age_days":
+        return age_phrase(value[0], value[1])
     return f"{operator} {_quoted(value)}"
 
 

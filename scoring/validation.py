@@ -25,7 +25,7 @@ OPERATORS_BY_TYPE: dict[FieldType, set[str]] = {
     FieldType.BOOLEAN: {"is_true", "is_set"},
     FieldType.DATE: {"within_days", "is_set"},
     FieldType.DATETIME: {"within_days", "is_set"},
-    FieldType.ANY: TEXT_OPS | NUMBER_OPS | {"is_true"},
+    FieldType.ANY: TEXT_OPS | NUMBER_OPS | {"is_true", "age_days"},
 }
 ACTIVITY_KIND = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 
@@ -102,6 +102,34 @@ def check_operator_value(
         isinstance(value, int) and not isinstance(value, bool) and value > 0
     ):
         raise ValidationError({"value": "'within_days' needs a whole number of days, e.g. 90."})
+    if operator == "age_days":
+        check_age_days(value, label)
+
+
+def _is_days(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def check_age_days(value: Any, label: str) -> None:
+    """[youngest, oldest] in whole days; oldest may be null (no upper bound)."""
+    example = "e.g. [30, 90] for 30 to 90 days old, or [365, null] for a year or older"
+    if not (isinstance(value, list) and len(value) == 2):
+        raise ValidationError(
+            {"value": f"'age_days' on {label} needs [youngest, oldest], {example}."}
+        )
+    low, high = value
+    if not _is_days(low):
+        raise ValidationError(
+            {"value": f"The youngest age for {label} must be a whole number of days, 0 or more."}
+        )
+    if high is not None and not _is_days(high):
+        raise ValidationError(
+            {"value": f"The oldest age for {label} must be a whole number of days, or null."}
+        )
+    if high is not None and high < low:
+        raise ValidationError(
+            {"value": f"The oldest age for {label} ({high} days) is below the youngest ({low})."}
+        )
 
 
 def validate_rule(rule) -> None:

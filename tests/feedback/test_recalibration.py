@@ -353,6 +353,45 @@ def test_placeholder_numbers_are_their_own_category_and_bands_are_named():
     assert not any("999" in label for label in labels[1:])  # the top band stops below 999
 
 
+def test_a_date_columns_age_is_learned_as_age_bands_the_engine_runs(marketing_ops):
+    now = timezone.now()
+
+    def signed_up(rng, converted, _when):
+        recent = rng.random() < (0.75 if converted else 0.2)
+        days = rng.randint(0, 60) if recent else rng.randint(120, 700)
+        return (now - timedelta(days=days)).date().isoformat()
+
+    history(800, signed_up=signed_up)
+
+    run = run_history(by=marketing_ops)
+
+    assert run.status == Recalibration.Status.PROPOSED, run.message
+    bands = list(run.proposal.rules.filter(field="attributes.signed_up"))
+    assert bands, [r.name for r in run.proposal.rules.all()]
+    assert {r.operator for r in bands} == {"age_days"}
+    assert all(r.name.startswith("Signed up ") and " days ago" in r.name for r in bands)
+    # The draft's own rules, run by the engine: a recent sign-up scores above
+    # an old one that is otherwise the same lead.
+    compiled = engine.compile_model(run.proposal)
+
+    def total(days_ago: int) -> int:
+        signed = (now - timedelta(days=days_ago)).date().isoformat()
+        attributes = {"plan": "free", "visits": 3, "signed_up": signed}
+        values = lead_values(Lead(external_id="x", source=factories.source()))
+        return engine.score(
+            compiled, values=values, attributes=attributes, source_id=0, activities=[], as_of=now
+        ).total_cents
+
+    assert total(10) > total(400)
+    # A date the file could not have meant never scores as any age.
+    bad = {"plan": "free", "visits": 3, "signed_up": "2024-02-30"}
+    values = lead_values(Lead(external_id="y", source=factories.source()))
+    result = engine.score(
+        compiled, values=values, attributes=bad, source_id=0, activities=[], as_of=now
+    )
+    assert not any(e["rule"].startswith("Signed up") for e in result.explanation)
+
+
 def test_opaque_ids_are_named_by_rank():
     from feedback.recalibration import _text_features
 

@@ -344,6 +344,37 @@ def test_ops_type_phrases_and_numbers_without_brackets_or_quotes(client_as, mark
     assert rule_form(again, "Company of 200 employees or more")["value"].value() == "200 and 5000"
 
 
+def test_ops_type_the_age_of_a_date_column_in_days_without_json(client_as, marketing_ops, draft):
+    client = client_as(marketing_ops)
+    page = client.get(change_url(draft))
+    data = change_form_data(page)
+    senior = rule_form(page, "Senior title")
+    size = rule_form(page, "Company of 200 employees or more")
+    for form, value in ((senior, "30 and 90"), (size, "365 or more")):
+        data[form.add_prefix("field")] = "attributes.signed_up"
+        data[form.add_prefix("operator")] = "age_days"
+        data[form.add_prefix("value")] = value
+
+    response = client.post(change_url(draft), data)
+
+    assert response.status_code == 302
+    assert draft.rules.get(name="Senior title").value == [30, 90]
+    assert draft.rules.get(name="Company of 200 employees or more").value == [365, None]
+    again = client.get(change_url(draft))
+    assert rule_form(again, "Senior title")["value"].value() == "30 and 90"
+    assert rule_form(again, "Company of 200 employees or more")["value"].value() == "365 or more"
+
+    data[senior.add_prefix("value")] = "90 and 30"
+    refused = client.post(change_url(draft), data)
+
+    assert refused.status_code == 200
+    assert (
+        "The oldest age for imported column &#x27;signed_up&#x27; (30 days) is below the "
+        "youngest (90)." in refused.content.decode()
+    )
+    assert draft.rules.get(name="Senior title").value == [30, 90]
+
+
 def test_saving_a_draft_unchanged_records_nothing(client_as, marketing_ops, draft):
     client = client_as(marketing_ops)
     before = trail(draft)

@@ -102,6 +102,24 @@ def test_each_rule_reads_as_a_sentence(client_as, sdr):
         ),
         (
             {
+                "field": "attributes.signed_up",
+                "operator": "age_days",
+                "value": [30, 1500],
+                "points": 5,
+            },
+            "Imported column 'signed_up' was 30\u20131,500 days ago: +5 points",
+        ),
+        (
+            {
+                "field": "attributes.signed_up",
+                "operator": "age_days",
+                "value": [1, None],
+                "points": -5,
+            },
+            "Imported column 'signed_up' was 1 day ago or more: -5 points",
+        ),
+        (
+            {
                 "layer": Layer.ENGAGEMENT,
                 "url_pattern": "/pricing",
                 "window_days": 1,

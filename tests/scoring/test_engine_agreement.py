@@ -34,6 +34,33 @@ ATTR_VALUES = st.one_of(
     st.sampled_from([0.5, 12.25, 99.9]),
 )
 
+# Dates as the import writes them (a day, or a moment), and texts that only
+# look like one: none of those may match, nor fail, on either path.
+BAD_DATES = [
+    "2024-02-30",
+    "2023-02-29",
+    "2024-13-01",
+    "0000-01-01",
+    "2024-1-1",
+    "2024-01-01x",
+    "2024-01-01\n",
+    "not a date",
+    "\u0662024-01-01",
+    "",
+]
+DATE_VALUES = st.one_of(
+    st.integers(-5, 800).map(lambda days: (AS_OF - timedelta(days=days)).date().isoformat()),
+    st.tuples(st.integers(-5, 800), st.integers(0, 86399)).map(
+        lambda dt: (AS_OF - timedelta(days=dt[0], seconds=dt[1])).isoformat()
+    ),
+    st.sampled_from([*BAD_DATES, "2024-02-29", "9999-12-31", "0001-01-01"]),
+    st.integers(0, 90),
+    st.none(),
+)
+AGE_BANDS = st.tuples(st.integers(0, 400), st.one_of(st.none(), st.integers(0, 500))).map(
+    lambda band: [band[0], None if band[1] is None else band[0] + band[1]]
+)
+
 
 def fit_condition():
     text = st.sampled_from(
@@ -80,6 +107,7 @@ def fit_condition():
             st.just("within_days"),
             st.integers(1, 60),
         ),
+        st.tuples(st.just("attributes.signed_up"), st.just("age_days"), AGE_BANDS),
     )
 
 
@@ -163,6 +191,10 @@ lead = st.fixed_dictionaries(
         "do_not_contact": st.booleans(),
         "attributes": st.dictionaries(
             st.sampled_from(["plan", "visits", "flag"]), ATTR_VALUES, max_size=3
+        ).flatmap(
+            lambda attrs: st.fixed_dictionaries({}, optional={"signed_up": DATE_VALUES}).map(
+                lambda dated: {**attrs, **dated}
+            )
         ),
         "activities": st.lists(activity, max_size=8),
         "source": st.sampled_from(["inbound_form", "cold_list", "webinar"]),
@@ -379,3 +411,39 @@ def test_words_phrases_and_patterns_match_the_same_texts_in_both_engines(case, o
         in_sql = [row[0] for row in cursor.fetchall()]
 
     assert [condition_holds(cond, t or None, AS_OF) for t in titles] == in_sql
+
+
+@pytest.mark.django_db
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    dates=st.lists(DATE_VALUES, min_size=1, max_size=12),
+    band=AGE_BANDS,
+    seconds=st.integers(0, 86399),
+)
+def test_a_date_attributes_age_is_the_same_days_in_both_engines(dates, band, seconds):
+    as_of = AS_OF.replace(hour=0) + timedelta(seconds=seconds)
+    cond = Condition.build("attributes.signed_up", FieldType.ANY, "age_days", band)
+    frag = bulk.condition_sql(cond, container="l.attributes", as_of=as_of)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COALESCE({frag.text}, false) FROM unnest(%s::jsonb[]) WITH ORDINALITY "
+            "AS l(attributes, n) ORDER BY n",
+            [*frag.params, [json.dumps({"signed_up": d}) for d in dates]],
+        )
+        in_sql = [row[0] for row in cursor.fetchall()]
+
+    assert [condition_holds(cond, d, as_of) for d in dates] == in_sql
+
+
+def test_a_date_attribute_is_aged_in_whole_days_and_bad_dates_never_match():
+    as_of = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+    cond = Condition.build("attributes.signed_up", FieldType.ANY, "age_days", [30, 90])
+    assert condition_holds(cond, "2026-10-21", as_of)  # 30 days
+    assert condition_holds(cond, "2026-08-22T23:59:00", as_of)  # 90 days, by its day
+    assert not condition_holds(cond, "2026-10-22", as_of)  # 29 days
+    assert not condition_holds(cond, "2026-08-21", as_of)  # 91 days
+    for bad in [*BAD_DATES, None, 45, True]:
+        assert not condition_holds(cond, bad, as_of), bad
+    older = Condition.build("attributes.signed_up", FieldType.ANY, "age_days", [365, None])
+    assert condition_holds(older, "2001-01-01", as_of)
+    assert not condition_holds(older, "2026-01-01", as_of)
