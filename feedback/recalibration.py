@@ -3,7 +3,9 @@
 Two sources of evidence:
 - hand-offs: each MQL's snapshot (what its rules gave when sales got it) and
   the outcome marketing ops choose (accepted, SQL, won). The features are the
-  live version's rules; the result is new points for them.
+  live version's rules and, as for history, conditions on the lead's fields
+  (as they are now) that no live rule tests; the result is new points for the
+  live rules and new rules.
 - history: imported leads with a known outcome (such as the X Education
   file's Converted column). The features are real scoring conditions on
   everything known before contact (title words, seniority, department,
@@ -198,14 +200,23 @@ def _snapshots_with_outcomes():
             "deal",
             "lead__source_id",
             "pk",
+            "lead_id",
         )
         .order_by()
     )
 
 
+def _condition_key(rule: dict[str, Any]) -> str:
+    """What a fit condition tests: a learned condition the live version
+    already has a rule for is not a new candidate."""
+    return json.dumps([rule.get("field"), rule.get("operator"), rule.get("value")], sort_keys=True)
+
+
 def handoff_dataset(*, live: ScoringModel, outcome: str, progress: Progress) -> Dataset:
     """Rows: MQL snapshots with an outcome. Columns: the live version's rules
-    (matched across versions by what they test), as sales saw them at hand-off."""
+    (matched across versions by what they test), as sales saw them at hand-off;
+    then, as history learns them, conditions on the hand-offs' lead, account
+    and imported fields that no live rule tests yet."""
     features, column = [], {}
     for rule in live.rules.exclude(layer=Layer.DISQUALIFIER):
         to_cap = None
@@ -240,9 +251,19 @@ def handoff_dataset(*, live: ScoringModel, outcome: str, progress: Progress) -> 
     source_ids: list[int] = []
     width = len(features)
     snapshot_ids: list[int] = []
-    for n, (created, score, explanation, decision, reached_sql, deal, source_id, pk) in enumerate(
-        _snapshots_with_outcomes().iterator(chunk_size=10_000)
-    ):
+    lead_ids: list[int] = []
+    handed_off: list[datetime] = []
+    for n, (
+        created,
+        score,
+        explanation,
+        decision,
+        reached_sql,
+        deal,
+        source_id,
+        pk,
+        lead_id,
+    ) in enumerate(_snapshots_with_outcomes().iterator(chunk_size=10_000)):
         label = _label(outcome, decision, reached_sql, deal)
         if n % 100_000 == 0:
             progress(5 + int(45 * n / max(total, 1)), "Reading hand-off snapshots")
@@ -262,22 +283,55 @@ def handoff_dataset(*, live: ScoringModel, outcome: str, progress: Progress) -> 
         strengths.append(strength)
         source_ids.append(source_id)
         snapshot_ids.append(pk)
+        lead_ids.append(lead_id)
+        handed_off.append(created)
         labels.append(label)
         times.append(created.timestamp())
         live_scores.append(float(score))
+    x = np.array(rows, dtype=float).reshape(len(rows), width)
+    strength = np.array(strengths, dtype=float).reshape(len(rows), width)
+    progress(50, "Reading the hand-offs' lead and account fields")
+    field_features, field_x, notes = _handoff_field_features(live, lead_ids, handed_off)
+    features += field_features
+    x = np.hstack([x, field_x])
+    # A fit condition adds its points once where it holds: its strength is 1.
+    strength = np.hstack([strength, field_x])
     return Dataset(
         features,
-        np.array(rows, dtype=float).reshape(len(rows), width),
+        x,
         np.array(labels, dtype=int),
         np.array(times, dtype=float),
         np.array(live_scores),
         notes=[
-            "Hand-offs still waiting for a decision are not evidence either way and were left out."
+            "Hand-offs still waiting for a decision are not evidence either way and were left out.",
+            "Lead, account and imported fields are learned as they are now (a lead's fields "
+            "are not kept as they were at hand-off); activities as each hand-off's snapshot "
+            "recorded them.",
+            *notes,
         ],
-        strength=np.array(strengths, dtype=float).reshape(len(rows), width),
+        strength=strength,
         source_ids=np.array(source_ids, dtype=int),
         snapshot_ids=np.array(snapshot_ids, dtype=int),
     )
+
+
+def _handoff_field_features(
+    live: ScoringModel, lead_ids: list[int], handed_off: list[datetime]
+) -> tuple[list[Feature], np.ndarray, list[str]]:
+    """The history's candidate conditions on the hand-offs' leads (each lead's
+    fields as they are now), less those a live rule already tests; each
+    decided by the engine's own condition test at the hand-off's time."""
+    leads = Lead.objects.filter(pk__in=set(lead_ids)).select_related("account", "source")
+    by_id = {lead.pk: _Lead(lead_values(lead), lead.attributes or {}) for lead in leads}
+    rows = [by_id[lead_id] for lead_id in lead_ids]
+    names = dict(LeadSource.objects.values_list("slug", "name"))
+    features, notes = history_features(rows, names)
+    tested = {
+        _condition_key({"field": r.field, "operator": r.operator, "value": r.value})
+        for r in live.rules.exclude(field="")
+    }
+    features = [f for f in features if _condition_key(f.rule) not in tested]
+    return features, _matrix(features, rows, handed_off), notes
 
 
 def replay_handoffs(
@@ -285,10 +339,11 @@ def replay_handoffs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each hand-off's total (in points) under ``model`` and whether it would
     qualify but for the threshold: the rules its snapshot recorded as holding
-    at hand-off, with ``model``'s points and caps, fit, engagement and total
-    bounds, minimums and eligible sources, combined as scoring.engine.score
-    does. (The engine itself cannot score a past hand-off as it stood: a
-    lead's fields are kept as they are now, not as they were then.)"""
+    at hand-off, and the learned conditions on lead fields where the engine's
+    condition test says they hold, with ``model``'s points and caps, fit,
+    engagement and total bounds, minimums and eligible sources, combined as
+    scoring.engine.score does. (The engine itself cannot score a past hand-off
+    as it stood: a lead's fields are kept as they are now, not as they were.)"""
     assert dataset.strength is not None and dataset.source_ids is not None
     live_signatures = {r.pk: rule_signature(r) for r in live.rules.all()}
     column = {
@@ -296,10 +351,19 @@ def replay_handoffs(
         for j, f in enumerate(dataset.features)
         if f.existing_rule_id is not None
     }
+    # The learned conditions on lead fields, by what they test.
+    learned = {
+        _condition_key(f.rule): j
+        for j, f in enumerate(dataset.features)
+        if f.existing_rule_id is None and "field" in f.rule
+    }
     fit = np.zeros(len(rows), dtype=np.int64)
     engagement = np.zeros(len(rows), dtype=np.int64)
     for rule in model.rules.exclude(layer=Layer.DISQUALIFIER):
         j = column.get(rule_signature(rule))
+        if j is None and rule.layer not in ACTIVITY_LAYERS and rule.field:
+            key = {"field": rule.field, "operator": rule.operator, "value": rule.value}
+            j = learned.get(_condition_key(key))
         if j is None:
             continue
         cents = np.floor(dataset.strength[rows, j] * rule.points * 100 + 0.5).astype(np.int64)
@@ -620,9 +684,13 @@ def history_features(
     return features, notes
 
 
-def _matrix(features: list[Feature], rows: list[_Lead], as_of: datetime) -> np.ndarray:
+def _matrix(
+    features: list[Feature], rows: list[_Lead], as_of: datetime | list[datetime]
+) -> np.ndarray:
     """Which condition holds for which lead, decided by the scoring engine's
-    own condition test: a learned point is exactly a rule's point."""
+    own condition test: a learned point is exactly a rule's point. ``as_of``
+    is one time for all rows, or each row's own (a hand-off's time)."""
+    times = as_of if isinstance(as_of, list) else [as_of] * len(rows)
     x = np.zeros((len(rows), len(features)))
     for j, feature in enumerate(features):
         rule = feature.rule
@@ -634,7 +702,10 @@ def _matrix(features: list[Feature], rows: list[_Lead], as_of: datetime) -> np.n
             rule["field"], spec.type, rule["operator"], rule.get("value")
         )
         holds = engine.condition_holds
-        x[:, j] = [holds(condition, _value(row, rule["field"]), as_of) for row in rows]
+        x[:, j] = [
+            holds(condition, _value(row, rule["field"]), when)
+            for row, when in zip(rows, times, strict=True)
+        ]
     return x
 
 
@@ -1427,7 +1498,8 @@ def recalibrate_handoffs(
     *, dataset: Dataset, learned: Learned, live: ScoringModel, settings: Settings,
     by: User | None, progress: Progress,
 ) -> tuple[ScoringModel, dict[str, Any]]:  # fmt: skip
-    """Writes the draft (new points for the live rules), then replays each
+    """Writes the draft (new points for the live rules, the learned conditions
+    on lead fields as new rules), then replays each
     hand-off under it as the engine combines points (replay_handoffs): the
     threshold is chosen on the choosing hand-offs, the figures are the report
     hand-offs'. Raises NoUsableSignal (and keeps no draft) when the evidence
@@ -1459,6 +1531,7 @@ def recalibrate_handoffs(
             "The draft's figures replay each hand-off under the draft: the rules its "
             "snapshot recorded as holding when sales got it"
             + (" (activities decayed as they were then)" if decays else "")
+            + " and the learned conditions on its lead's fields as they are now"
             + ", with the draft's points, caps, floors, ceilings, minimums and threshold, "
             "combined as the scoring engine does. The engine cannot score a past hand-off "
             "as it stood (a lead's fields are kept as they are now, not as they were), so "

@@ -760,12 +760,23 @@ def test_the_promised_handoffs_are_what_the_engine_gives_them_under_the_draft(sd
 
     run.refresh_from_db()
     assert run.status == Recalibration.Status.PROPOSED, run.message
-    # The engine, lead by lead, as each stood at its hand-off (its fields have
-    # not changed since), under the draft that was written.
+    mqls, accepted = engine_handoff_mqls(run)
+    assert len(run.report["report_snapshot_ids"]) == 60
+    assert 0 < mqls < 60  # the draft sends some of them, not all
+    assert run.report["promised"] == {"mqls": mqls, "accepted": accepted}
+    notes = " ".join(run.report["notes"])
+    assert "replay each hand-off under the draft" in notes
+    assert "activities decayed as they were then" in notes  # content downloads decay
+
+
+def engine_handoff_mqls(run: Recalibration) -> tuple[int, int]:
+    """The engine, lead by lead, as each stood at its hand-off (its fields have
+    not changed since), under the draft that was written: how many of the
+    report hand-offs it makes MQLs, and how many of those sales accepted."""
     compiled = engine.compile_model(run.proposal)
     mqls = accepted = 0
     snapshots = MQLSnapshot.objects.filter(pk__in=run.report["report_snapshot_ids"])
-    for snapshot in snapshots.select_related("lead", "lead__source"):
+    for snapshot in snapshots.select_related("lead", "lead__account", "lead__source"):
         lead = snapshot.lead
         result = engine.score(
             compiled, values=lead_values(lead), attributes=lead.attributes,
@@ -775,9 +786,64 @@ def test_the_promised_handoffs_are_what_the_engine_gives_them_under_the_draft(sd
         )  # fmt: skip
         mqls += result.qualifies
         accepted += result.qualifies and lead.assignments.get().status == "accepted"
-    assert snapshots.count() == 60
-    assert 0 < mqls < 60  # the draft sends some of them, not all
+    return mqls, accepted
+
+
+def test_handoffs_learn_a_lead_field_no_live_rule_tests_as_a_new_rule(sdr, marketing_ops):
+    """Every hand-off was the same senior title at the same company with the
+    same demo request, so the live rules cannot tell them apart; but sales
+    accepted most leads from Germany and few from elsewhere. The live version
+    has no rule on the country: the draft should gain one."""
+    rng = random.Random(33)
+    account = Account.objects.create(name="Corp", domain="corp.example", employee_count=500)
+    live = live_model()
+    assert not live.rules.filter(field="country").exists()
+    compiled = engine.compile_model(live)
+    queue = Queue.objects.get(name="Inbound MQLs")
+    now = timezone.now()
+    for i in range(300):
+        country = rng.choice(["Germany", "Germany", "France", "Spain", "Italy"])
+        lead = factories.make_lead(
+            f"c{i}@corp{i}.com", title="VP Sales", account=account, country=country
+        )
+        handed_off = now - timedelta(days=300 - i)
+        activities = [
+            factories.make_activity(lead, kind, occurred_at=handed_off - timedelta(days=2))
+            for kind in ("pricing_page_view", "demo_request")
+        ]
+        result = engine.score(
+            compiled, values=lead_values(lead), attributes=lead.attributes,
+            source_id=lead.source_id, as_of=handed_off,
+            activities=[engine.ActivityFacts(a.kind, a.url, a.properties, a.occurred_at)
+                        for a in activities],
+        )  # fmt: skip
+        assert result.qualifies
+        snapshot = MQLSnapshot.objects.create(
+            lead=lead, model_id=compiled.id, fit=result.fit, engagement=result.engagement,
+            total=result.total, grade=result.grade, explanation=result.explanation,
+        )  # fmt: skip
+        MQLSnapshot.objects.filter(pk=snapshot.pk).update(created_at=handed_off)
+        accepted = rng.random() < (0.85 if country == "Germany" else 0.2)
+        Assignment.objects.create(
+            lead=lead, queue=queue, sdr=sdr, closed_at=now,
+            status=AssignmentStatus.ACCEPTED if accepted else AssignmentStatus.REJECTED,
+        )  # fmt: skip
+
+    run = start_recalibration(source="handoffs", outcome="accepted", by=marketing_ops)
+    run_recalibration(run_id=run.pk)
+
+    run.refresh_from_db()
+    assert run.status == Recalibration.Status.PROPOSED, run.message
+    rules = {r.name: r for r in run.proposal.rules.all()}
+    germany = rules.get("Country is Germany")
+    assert germany is not None, f"no rule on Germany among {sorted(rules)}"
+    assert (germany.layer, germany.operator, germany.value) == ("demographic", "equals", "Germany")
+    assert germany.points > 0
+    # The draft's rules are real rules: the engine gives the report hand-offs
+    # exactly what the panel promises.
+    mqls, accepted = engine_handoff_mqls(run)
+    assert 0 < mqls < 60
     assert run.report["promised"] == {"mqls": mqls, "accepted": accepted}
     notes = " ".join(run.report["notes"])
-    assert "replay each hand-off under the draft" in notes
-    assert "activities decayed as they were then" in notes  # content downloads decay
+    assert "fields are learned as they are now" in notes
+    assert any(line["rule"].startswith("Country is") for line in run.report["rules"])
