@@ -789,23 +789,25 @@ def engine_handoff_mqls(run: Recalibration) -> tuple[int, int]:
     return mqls, accepted
 
 
-def test_handoffs_learn_a_lead_field_no_live_rule_tests_as_a_new_rule(sdr, marketing_ops):
-    """Every hand-off was the same senior title at the same company with the
-    same demo request, so the live rules cannot tell them apart; but sales
-    accepted most leads from Germany and few from elsewhere. The live version
-    has no rule on the country: the draft should gain one."""
+def _handoffs_by_country(sdr, *, leaked: bool = False) -> None:
+    """300 hand-offs scored for real. Every one was the same senior title at
+    the same company with the same demo request, so the live rules cannot
+    tell them apart; but sales accepted most leads from Germany and few from
+    elsewhere. ``leaked``: each lead also carries a "Call outcome" column sales
+    filled in after contact (an imported column under an innocent name)."""
     rng = random.Random(33)
     account = Account.objects.create(name="Corp", domain="corp.example", employee_count=500)
-    live = live_model()
-    assert not live.rules.filter(field="country").exists()
-    compiled = engine.compile_model(live)
+    compiled = engine.compile_model(live_model())
     queue = Queue.objects.get(name="Inbound MQLs")
     now = timezone.now()
     for i in range(300):
         country = rng.choice(["Germany", "Germany", "France", "Spain", "Italy"])
+        accepted = rng.random() < (0.85 if country == "Germany" else 0.2)
+        attributes = {"call_outcome": "Booked" if accepted else "Declined"} if leaked else {}
         lead = factories.make_lead(
-            f"c{i}@corp{i}.com", title="VP Sales", account=account, country=country
-        )
+            f"c{i}@corp{i}.com", title="VP Sales", account=account, country=country,
+            attributes=attributes,
+        )  # fmt: skip
         handed_off = now - timedelta(days=300 - i)
         activities = [
             factories.make_activity(lead, kind, occurred_at=handed_off - timedelta(days=2))
@@ -823,11 +825,15 @@ def test_handoffs_learn_a_lead_field_no_live_rule_tests_as_a_new_rule(sdr, marke
             total=result.total, grade=result.grade, explanation=result.explanation,
         )  # fmt: skip
         MQLSnapshot.objects.filter(pk=snapshot.pk).update(created_at=handed_off)
-        accepted = rng.random() < (0.85 if country == "Germany" else 0.2)
         Assignment.objects.create(
             lead=lead, queue=queue, sdr=sdr, closed_at=now,
             status=AssignmentStatus.ACCEPTED if accepted else AssignmentStatus.REJECTED,
         )  # fmt: skip
+
+
+def test_handoffs_learn_a_lead_field_no_live_rule_tests_as_a_new_rule(sdr, marketing_ops):
+    assert not live_model().rules.filter(field="country").exists()
+    _handoffs_by_country(sdr)
 
     run = start_recalibration(source="handoffs", outcome="accepted", by=marketing_ops)
     run_recalibration(run_id=run.pk)
@@ -847,3 +853,18 @@ def test_handoffs_learn_a_lead_field_no_live_rule_tests_as_a_new_rule(sdr, marke
     notes = " ".join(run.report["notes"])
     assert "fields are learned as they are now" in notes
     assert any(line["rule"].startswith("Country is") for line in run.report["rules"])
+
+
+def test_the_leak_guard_and_the_rule_cap_apply_to_handoffs_lead_fields(sdr, marketing_ops):
+    _handoffs_by_country(sdr, leaked=True)
+
+    run = start_recalibration(source="handoffs", outcome="accepted", max_rules=1, by=marketing_ops)
+    run_recalibration(run_id=run.pk)
+
+    run.refresh_from_db()
+    assert run.status == Recalibration.Status.PROPOSED, run.message
+    assert [e["column"] for e in run.report["excluded"]] == ["Call outcome"]
+    assert not run.proposal.rules.filter(field="attributes.call_outcome").exists()
+    live = {r.name for r in live_model().rules.all()}
+    added = [r.name for r in run.proposal.rules.all() if r.name not in live]
+    assert added == ["Country is Germany"]  # one rule, as asked
