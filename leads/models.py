@@ -145,8 +145,10 @@ class Lead(models.Model):
         ),
     )
     do_not_contact = models.BooleanField(default=False)
+    # db_default too: bulk writers that use SQL (benchmarks, COPY) need not name it.
     legal_hold = models.BooleanField(
         default=False,
+        db_default=False,
         help_text="Kept as it is for a legal matter: a request to erase this person is refused.",
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -277,6 +279,7 @@ class StageChange(models.Model):
     changed_by_name = models.CharField(
         max_length=150,
         blank=True,
+        db_default="",
         help_text="Who made the change, by username as it was then; empty for the system.",
     )
     changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -307,6 +310,7 @@ class LeadMerge(models.Model):
     merged_by_name = models.CharField(
         max_length=150,
         blank=True,
+        db_default="",
         help_text="Who merged, by username as it was then; empty for the system.",
     )
     merged_at = models.DateTimeField(auto_now_add=True)

@@ -356,7 +356,10 @@ class Touch(models.Model):
     # PROTECT, as the audit trail's actor: people who leave are deactivated, not deleted.
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     by_name = models.CharField(
-        max_length=150, blank=True, help_text="Who touched it, by username as it was then."
+        max_length=150,
+        blank=True,
+        db_default="",
+        help_text="Who touched it, by username as it was then.",
     )
     at = models.DateTimeField(auto_now_add=True)
     reason = models.CharField(max_length=40, blank=True)
