@@ -21,11 +21,12 @@ $(VENV)/.installed: pyproject.toml
 # pages never show (developers opt in with `DEBUG=true make run`); plain HTTP
 # on loopback; static files served from the apps' folders (see
 # STATIC_FROM_SOURCE in config/settings.py); and a secret key made once in
-# var/ and kept there, so sessions outlive a restart. Variables already set
-# in the environment win.
+# var/ and kept there, so sessions outlive a restart; links in emails point
+# at the port it serves. Variables already set in the environment win.
 RUN_ENV = DEBUG="$${DEBUG:-false}" HTTPS="$${HTTPS:-false}" \
 	STATIC_FROM_SOURCE="$${STATIC_FROM_SOURCE:-true}" \
-	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret-key)}"
+	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret-key)}" \
+	SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}"
 # honcho runs the Procfile's commands through the shell with the caller's PATH:
 # the venv goes first so that `python` and `celery` there are the project's.
 # `-p` is the $PORT honcho hands to the first Procfile entry, web.

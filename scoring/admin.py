@@ -161,20 +161,9 @@ class RuleInline(admin.TabularInline):
         return _editable(obj) and super().has_delete_permission(request, obj)
 
 
-LIVE_FIELDS = {
-    "name",
-    "field",
-    "operator",
-    "value",
-    "description",
-    "points",
-    "activity_kinds",
-    "url_pattern",
-    "property_conditions",
-    "window_days",
-    "cap",
-    "half_life_days",
-}
+# Every field the rule form edits, but its place in the list, changes what the
+# rule reads as and matches: editing one refreshes the row's sentence and count.
+LIVE_FIELDS = set(RuleForm.Meta.fields) - {"position"}
 FIT_RULE_FIELDS = ["position", "name", "field", "operator", "value", "description", "points"]
 
 

@@ -317,6 +317,7 @@ class MQLSnapshot(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = "MQL snapshot"
 
     def __str__(self) -> str:
         return f"{self.lead_id} became an MQL at {self.total}"
