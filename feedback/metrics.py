@@ -528,6 +528,39 @@ def volume_alert_weeks(filters: MetricFilters, *, now: datetime) -> tuple[date, 
     return recent_first - timedelta(weeks=ALERT_WEEKS), recent_first, last
 
 
+def _source_drift(filters: MetricFilters, *, now: datetime) -> Alert | None:
+    """A source whose MQLs of the last four whole weeks were accepted under
+    50 % of the time (over at least ten decisions): the period's total can
+    stay in the band while one source sends what sales turns down."""
+    if filters.source is not None:
+        return None  # the period's own acceptance is that source's: _low_acceptance
+    _, recent_first, last = volume_alert_weeks(filters, now=now)
+    recent = MetricFilters(first_week=recent_first, last_week=last, queue=filters.queue)
+    drifting = [
+        a
+        for a in acceptance_by(recent, "source")
+        if a.key is not None
+        and a.decided >= ALERT_MIN_DECISIONS
+        and a.rate is not None
+        and a.rate < ALERT_ACCEPTANCE_BELOW
+    ]
+    if not drifting:
+        return None
+    names = ", ".join(a.label for a in drifting)
+    return Alert(
+        kind="source-drift",
+        title=f"{names}: under {ALERT_ACCEPTANCE_BELOW} % of MQLs accepted in the last "
+        f"{ALERT_WEEKS} weeks.",
+        action="Sales turns down what this source sends now: look at what changed in it "
+        "(a campaign, a list, a form) and at the rules that qualify its leads.",
+        details=[
+            f"{a.label}: {a.rate:.1f} % accepted ({a.accepted:,} of {a.decided:,} MQLs), "
+            f"weeks of {_day(recent_first)} to {_day(last)}"
+            for a in drifting
+        ],
+    )
+
+
 def _volume_without_pipeline(filters: MetricFilters, *, now: datetime) -> Alert | None:
     """The last four whole weeks' MQLs up at least 25 % on the four before,
     while pipeline created changed (either way) by less than 5 %. From no
@@ -645,14 +678,18 @@ class DashboardReport(Report):
 
 
 def dashboard_report(filters: MetricFilters, *, now: datetime) -> DashboardReport:
-    """Everything the manager's dashboard shows, in eighteen queries of the
-    rollup and the live version (sixteen when no rule fired in the period)."""
+    """Everything the manager's dashboard shows, in nineteen queries of the
+    rollup and the live version (seventeen when no rule fired in the period)."""
     total = acceptance_total(filters)
     rules = rule_lift(filters)
+    low = _low_acceptance(total, rules)
+    drift = _source_drift(filters, now=now)  # asked either way: the same queries every time
     alerts = [
         alert
         for alert in (
-            _low_acceptance(total, rules),
+            low,
+            # One source's fall says nothing new when the whole period fell.
+            drift if low is None else None,
             _volume_without_pipeline(filters, now=now),
             _model_not_reviewed(now=now),
         )

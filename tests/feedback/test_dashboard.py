@@ -290,10 +290,11 @@ def test_the_page_runs_the_same_queries_for_one_or_many_hand_offs(
 
     # Session, user, roles; when the rollup ran; the total and the rule lift
     # (fired, decided per version, rule names) for the low-acceptance alert;
+    # acceptance by source in the last four weeks for the source alert;
     # the weeks of the volume alert; the live version; funnel; acceptance by
     # week, source, queue, SDR, version; first touches; volume; reject
     # reasons; scores; the source and queue choices of the filters.
-    with django_assert_num_queries(23):  # 22 + the unread notices in the navigation
+    with django_assert_num_queries(24):  # 23 + the unread notices in the navigation
         response = client.get(URL)
 
     assert response.status_code == 200

@@ -28,7 +28,7 @@ from feedback.metrics import (
 )
 from feedback.models import ChangedWeek, Measure, Opportunity, WeeklyCount
 from feedback.rollup import SETTLE, last_refreshed, refresh_weekly_counts, week_of
-from leads.models import Stage, StageChange
+from leads.models import LeadSource, Stage, StageChange
 from routing.models import Assignment, AssignmentStatus, Queue, Touch
 from scoring.models import Layer, ModelStatus, MQLSnapshot, Rule, ScoringModel
 from tests import factories
@@ -604,6 +604,40 @@ def test_the_low_acceptance_alert_names_the_rules_with_the_lowest_acceptance(exa
         "Demo request (v1): 100.0 % accepted when it fired, 2 hand-offs",
         "Demo request (v2): 100.0 % accepted when it fired, 2 hand-offs",
     ]
+
+
+@pytest.mark.parametrize(
+    ("accepted", "decided", "alerted"),
+    [
+        (4, 10, True),  # 40 % of ten
+        (4, 9, False),  # 44 %, but fewer than ten decisions
+        (5, 10, False),  # exactly half
+    ],
+)
+def test_one_source_falling_under_half_while_the_total_holds(
+    recent_model, accepted, decided, alerted
+):
+    webinar = LeadSource.objects.get(slug="webinar")
+    form = LeadSource.objects.get(slug="inbound_form")
+    put(date(2025, 3, 10), Measure.ACCEPTED, 40, source=form)
+    put(date(2025, 3, 17), Measure.REJECTED, 10, source=form)
+    put(date(2025, 3, 17), Measure.ACCEPTED, accepted, source=webinar)
+    put(date(2025, 3, 24), Measure.REJECTED, decided - accepted, source=webinar)
+    # Before the last four weeks, the webinar's fall does not count.
+    put(date(2025, 2, 24), Measure.REJECTED, 30, source=webinar)
+
+    report = dashboard_report(MARCH, now=NOW)
+
+    assert [a.kind for a in report.alerts] == (["source-drift"] if alerted else [])
+    if alerted:
+        [alert] = report.alerts
+        assert alert.title == "Webinar: under 50 % of MQLs accepted in the last 4 weeks."
+        assert alert.details == [
+            "Webinar: 40.0 % accepted (4 of 10 MQLs), weeks of 3 Mar 2025 to 24 Mar 2025"
+        ]
+    # Filtered to the source, the period's own acceptance alert speaks instead.
+    only_webinar = MetricFilters(MARCH.first_week, MARCH.last_week, source=webinar)
+    assert "source-drift" not in alert_kinds(only_webinar)
 
 
 def test_the_volume_alert_compares_the_last_four_whole_weeks_with_the_four_before():
