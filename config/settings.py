@@ -242,8 +242,10 @@ else:
     raise ImproperlyConfigured(f"CACHE_URL must be a redis:// URL or empty (got {CACHE_URL!r}).")
 
 # --- Email ----------------------------------------------------------------
-# Notices go to the console until SMTP is configured. The timeout bounds a
-# worker's wait on a mail server that accepts connections and never answers.
+# Until SMTP is configured, notices' emails are written as files in
+# VAR_DIR/mail (one per batch), where they can be read without flooding the
+# worker's log. The timeout bounds a worker's wait on a mail server that
+# accepts connections and never answers.
 if env_str("SMTP_HOST", ""):
     MAILERS = {
         "default": {
@@ -259,7 +261,12 @@ if env_str("SMTP_HOST", ""):
         }
     }
 else:
-    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(VAR_DIR / "mail")},
+        }
+    }
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "handoff@localhost")
 
 # --- Notices (handoff.notices) ----------------------------------------------
