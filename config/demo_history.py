@@ -46,18 +46,22 @@ WEEKS = 12
 MIN_SCORE = 25
 # Leads asking for a demo each week: more in the last four (the rise the
 # dashboard's volume alert looks for).
-ATTEMPTS_PER_WEEK = 15
-ATTEMPTS_PER_LATE_WEEK = 21
+ATTEMPTS_PER_WEEK = 30
+ATTEMPTS_PER_LATE_WEEK = 41
 LATE_WEEKS = 4
 # The past ends where the demo's present begins (config.demo.CROSSING_SPAN).
 PAST_ENDS = timedelta(days=4)
 DRIFTING_SOURCE = "webinar"
 DRIFT_WEEKS = 3
 
-# Shares of the decisions, in per cent (the rest are accepted).
-REJECT_SHARE = 24
+# Shares of the decisions, in per cent (the rest are accepted). SDRs turn
+# down most leads from industries the product serves poorly, which the
+# default model does not score: the signal "recalibrate from hand-offs" finds.
+REJECT_SHARE = 6
+POOR_FIT_REJECT_SHARE = 90
+POOR_FIT_INDUSTRIES = frozenset({"Retail", "Education", "Media", "Logistics"})
 RECYCLE_SHARE = 4
-DRIFT_REJECT_SHARE = 58  # the drifting source in its last weeks
+DRIFT_REJECT_SHARE = 90  # the drifting source in its last weeks
 LATE_SHARE = 14  # first touches after the deadline
 REASSIGN_SHARE = 3  # left untouched past the deadline; the manager reassigns them
 
@@ -210,7 +214,12 @@ def _decide(
     sdr = assignment.sdr
     assert sdr is not None
     roll = rng.uniform(0, 100)
-    reject_share = DRIFT_REJECT_SHARE if drifting else REJECT_SHARE
+    account = assignment.lead.account
+    poor_fit = account is not None and account.industry in POOR_FIT_INDUSTRIES
+    if drifting:
+        reject_share = DRIFT_REJECT_SHARE
+    else:
+        reject_share = POOR_FIT_REJECT_SHARE if poor_fit else REJECT_SHARE
     if rng.random() < 0.3:
         # A call first, the decision later the same day.
         with clock(touched):
@@ -219,6 +228,8 @@ def _decide(
     with clock(touched):
         if roll < reject_share:
             reason = rng.choices(list(REASON_WEIGHTS), weights=list(REASON_WEIGHTS.values()))[0]
+            if poor_fit and rng.random() < 0.5:
+                reason = RejectReason.NOT_A_FIT
             reject_mql(assignment=assignment, by=sdr, reason=reason)
             return
         if roll < reject_share + RECYCLE_SHARE:

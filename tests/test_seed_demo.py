@@ -7,11 +7,16 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
 from config.demo import seed_demo
-from feedback.models import Measure, Opportunity, SQLQualification, WeeklyCount
+from config.demo_history import POOR_FIT_INDUSTRIES
+from feedback.metrics import MetricFilters, dashboard_report
+from feedback.models import Measure, Opportunity, Recalibration, SQLQualification, WeeklyCount
+from feedback.recalibration import run_recalibration
+from feedback.rollup import week_of
 from handoff.models import AuditEntry, Delivery, Notice, NoticeKind
 from leads import demo
 from leads.models import Account, Lead, Stage, StageChange
@@ -23,9 +28,24 @@ from scoring.selectors import live_model
 LEADS = demo.DEFAULT_LEADS
 
 
+@pytest.fixture(scope="module")
+def seeded_at():
+    return timezone.now()
+
+
+@pytest.fixture(scope="module")
+def _seeded_once(django_db_setup, django_db_blocker, seeded_at):
+    # Seeding takes tens of seconds: the tests that only look at the demo share
+    # one, in a transaction rolled back after the module; each test's own
+    # changes roll back to a savepoint inside it, as usual.
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield seed_demo(leads=LEADS, now=seeded_at)
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def seeded(db):
-    return seed_demo(leads=LEADS)
+def seeded(_seeded_once, db):
+    return _seeded_once
 
 
 def test_every_lead_is_scored_at_seed_time(seeded):
@@ -86,17 +106,21 @@ def _routing() -> list[tuple]:
     return sorted(rows, key=lambda row: tuple(str(value) for value in row))
 
 
-def test_the_same_seed_gives_the_same_routing(db):
-    first = seed_demo(leads=LEADS)
-    routed = _routing()
+def _unseed() -> None:
+    """Empty the shared demo (rolled back after the test) to seed afresh."""
     Lead.objects.all().delete()  # takes assignments and scores with it
     Account.objects.all().delete()
     AuditEntry.objects.all().delete()  # it keeps the demo users from being deleted
     User.objects.filter(username__in=[u.username for u in demo.DEMO_USERS]).delete()
 
-    second = seed_demo(leads=LEADS)
 
-    assert second.mqls == first.mqls
+def test_the_same_seed_gives_the_same_routing(seeded, seeded_at):
+    routed = _routing()
+    _unseed()
+
+    second = seed_demo(leads=LEADS, now=seeded_at)  # the same moment: the same present
+
+    assert second.mqls == seeded.mqls
     assert _routing() == routed
 
 
@@ -109,9 +133,10 @@ def test_seeding_again_changes_nothing(seeded):
     assert (LeadScore.objects.count(), Assignment.objects.count()) == before
 
 
-def test_the_command_says_how_many_mqls_were_routed_and_how_many_wait(db):
+def test_the_command_says_how_many_mqls_were_routed_and_how_many_wait(seeded):
+    _unseed()
     out = StringIO()
-    call_command("seed_demo", leads=LEADS, stdout=out)
+    call_command("seed_demo", leads=600, stdout=out)  # what it says, not how much: a small one
 
     waiting = Assignment.objects.filter(status=AssignmentStatus.WAITING).count()
     routed = Assignment.objects.open().count()
@@ -175,10 +200,41 @@ def test_acceptance_sits_in_the_band_overall_and_one_source_drifts_below_half(se
     assert recent.filter(status=AssignmentStatus.ACCEPTED).count() < recent.count() / 2
 
 
+def test_the_default_dashboard_alerts_on_the_drifting_source(seeded):
+    now = timezone.now()
+    this_week = week_of(now)
+    twelve_weeks = MetricFilters(first_week=this_week - timedelta(weeks=11), last_week=this_week)
+
+    alerts = {a.kind: a for a in dashboard_report(twelve_weeks, now=now).alerts}
+
+    assert alerts["source-drift"].title.startswith("Webinar: under 50 % of MQLs accepted")
+
+
 def test_a_new_version_waits_for_the_managers_approval(seeded):
     waiting = ScoringModel.objects.get(status=ModelStatus.SUBMITTED)
     assert waiting.submitted_by.username == "mo.ops"
     assert waiting.threshold == live_model().threshold + 5
+
+
+def test_recalibrating_from_the_demos_hand_offs_proposes_the_industries_sdrs_turn_down(
+    seeded,
+):
+    run = Recalibration.objects.create(
+        source=Recalibration.Source.HANDOFFS,
+        outcome=Recalibration.Outcome.ACCEPTED,
+        target_acceptance=0.65,
+        min_volume=0.05,
+        max_rules=15,
+    )
+
+    run_recalibration(run_id=run.pk)
+
+    run.refresh_from_db()
+    assert run.status == Recalibration.Status.PROPOSED, run.message
+    assert run.proposal is not None
+    penalised = {r["rule"] for r in run.report["rules"] if (r["new_points"] or 0) < 0}
+    turned_down = {f"Industry is {name}" for name in POOR_FIT_INDUSTRIES}
+    assert len(turned_down & penalised) >= 3, penalised
 
 
 def test_the_past_is_not_news_only_todays_mqls_are_unread_notices(seeded):
