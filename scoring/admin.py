@@ -45,12 +45,13 @@ from scoring.models import (
     LeadScore,
     ModelStatus,
     MQLSnapshot,
+    Operator,
     RescoreJob,
     Rule,
     ScoringModel,
 )
 from scoring.preview import preview_impact
-from scoring.rule_forms import RuleForm
+from scoring.rule_forms import LIST_OPERATORS, RuleForm
 from scoring.sentences import rule_sentence
 from scoring.services import rules as rule_services
 
@@ -74,6 +75,23 @@ class RuleFormSet(BaseInlineFormSet):
         return form
 
 
+def _picks(field: str, operator: str) -> str:
+    """The most common values of the rule's field, as buttons that add one to
+    the row's value (scoring/rule_values.js): ops pick countries, industries
+    and sources from their data and may still type a new one."""
+    if operator not in (Operator.EQUALS, *LIST_OPERATORS):
+        return ""
+    values = selectors.common_values(field=field)
+    if not values:
+        return ""
+    buttons = format_html_join(
+        " ",
+        '<button type="button" class="rule-pick" data-value="{}" title="{} lead{}">{}</button>',
+        ((value, f"{n:,}", "" if n == 1 else "s", value) for value, n in values),
+    )
+    return format_html('<span class="rule-picks">In your data: {}</span>', buttons)
+
+
 def _live_text(rule: Rule, matches: int | None) -> str:
     count = (
         ""
@@ -84,7 +102,13 @@ def _live_text(rule: Rule, matches: int | None) -> str:
             "" if matches == 1 else "s",
         )
     )
-    return format_html('<span class="rule-sentence">{}</span> {}', rule_sentence(rule), count)
+    return format_html(
+        '<span class="rule-sentence">{}</span> {}{}',
+        rule_sentence(rule),
+        count,
+        # With the count, from the live view: the page itself stays one query per table.
+        "" if matches is None else _picks(rule.field, rule.operator),
+    )
 
 
 # Every input of a rule row asks for the row's sentence and match count when
@@ -94,6 +118,9 @@ LIVE_ATTRS = {
     "hx-trigger": "change, keyup changed delay:600ms",
     "hx-target": "next .rule-live",
     "hx-swap": "innerHTML",
+    # A newer edit of the row cancels the answer to an older one, so a slow
+    # answer never lands last with what the row no longer says.
+    "hx-sync": "closest tr:replace",
 }
 
 
@@ -121,8 +148,11 @@ class RuleInline(admin.TabularInline):
             )
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
         if formfield is not None and db_field.name in LIVE_FIELDS:
-            formfield.widget.attrs.update({**LIVE_ATTRS, "hx-vals": f'{{"layer": "{self.layer}"}}'})
+            self._make_live(formfield)
         return formfield
+
+    def _make_live(self, formfield: forms.Field) -> None:
+        formfield.widget.attrs.update({**LIVE_ATTRS, "hx-vals": f'{{"layer": "{self.layer}"}}'})
 
     def get_fields(self, request, obj=None):
         return [*super().get_fields(request, obj), "reads_as"]
@@ -137,7 +167,7 @@ class RuleInline(admin.TabularInline):
         # The count comes with the first request after the page shows.
         return format_html(
             '<div class="rule-live" hx-post="../rule-live/" hx-trigger="load" '
-            'hx-vals=\'{{"rule": "{}"}}\'>{}</div>',
+            'hx-sync="closest tr:replace" hx-vals=\'{{"rule": "{}"}}\'>{}</div>',
             rule.pk,
             _live_text(rule, None),
         )
@@ -148,6 +178,14 @@ class RuleInline(admin.TabularInline):
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)  # a new class on every call
         formset.layer = self.layer
+        # The form's own fields (the value typed in words, the activity kinds)
+        # are not made from the model's, so formfield_for_dbfield never sees
+        # them: each inline makes its own copy live.
+        for name in RuleForm.declared_fields:
+            if name in formset.form.base_fields:
+                live = copy.deepcopy(formset.form.base_fields[name])
+                self._make_live(live)
+                formset.form.base_fields[name] = live
         return formset
 
     # Only a draft's rules change; a submitted or live version's are shown read-only.
@@ -574,8 +612,12 @@ class ScoringModelAdmin(admin.ModelAdmin):
             if not form.is_valid():
                 # The first field's problem: the model's own check repeats it otherwise.
                 problems = list(next(iter(form.errors.values())))[:1]
+                # A value still to give: the data's own values help to give it.
+                picks = _picks(
+                    form.data.get(f"{prefix}-field", ""), form.data.get(f"{prefix}-operator", "")
+                )
                 return HttpResponse(
-                    format_html('<span class="rule-problem">{}</span>', " ".join(problems))
+                    format_html('<span class="rule-problem">{}</span>{}', " ".join(problems), picks)
                 )
             rule = form.instance
         try:

@@ -1,16 +1,26 @@
 """Reads of scoring models and scores."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
+from leads.models import Activity, Lead
 from leads.selectors import accounts_visible_to, leads_visible_to
 from scoring.bulk import rule_matches_sql
-from scoring.engine import CompiledModel, compile_model, compile_rule
+from scoring.engine import (
+    ActivityFacts,
+    CompiledModel,
+    CompiledRule,
+    activity_matches,
+    compile_model,
+    compile_rule,
+    condition_holds,
+)
+from scoring.fields import ATTRIBUTE_PREFIX, lead_values
 from scoring.models import AccountScore, LeadScore, ModelStatus, Rule, ScoringModel
 
 
@@ -64,7 +74,67 @@ def account_scores_visible_to(
 def rule_match_count(*, rule: Rule, as_of: datetime | None = None) -> int:
     """How many current leads a (possibly unsaved, validated) rule matches,
     counted set-wise in PostgreSQL."""
-    query = rule_matches_sql(compile_rule(rule), as_of=as_of or timezone.now())
+    as_of = as_of or timezone.now()
+    compiled = compile_rule(rule)
+    if connection.vendor != "postgresql":
+        return _match_count_in_python(compiled, as_of)
+    query = rule_matches_sql(compiled, as_of=as_of)
     with connection.cursor() as cursor:
         cursor.execute(query.text, query.params)
         return int(cursor.fetchone()[0])
+
+
+def _match_count_in_python(rule: CompiledRule, as_of: datetime) -> int:
+    """The embedded default's count (SQLite, a demo-sized database): the
+    engine's own tests, lead by lead or activity by activity."""
+    condition = rule.condition
+    if condition is not None:
+        leads = Lead.objects.select_related("account", "source").iterator(chunk_size=2000)
+        if condition.field.startswith(ATTRIBUTE_PREFIX):
+            name = condition.field.removeprefix(ATTRIBUTE_PREFIX)
+            values = ((lead.attributes or {}).get(name) for lead in leads)
+        else:
+            values = (lead_values(lead).get(condition.field) for lead in leads)
+        return sum(condition_holds(condition, value, as_of) for value in values)
+    activities = Activity.objects.filter(
+        occurred_at__gte=as_of - timedelta(days=rule.window_days)
+    ).only("lead_id", "kind", "url", "properties", "occurred_at")
+    if rule.activity_kinds:
+        activities = activities.filter(kind__in=rule.activity_kinds)
+    matched: set[int] = set()
+    for a in activities.iterator(chunk_size=2000):
+        facts = ActivityFacts(
+            kind=a.kind, url=a.url, properties=a.properties or {}, occurred_at=a.occurred_at
+        )
+        if a.lead_id not in matched and activity_matches(rule, facts, as_of):
+            matched.add(a.lead_id)
+    return len(matched)
+
+
+# Text fields whose values ops pick from what the data holds (the rule editor
+# offers the most common ones), by the lead lookup that reads each.
+PICKABLE_FIELDS = {
+    "country": "country",
+    "seniority": "seniority",
+    "department": "department",
+    "source_detail": "source_detail",
+    "source": "source__slug",
+    "account.industry": "account__industry",
+    "account.country": "account__country",
+}
+
+
+def common_values(*, field: str, limit: int = 12) -> list[tuple[str, int]]:
+    """The values of a pickable field most leads hold, most common first, with
+    how many leads hold each; [] for any other field. One grouped query."""
+    lookup = PICKABLE_FIELDS.get(field)
+    if lookup is None:
+        return []
+    rows = (
+        Lead.objects.exclude(**{f"{lookup}__isnull": True})
+        .exclude(**{lookup: ""})
+        .values_list(lookup)
+        .annotate(n=Count("pk"))
+        .order_by("-n", lookup)[:limit]
+    )
+    return [(str(value), n) for value, n in rows]

@@ -90,3 +90,29 @@ def test_a_new_version_goes_from_draft_to_live_with_both_teams(
     page.goto(f"{live_server.url}/definition/")
     expect(page.locator("#mql-summary")).to_contain_text("its total at least 75")
     expect(page.get_by_text("+20 points").first).to_be_visible()
+
+
+def test_ops_pick_countries_from_their_data_instead_of_typing_them(
+    page, live_server, log_in, marketing_ops
+):
+    for country, leads in [("Germany", 3), ("France", 2), ("Spain", 1)]:
+        for _ in range(leads):
+            factories.make_lead(country=country)
+    live = ScoringModel.objects.get(status=ModelStatus.PUBLISHED)
+    draft = services.clone_model(source=live, by=marketing_ops, name="Countries")
+
+    log_in(marketing_ops)
+    page.goto(f"{live_server.url}/admin/scoring/scoringmodel/{draft.pk}/change/")
+    row = page.locator("tr.form-row", has=page.locator("input[value='Senior title']"))
+    row.locator("input[name$='-field']").fill("country")
+    row.locator("select[name$='-operator']").select_option("in")
+    row.locator("input[name$='-value']").fill("")
+    row.locator("input[name$='-value']").press("Tab")
+    picks = row.locator(".rule-live button.rule-pick")
+    expect(picks).to_have_text(["Germany", "France", "Spain"])  # most leads first
+
+    row.get_by_role("button", name="Germany").click()
+    row.get_by_role("button", name="France").click()
+
+    expect(row.locator("input[name$='-value']")).to_have_value("Germany, France")
+    expect(row.locator(".rule-live")).to_contain_text("matches 5 leads now")

@@ -1,12 +1,15 @@
 """As ops edit a rule row, it reads as a sentence with how many current leads
 it matches, counted in PostgreSQL from what is in the row's inputs."""
 
+import re
+
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from scoring import services
 from scoring.models import Layer, Rule
-from scoring.selectors import live_model, rule_match_count
+from scoring.selectors import common_values, live_model, rule_match_count
 from tests import factories
 from tests.admin_forms import change_form_data
 
@@ -105,3 +108,65 @@ def test_a_saved_rule_shows_its_count_when_the_page_opens(client_as, sdr, market
 
     assert response.status_code == 200
     assert 'class="rule-matches">matches 0 leads now' in response.content.decode()
+
+
+def test_the_data_offers_its_most_common_values_for_a_country_rule(client_as, marketing_ops, draft):
+    for country, leads in [("Germany", 3), ("France", 2), ("Spain", 1), ("", 4)]:
+        for _ in range(leads):
+            factories.make_lead(country=country)
+    client = client_as(marketing_ops)
+    page = client.get(reverse("admin:scoring_scoringmodel_change", args=[draft.pk]))
+    data = change_form_data(page)
+    form = next(
+        f
+        for inline in page.context["inline_admin_formsets"]
+        for f in inline.formset.forms
+        if f.instance.name == "Senior title"
+    )
+    data[form.add_prefix("field")] = "country"
+    data[form.add_prefix("operator")] = "in"
+    data[form.add_prefix("value")] = ""  # nothing given yet: the picks help to give it
+
+    response = client.post(
+        live_url(draft),
+        {**data, "layer": "demographic"},
+        headers={"HX-Request": "true", "HX-Trigger-Name": form.add_prefix("operator")},
+    )
+
+    html = response.content.decode()
+    assert "Give the value this rule compares with." in html
+    picks = re.findall(r'data-value="([^"]+)" title="([^"]+)"', html)
+    assert picks == [("Germany", "3 leads"), ("France", "2 leads"), ("Spain", "1 lead")]
+
+
+def test_free_text_fields_offer_no_picks(db):
+    factories.make_lead(title="VP Sales")
+
+    assert common_values(field="title") == []
+    assert common_values(field="source") == [("inbound_form", 1)]
+
+
+def test_without_postgresql_the_engine_counts_the_same_leads(db, monkeypatch):
+    """The embedded default (SQLite) counts lead by lead with the engine."""
+    factories.make_lead(title="Head of Sales", country="Germany")
+    factories.make_lead(title="Director, Finance", country="France")
+    factories.make_lead(title="Sales rep", country="Germany")
+    factories.make_activity(factories.make_lead(), "demo_request")
+    rules = [
+        Rule(
+            layer=Layer.DEMOGRAPHIC,
+            name="Heads",
+            field="title",
+            operator="contains_any",
+            value=["Head of", "Director"],
+            points=10,
+        ),
+        Rule(layer=Layer.DEMOGRAPHIC, name="DE", field="country", operator="in", value=["germany"]),
+        Rule(layer=Layer.ENGAGEMENT, name="Demo", activity_kinds=["demo_request"], points=30),
+    ]
+    in_sql = [rule_match_count(rule=rule) for rule in rules]
+
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+    in_python = [rule_match_count(rule=rule) for rule in rules]
+
+    assert in_python == in_sql == [2, 2, 1]
