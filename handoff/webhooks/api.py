@@ -113,7 +113,7 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
         instance.delete()
 
     @extend_schema(request=None, responses={200: WebhookEndpointWithSecretSerializer})
-    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    @action(detail=True, methods=["post"], url_path="rotate-secret", url_name="rotate")
     def rotate_secret(self, request: Request, pk=None) -> Response:
         made = services.rotate_secret(endpoint=self.get_object(), by=_person(request))
         return Response(_with_secret(made))
