@@ -335,6 +335,9 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI from our own static files, not a CDN (the CSP allows no other origin).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookEndpointStatusEnum": "handoff.webhooks.api.SETTABLE_STATUSES",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------

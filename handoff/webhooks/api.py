@@ -24,6 +24,13 @@ def _person(request) -> User:
     return cast(User, request.user)
 
 
+# What a client may set; "disabled" is the system's to set.
+SETTABLE_STATUSES = [
+    (EndpointStatus.ACTIVE.value, "Active"),
+    (EndpointStatus.PAUSED.value, "Paused"),
+]
+
+
 class WebhookEndpointSerializer(serializers.ModelSerializer):
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=SUBSCRIBABLE_EVENT_TYPES),
@@ -31,7 +38,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         help_text="The event types it receives.",
     )
     status = serializers.ChoiceField(
-        choices=[EndpointStatus.ACTIVE, EndpointStatus.PAUSED],
+        choices=SETTABLE_STATUSES,
         default=EndpointStatus.ACTIVE,
         help_text='"active" or "paused"; reads may also say "disabled" (it kept failing).',
     )
