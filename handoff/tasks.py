@@ -1,5 +1,7 @@
 """Kernel tasks: thin, named."""
 
+from datetime import timedelta
+
 from celery import Task, shared_task
 
 from handoff import jobs
@@ -48,9 +50,7 @@ def deliver_webhooks(self: Task, *, endpoint_id: int) -> None:
 
 
 @shared_task(name="handoff.resend_webhooks")
-def resend_webhooks() -> None:
+def resend_webhooks(grace_seconds: float = webhook_delivery.SWEEP_GRACE.total_seconds()) -> None:
     """Periodic: sends to the endpoints whose webhooks' message was lost."""
-    enqueue_each_on_commit(
-        deliver_webhooks,
-        [{"endpoint_id": pk} for pk in webhook_delivery.endpoints_with_work()],
-    )
+    lost = webhook_delivery.endpoints_with_work(grace=timedelta(seconds=grace_seconds))
+    enqueue_each_on_commit(deliver_webhooks, [{"endpoint_id": pk} for pk in lost])

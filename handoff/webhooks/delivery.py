@@ -73,11 +73,13 @@ class TryAgainLater(Exception):
 
 
 def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
-    """The wait after the nth failed attempt: 10 s doubling, at most
-    WEBHOOK_MAX_BACKOFF_MINUTES, each randomised between 50 % and 100 %
-    (jitter, so endpoints that fail together do not retry in step)."""
+    """The wait after the nth failed attempt: WEBHOOK_BACKOFF_BASE_SECONDS
+    (10 s) doubling, at most WEBHOOK_MAX_BACKOFF_MINUTES, each randomised
+    between 50 % and 100 % (jitter, so endpoints that fail together do not
+    retry in step)."""
     ceiling = settings.WEBHOOK_MAX_BACKOFF_MINUTES * 60
-    full = min(10 * 2 ** min(max(attempts - 1, 0), 30), ceiling)
+    base = settings.WEBHOOK_BACKOFF_BASE_SECONDS
+    full = min(base * 2 ** min(max(attempts - 1, 0), 30), ceiling)
     return timedelta(seconds=full * (rng or random).uniform(0.5, 1.0))
 
 
@@ -269,13 +271,15 @@ def _disable(endpoint: WebhookEndpoint, *, at: datetime) -> None:
         )
 
 
-def endpoints_with_work(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+def endpoints_with_work(
+    *, now: datetime | None = None, grace: timedelta = SWEEP_GRACE, limit: int = 500
+) -> list[int]:
     """Ids of active endpoints with a delivery due whose message was lost (a
     broker outage, a worker killed): older than a grace period, due for its
     next attempt, and not held by a live worker."""
     now = now or timezone.now()
     due = WebhookDelivery.objects.filter(
-        status=DeliveryStatus.PENDING, event__occurred_at__lt=now - SWEEP_GRACE
+        status=DeliveryStatus.PENDING, event__occurred_at__lt=now - grace
     ).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
     return list(
         WebhookEndpoint.objects.filter(status=EndpointStatus.ACTIVE)
