@@ -380,7 +380,7 @@ class WebhookAttempt(models.Model):
     status_code = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Empty when no answer came (refused, timed out)."
     )
-    ok = models.BooleanField()
+    ok = models.BooleanField("succeeded")
     duration_ms = models.PositiveIntegerField()
     response_excerpt = models.CharField(max_length=2048, blank=True)
     error = models.CharField(max_length=300, blank=True)
@@ -388,6 +388,7 @@ class WebhookAttempt(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name = "webhook attempt"
+        verbose_name_plural = "webhook delivery log"
         indexes = [models.Index(fields=["endpoint", "-at"], name="webhook_attempt_log")]
 
     def __str__(self) -> str:

@@ -80,7 +80,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(primary_key=True, serialize=False)),
                 ('at', models.DateTimeField()),
                 ('status_code', models.PositiveSmallIntegerField(blank=True, help_text='Empty when no answer came (refused, timed out).', null=True)),
-                ('ok', models.BooleanField()),
+                ('ok', models.BooleanField(verbose_name='succeeded')),
                 ('duration_ms', models.PositiveIntegerField()),
                 ('response_excerpt', models.CharField(blank=True, max_length=2048)),
                 ('error', models.CharField(blank=True, max_length=300)),
@@ -89,6 +89,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'verbose_name': 'webhook attempt',
+                'verbose_name_plural': 'webhook delivery log',
                 'ordering': ['-at', '-id'],
             },
         ),

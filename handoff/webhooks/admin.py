@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.template.defaultfilters import truncatechars
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from handoff.errors import DomainError
@@ -228,15 +229,7 @@ def _log_url(endpoint: WebhookEndpoint) -> str:
 class WebhookAttemptAdmin(ReadOnly):
     """The delivery log: every attempt to send, newest first."""
 
-    list_display = [
-        "at",
-        "endpoint",
-        "event_type",
-        "message_id",
-        "outcome",
-        "duration",
-        "excerpt",
-    ]
+    list_display = ["when", "endpoint", "event_type", "outcome", "duration", "excerpt"]
     list_filter = ["endpoint", "ok"]
     list_select_related = ["endpoint", "delivery__event"]
     search_fields = ["delivery__event__message_id", "response_excerpt", "error"]
@@ -254,13 +247,18 @@ class WebhookAttemptAdmin(ReadOnly):
     )
     readonly_fields = fields
 
+    @admin.display(description="time", ordering="at")
+    def when(self, attempt: WebhookAttempt) -> str:
+        return f"{timezone.localtime(attempt.at):%Y-%m-%d %H:%M:%S}"
+
     @admin.display(description="event")
     def event_type(self, attempt: WebhookAttempt) -> str:
-        return attempt.delivery.event.type
-
-    @admin.display(description="webhook-id")
-    def message_id(self, attempt: WebhookAttempt) -> str:
-        return attempt.delivery.event.message_id
+        # The webhook-id on hover: what a receiver's logs name.
+        return format_html(
+            '<span title="{}">{}</span>',
+            attempt.delivery.event.message_id,
+            attempt.delivery.event.type,
+        )
 
     @admin.display(description="status")
     def outcome(self, attempt: WebhookAttempt) -> str:
@@ -274,7 +272,7 @@ class WebhookAttemptAdmin(ReadOnly):
 
     @admin.display(description="response")
     def excerpt(self, attempt: WebhookAttempt) -> str:
-        return truncatechars(attempt.response_excerpt, 80)
+        return truncatechars(attempt.response_excerpt, 60)
 
     def has_send_permission(self, request: HttpRequest) -> bool:
         return _may_send(request)

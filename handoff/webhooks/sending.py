@@ -7,6 +7,7 @@ with the previous one too, space-separated)."""
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import secrets
 import time
@@ -73,6 +74,17 @@ def signature(*, secrets_in_use: list[str], message_id: str, at: datetime, body:
     )
 
 
+@functools.cache
+def _client(connect: float, read: float) -> httpx.Client:
+    """One client per worker process (and timeouts): its connections are kept
+    alive between sends, and its TLS context is made once."""
+    return httpx.Client(
+        follow_redirects=False,
+        timeout=httpx.Timeout(read, connect=connect),
+        trust_env=False,  # no proxy from the environment: requests go where the URL says
+    )
+
+
 @dataclass(frozen=True)
 class Answer:
     """What came back: a status (None when nothing did), how long it took,
@@ -103,12 +115,11 @@ def post(*, url: str, body: bytes, headers: dict[str, str]) -> Answer:
         validate_endpoint_url(url)
     except ValidationError as error:
         return Answer(None, took(), error=" ".join(error.messages)[:300])
-    timeout = httpx.Timeout(
-        settings.WEBHOOK_READ_TIMEOUT_SECONDS, connect=settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS
+    client = _client(
+        settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS, settings.WEBHOOK_READ_TIMEOUT_SECONDS
     )
     try:
         with (
-            httpx.Client(follow_redirects=False, timeout=timeout, trust_env=False) as client,
             client.stream(
                 "POST",
                 url,
