@@ -26,6 +26,7 @@ from handoff.models import (
     WebhookEndpoint,
 )
 from handoff.webhooks import services
+from handoff.webhooks.sending import validate_endpoint_url
 from handoff.webhooks.services import EndpointWithSecret
 
 
@@ -48,6 +49,12 @@ class EndpointForm(forms.ModelForm):
     class Meta:
         model = WebhookEndpoint
         fields = ["name", "url", "event_types", "status"]
+        labels = {"url": "URL"}
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"].strip()
+        validate_endpoint_url(url)  # http(s), and not this server's own network
+        return url
 
 
 def _show_secret(

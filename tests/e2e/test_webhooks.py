@@ -37,7 +37,7 @@ def test_marketing_ops_add_an_endpoint_send_a_test_event_and_see_it_in_the_log(
     page.get_by_role("link", name="Add webhook endpoint").click()
 
     page.get_by_label("Name").fill("Data warehouse")
-    page.get_by_label("Url").fill(receiver.url)
+    page.get_by_label("URL").fill(receiver.url)
     page.get_by_label("A lead became an MQL").check()
     page.get_by_label("An SDR rejected an MQL (with the reason)").check()
     page.get_by_role("button", name="Add the endpoint").click()
