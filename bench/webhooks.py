@@ -120,7 +120,7 @@ def run() -> Report:
     settings.WEBHOOKS_ALLOW_PRIVATE = True  # the receivers are on loopback
     os.environ.update(
         WEBHOOKS_ALLOW_PRIVATE="true",
-        WEBHOOK_BACKOFF_BASE_SECONDS="1",
+        WEBHOOK_BACKOFF_BASE_SECONDS=os.environ.get("BENCH_WEBHOOK_BACKOFF_SECONDS", "1"),
         WEBHOOK_MAX_BACKOFF_MINUTES="1",
     )
     report.config = {
@@ -130,6 +130,7 @@ def run() -> Report:
         "fail_rate": FAIL_RATE,
         "down_seconds": DOWN_SECONDS,
         "workers": f"{WORKERS} Celery worker processes (solo pool) on the bench Redis",
+        "first backoff (s)": os.environ.get("BENCH_WEBHOOK_BACKOFF_SECONDS", "1"),
     }
     _reset()
     empty_broker()
