@@ -281,6 +281,24 @@ CHAT_WEBHOOKS_ALLOW_PRIVATE = env_bool("CHAT_WEBHOOKS_ALLOW_PRIVATE", False)
 # (backoff from 30 s doubling to 30 min: about four hours with the default).
 NOTICE_MAX_ATTEMPTS = env_int("NOTICE_MAX_ATTEMPTS", 12)
 
+# --- Outgoing webhooks ------------------------------------------------------
+# Endpoints on loopback or private addresses are refused unless this is set
+# (the tests' receivers listen on loopback).
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env_int("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 5)
+WEBHOOK_READ_TIMEOUT_SECONDS = env_int("WEBHOOK_READ_TIMEOUT_SECONDS", 10)
+# A delivery is retried (backoff from 10 s doubling, at most this many
+# minutes apart, with jitter) for this long after its first failure.
+WEBHOOK_RETRY_HOURS = env_int("WEBHOOK_RETRY_HOURS", 72)
+# Seconds, fractions allowed (the tests and benchmarks wait less).
+WEBHOOK_BACKOFF_BASE_SECONDS = float(env_str("WEBHOOK_BACKOFF_BASE_SECONDS", "10"))
+WEBHOOK_MAX_BACKOFF_MINUTES = env_int("WEBHOOK_MAX_BACKOFF_MINUTES", 60)
+# An endpoint whose every attempt failed for this long is disabled, and
+# marketing ops are told.
+WEBHOOK_DISABLE_AFTER_DAYS = env_int("WEBHOOK_DISABLE_AFTER_DAYS", 5)
+# After a secret's rotation, the old one still signs for this long.
+WEBHOOK_SECRET_GRACE_HOURS = env_int("WEBHOOK_SECRET_GRACE_HOURS", 24)
+
 # --- REST API -------------------------------------------------------------
 # Integrations send "Authorization: Bearer <key>" (handoff.tokens); people use
 # their session. The token class goes first: it makes DRF answer 401, with a
@@ -326,6 +344,9 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI from our own static files, not a CDN (the CSP allows no other origin).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookEndpointStatusEnum": "handoff.webhooks.api.SETTABLE_STATUSES",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------
@@ -429,6 +450,11 @@ CELERY_BEAT_SCHEDULE = {
     "resend-notices": {
         "task": "handoff.resend_notices",
         "schedule": env_int("NOTICE_SWEEP_INTERVAL_SECONDS", 60),
+    },
+    # Outgoing webhooks whose message was lost.
+    "resend-webhooks": {
+        "task": "handoff.resend_webhooks",
+        "schedule": env_int("WEBHOOK_SWEEP_INTERVAL_SECONDS", 60),
     },
     # Learns from what SDRs decided; it only ever proposes a draft.
     "recalibrate-from-handoffs": {

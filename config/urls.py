@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from config import views
 from feedback.api import OpportunityViewSet
+from handoff.webhooks.api import WebhookEndpointViewSet
 from leads.api import AccountViewSet, ActivityViewSet, LeadViewSet
 from privacy.api import ErasureViewSet, PersonExportViewSet
 from routing.api import AssignmentViewSet, MembershipViewSet, QueueViewSet
@@ -24,6 +25,7 @@ router.register("account-scores", AccountScoreViewSet, basename="account-score")
 router.register("opportunities", OpportunityViewSet, basename="opportunity")
 router.register("erasures", ErasureViewSet, basename="erasure")
 router.register("person-exports", PersonExportViewSet, basename="person-export")
+router.register("webhook-endpoints", WebhookEndpointViewSet, basename="webhook-endpoint")
 
 # Errors are pages of the site (the API keeps its JSON answers); see config.views.
 handler403 = "config.views.permission_denied"

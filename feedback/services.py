@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from feedback import rollup
+from feedback.events import announce_outcome, announce_sql
 from feedback.models import Opportunity, SQLQualification
 from handoff import audit
 from handoff.errors import DomainError
@@ -86,6 +87,7 @@ def qualify_sql(
     audit.record(
         actor=by, action="qualified", obj=qualification, changes={"stage": [Stage.SAL, Stage.SQL]}
     )
+    announce_sql(qualification)
     return qualification
 
 
@@ -281,6 +283,7 @@ def record_opportunity(
                 changes={k: [None, v] for k, v in audit.snapshot(opportunity, AUDITED).items()},
             )
             rollup.mark_weeks_changed(days=[created_on])
+            announce_outcome(opportunity)
             return OpportunityResult(opportunity, created=True, changed=True)
 
     before = audit.snapshot(opportunity, AUDITED)
@@ -293,6 +296,7 @@ def record_opportunity(
     opportunity.save()
     if "status" in changes:
         _move_lead(lead, opportunity, opened=False, by=by)
+        announce_outcome(opportunity)
     audit.record(actor=by, action="updated", obj=opportunity, changes=changes)
     rollup.mark_weeks_changed(days=[old_created_on, created_on])
     return OpportunityResult(opportunity, created=False, changed=True)

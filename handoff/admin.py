@@ -219,3 +219,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
                 response["Cache-Control"] = "no-store"
                 return response
         return render(request, "admin/handoff/apitoken/issue.html", context)
+
+
+from handoff.webhooks import admin as webhooks_admin  # noqa: E402,F401  (registers its model admins)

@@ -58,6 +58,7 @@ class ApiTokenScope(models.TextChoices):
     OUTCOMES_WRITE = "outcomes:write", "Send opportunities and their outcomes (won, lost)"
     LEADS_READ = "leads:read", "Read leads, accounts, activities, assignments and opportunities"
     SCORES_READ = "scores:read", "Read lead and account scores"
+    WEBHOOKS_MANAGE = "webhooks:manage", "Manage webhook endpoints (add, change, rotate secrets)"
 
 
 class ApiToken(models.Model):
@@ -118,6 +119,7 @@ class NoticeKind(models.TextChoices):
     APPROVAL = "approval", "A scoring model version awaits my approval"
     DIGEST = "digest", "The weekly digest of acceptance, breaches and the funnel"
     ALERT = "alert", "An alert of the manager's dashboard"
+    WEBHOOK_DISABLED = "webhook_disabled", "A webhook endpoint was disabled after failing for days"
 
 
 class Channel(models.TextChoices):
@@ -215,3 +217,179 @@ class NoticePreferences(models.Model):
 
     def __str__(self) -> str:
         return f"Notice preferences of {self.user}"
+
+
+# --- Outgoing webhooks: the outbox and its subscribers --------------------------------
+
+
+class EventType(models.TextChoices):
+    """What an outgoing event reports: stable names receivers switch on.
+    Apps record them through handoff.webhooks.outbox.record_event."""
+
+    LEAD_MQL = "lead.mql", "A lead became an MQL"
+    LEAD_ASSIGNED = "lead.assigned", "An MQL was assigned to an SDR"
+    LEAD_REASSIGNED = "lead.reassigned", "An MQL was reassigned"
+    MQL_ACCEPTED = "mql.accepted", "An SDR accepted an MQL"
+    MQL_REJECTED = "mql.rejected", "An SDR rejected an MQL (with the reason)"
+    MQL_RECYCLED = "mql.recycled", "An MQL was recycled to marketing"
+    LEAD_SQL = "lead.sql", "An SDR qualified a lead as SQL (with BANT)"
+    SLA_REMINDER = "sla.reminder", "A first touch falls due soon"
+    SLA_BREACHED = "sla.breached", "An MQL's SLA was breached"
+    ACCOUNT_MQA = "account.mqa", "An account became an MQA"
+    MODEL_PUBLISHED = "model.published", "A scoring model version was published"
+    OPPORTUNITY_WON = "opportunity.won", "An opportunity was won"
+    OPPORTUNITY_LOST = "opportunity.lost", "An opportunity was lost"
+    # Sent to one endpoint on request, never subscribed to.
+    TEST = "webhook.test", "A test event"
+
+
+SUBSCRIBABLE_EVENT_TYPES = [
+    (value, label) for value, label in EventType.choices if value != "webhook.test"
+]
+
+
+class OutboxEvent(models.Model):
+    """Something that happened, recorded in the transaction of the change
+    (the outbox): its type, its message id and the state of the objects it
+    concerns, as the app that knows them built it. Never changed."""
+
+    id = models.BigAutoField(primary_key=True)
+    message_id = models.CharField(max_length=40, unique=True, editable=False)
+    type = models.CharField(max_length=40, choices=EventType.choices)
+    occurred_at = models.DateTimeField()
+    data = models.JSONField()
+    # The id of the transaction that recorded it: events are sent in this
+    # order, and only once every older transaction has ended, so an event
+    # committed late can never arrive after a younger one (handoff.webhooks.delivery).
+    txid = models.BigIntegerField(editable=False)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "outgoing event"
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.message_id}"
+
+
+class SubscriberKind(models.TextChoices):
+    """Who takes events from the outbox. A CRM connector becomes one more kind
+    with a sender of its own (handoff.webhooks.delivery.SENDERS)."""
+
+    WEBHOOK = "webhook", "Webhook"
+
+
+class EndpointStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    DISABLED = "disabled", "Disabled (failing)"
+
+
+class WebhookEndpoint(models.Model):
+    """A receiver of outgoing events: where they go, which types it wants,
+    and the secret their signatures are made with. Written only through
+    handoff.webhooks.services."""
+
+    kind = models.CharField(
+        max_length=20, choices=SubscriberKind.choices, default=SubscriberKind.WEBHOOK
+    )
+    name = models.CharField(max_length=100, help_text='Who receives it, e.g. "Data warehouse".')
+    url = models.URLField(max_length=500, help_text="An https:// address that takes a POST.")
+    event_types = models.JSONField(
+        default=list, help_text="The event types it receives; others are not sent to it."
+    )
+    status = models.CharField(
+        max_length=10, choices=EndpointStatus.choices, default=EndpointStatus.ACTIVE
+    )
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    # Kept in clear: every signature is made with it. Shown once, when made.
+    secret = models.CharField(max_length=100, editable=False)
+    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Since when every attempt failed (None while it answers): an endpoint
+    # failing for WEBHOOK_DISABLE_AFTER_DAYS is disabled.
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # A worker sending to it holds it from this moment (one sender at a
+    # time keeps the order); an older claim belongs to a worker that died.
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = "webhook endpoint"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    GIVEN_UP = "given_up", "Given up"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: recorded with the event (one per endpoint
+    that wants it), sent in the event's order, retried with backoff until it
+    is taken or WEBHOOK_RETRY_HOURS have passed since its first failure."""
+
+    id = models.BigAutoField(primary_key=True)
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    first_failed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "webhook delivery"
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "event"], name="one_delivery_per_endpoint")
+        ]
+        indexes = [
+            # The sender's and the sweep's search for what is still to send.
+            models.Index(
+                fields=["endpoint", "event"],
+                condition=models.Q(status="pending"),
+                name="webhook_delivery_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.endpoint}"
+
+
+class WebhookAttempt(models.Model):
+    """One try at sending a delivery: the delivery log."""
+
+    id = models.BigAutoField(primary_key=True)
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Empty when no answer came (refused, timed out)."
+    )
+    ok = models.BooleanField("succeeded")
+    duration_ms = models.PositiveIntegerField()
+    response_excerpt = models.CharField(max_length=2048, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "webhook attempt"
+        verbose_name_plural = "webhook delivery log"
+        indexes = [models.Index(fields=["endpoint", "-at"], name="webhook_attempt_log")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error}"

@@ -45,6 +45,7 @@ REFERENCE_DATA = [
     ("handoff.migrations.0002_audit_roles", "grant_audit_view"),
     ("handoff.migrations.0004_apitoken_roles", "grant_token_permissions"),
     ("handoff.migrations.0006_notices", "grant_notice_view"),
+    ("handoff.migrations.0009_webhook_permissions", "grant_webhook_permissions"),
     ("scoring.migrations.0002_default_model_and_roles", "create_default_model"),
     ("routing.migrations.0002_defaults_and_roles", "create_defaults"),
     ("scoring.migrations.0005_committee_roles_and_permissions", "create_committees_and_grant"),

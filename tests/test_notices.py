@@ -299,6 +299,7 @@ def test_the_settings_page_saves_the_choices(client_as, sdr):
         "approval": [],
         "digest": [],
         "alert": [],
+        "webhook_disabled": [],
     }
     assert preferences.chat_url == "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXX"
 

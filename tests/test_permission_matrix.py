@@ -30,6 +30,7 @@ from django.utils import timezone
 from feedback.models import Opportunity
 from handoff import tokens
 from handoff.models import ApiTokenScope
+from handoff.webhooks.services import create_endpoint
 from leads.models import Lead
 from privacy.services import erase_person
 from routing.models import Membership, Queue
@@ -150,6 +151,10 @@ ROUTING_READ_OWN = api(sdr=A, other_sdr=H, ops=A, manager=A, forms=D, tracking=D
 ROUTING_CHANGE = api(sdr=D, ops=N, manager=N, forms=D, tracking=D, crm=D)
 SCORES_READ = api(sdr=A, ops=A, manager=A, forms=D, tracking=D, crm=A)
 SCORES_READ_OWN = api(sdr=A, other_sdr=H, ops=A, manager=A, forms=D, tracking=D, crm=A)
+# Webhook endpoints: marketing ops (model permissions) and tokens with webhooks:manage
+# (none of the production-like tokens here holds it: they get 403).
+WEBHOOKS_OPS = api(sdr=D, ops=A, manager=D, forms=D, tracking=D, crm=D)
+WEBHOOKS_NO_SUCH_METHOD = api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=D)
 # Erasure and export: people holding privacy.erase_person / export_person; no token.
 PRIVACY_ONLY = api(sdr=D, ops=A, manager=D, forms=D, tracking=D, crm=D)
 PRIVACY_NO_SUCH_METHOD = api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=D)
@@ -328,6 +333,28 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         "GET": PRIVACY_ONLY,
         **{m: PRIVACY_NO_SUCH_METHOD for m in API_METHODS[1:]},
     },
+    # --- API: webhook endpoints (an empty POST or PUT is refused with 400) --------
+    "webhook-endpoint-list": {
+        "GET": WEBHOOKS_OPS,
+        "POST": WEBHOOKS_OPS,
+        "PUT": WEBHOOKS_NO_SUCH_METHOD,
+        "PATCH": WEBHOOKS_NO_SUCH_METHOD,
+        "DELETE": WEBHOOKS_NO_SUCH_METHOD,
+    },
+    "webhook-endpoint-detail": {
+        "GET": WEBHOOKS_OPS,
+        "POST": WEBHOOKS_NO_SUCH_METHOD,
+        "PUT": WEBHOOKS_OPS,
+        "PATCH": WEBHOOKS_OPS,
+        "DELETE": WEBHOOKS_OPS,
+    },
+    "webhook-endpoint-rotate": {
+        "GET": WEBHOOKS_NO_SUCH_METHOD,
+        "POST": WEBHOOKS_OPS,
+        "PUT": WEBHOOKS_NO_SUCH_METHOD,
+        "PATCH": WEBHOOKS_NO_SUCH_METHOD,
+        "DELETE": WEBHOOKS_NO_SUCH_METHOD,
+    },
     # --- API: the index of links, the schema and its docs (signed in) -------------
     "api-root": {
         "GET": everyone(A, anonymous=L, revoked=L),
@@ -397,6 +424,16 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     # Erasing and exporting a person: the permissions of their own (marketing ops).
     "admin:privacy_erase": {"GET": admin_only(manager=D), "POST": admin_only(manager=D)},
     "admin:privacy_export": {"GET": admin_only(manager=D), "POST": admin_only(manager=D)},
+    # A webhook endpoint's secret rotated, a test event sent: change_webhookendpoint
+    # (marketing ops); a GET is sent back to the endpoint's page.
+    "admin:handoff_webhookendpoint_rotate": {
+        "GET": admin_only(manager=D),
+        "POST": admin_only(manager=D),
+    },
+    "admin:handoff_webhookendpoint_send_test": {
+        "GET": admin_only(manager=D),
+        "POST": admin_only(manager=D),
+    },
 }
 # Admin model pages follow the rule in admin_rule().
 ADMIN_MODEL_VIEWS = ("changelist", "add", "change", "delete", "history")
@@ -526,6 +563,12 @@ def world(sdr, other_sdr, marketing_ops, manager, integration_user) -> World:
     opportunity = Opportunity.objects.create(
         crm_id="006-1", lead=accepted.lead, amount=1000, created_on=timezone.localdate()
     )
+    webhook_endpoint = create_endpoint(
+        name="Warehouse",
+        url="https://hooks.example.org/handoff",
+        event_types=["lead.mql"],
+        by=marketing_ops,
+    ).endpoint
     erasure = erase_person(
         lead=factories.make_lead("gone@example.org"), by=marketing_ops, request_reference="T-1"
     )
@@ -566,6 +609,7 @@ def world(sdr, other_sdr, marketing_ops, manager, integration_user) -> World:
             "opportunity": opportunity.pk,
             "erasure": erasure.pk,
             "person-export": lead.pk,
+            "webhook-endpoint": webhook_endpoint.pk,
         },
     )
 

@@ -25,6 +25,7 @@ ENDPOINT_SCOPES: dict[str, Access] = {
     "assignment": Access(read=Scope.LEADS_READ),  # the decisions are the SDR's own
     "score": Access(read=Scope.SCORES_READ),
     "account-score": Access(read=Scope.SCORES_READ),
+    "webhook-endpoint": Access(read=Scope.WEBHOOKS_MANAGE, write=Scope.WEBHOOKS_MANAGE),
     # queues and memberships: not for integrations.
 }
 

@@ -26,6 +26,7 @@ DEFAULT_CHANNELS: dict[str, frozenset[str]] = {
     # The digest's email is its own, longer message (feedback.digest).
     NoticeKind.DIGEST: frozenset({Channel.APP}),
     NoticeKind.ALERT: frozenset({Channel.APP, Channel.EMAIL}),
+    NoticeKind.WEBHOOK_DISABLED: frozenset({Channel.APP, Channel.EMAIL}),
 }
 
 

@@ -10,14 +10,14 @@ POST (``json://``), for a receiver of one's own.
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from urllib.parse import urlsplit
 
 import apprise
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+
+from handoff.net import reaches_private_network
 
 _URL = URLValidator(schemes=["http", "https"])
 
@@ -40,7 +40,7 @@ def validate_webhook_url(value: str) -> None:
             "That is not a complete web address: paste the whole webhook URL.", code="invalid"
         ) from None
     host = urlsplit(value).hostname or ""
-    if not settings.CHAT_WEBHOOKS_ALLOW_PRIVATE and _reaches_private_network(host):
+    if not settings.CHAT_WEBHOOKS_ALLOW_PRIVATE and reaches_private_network(host):
         # Any signed-in person can set a webhook, and the worker posts to it:
         # without this, a person could make the server call its own network.
         raise ValidationError(
@@ -48,20 +48,6 @@ def validate_webhook_url(value: str) -> None:
             "a chat service on the internet, such as Slack or Microsoft Teams.",
             code="private",
         )
-
-
-def _reaches_private_network(host: str) -> bool:
-    """Whether ``host`` is, or resolves to, an address that is not public
-    (loopback, private ranges, link-local such as cloud metadata)."""
-    try:
-        addresses = {ipaddress.ip_address(host)}
-    except ValueError:
-        try:
-            found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-        except OSError:
-            return False  # not resolvable here: nothing can be posted to it either
-        addresses = {ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in found}
-    return any(not address.is_global for address in addresses)
 
 
 def apprise_service(url: str) -> apprise.NotifyBase | None:

@@ -37,6 +37,7 @@ from routing.models import (
     Strategy,
 )
 from routing.services.capacity import count_closed, count_opened
+from routing.services.events import announce_assigned, announce_reassigned
 from routing.services.notices import tell_assigned, tell_taken_away
 
 logger = logging.getLogger(__name__)
@@ -262,6 +263,7 @@ def route_mql(*, lead_id: int) -> Assignment | None:
     )
     if assignment.sdr_id is not None:
         tell_assigned(assignment)
+        announce_assigned(assignment)
     return assignment
 
 
@@ -300,6 +302,7 @@ def reassign(
     tell_taken_away(old, reason=reason)
     if new.sdr_id is not None:
         tell_assigned(new)
+    announce_reassigned(old=old, new=new, reason=reason)
     return new
 
 
@@ -351,6 +354,7 @@ def assign_waiting(*, queue_id: int) -> int:
         )
         waiting.queue = queue  # already loaded: telling the SDR reads its chat webhook
         tell_assigned(waiting)
+        announce_assigned(waiting)
         assigned += 1
     return assigned
 
@@ -512,5 +516,6 @@ def reassign_mqls(
         if old.sdr_id is not None:
             tell_taken_away(old, reason=reason)
         tell_assigned(new)
+        announce_reassigned(old=old, new=new, reason=reason)
         moved.append(new)
     return moved

@@ -10,11 +10,13 @@ from django.utils import timezone
 
 from handoff import audit
 from handoff.errors import ConflictError, DomainError
+from handoff.models import EventType
 from leads.models import Stage
 from leads.services import change_stage
 from routing.models import Assignment, AssignmentStatus, Touch
 from routing.services.assign import assign_waiting_on_commit
 from routing.services.capacity import count_closed
+from routing.services.events import announce_decision
 from routing.services.sla_rollup import mark_day_changed
 
 
@@ -103,6 +105,7 @@ def accept_mql(*, assignment: Assignment, by: User, note: str = "") -> Touch:
         obj=current,
         changes={"status": [AssignmentStatus.OPEN, AssignmentStatus.ACCEPTED]},
     )
+    announce_decision(current, EventType.MQL_ACCEPTED, by=by, note=note)
     return touch
 
 
@@ -132,6 +135,14 @@ def reject_mql(*, assignment: Assignment, by: User, reason: str, note: str = "")
         note=reason,
         changes={"status": [AssignmentStatus.OPEN, AssignmentStatus.REJECTED]},
     )
+    announce_decision(
+        current,
+        EventType.MQL_REJECTED,
+        by=by,
+        reason=reason,
+        reason_label=str(RejectReason(reason).label),
+        note=note,
+    )
     return touch
 
 
@@ -155,6 +166,7 @@ def recycle_mql(*, assignment: Assignment, by: User, note: str = "") -> Touch:
         obj=current,
         changes={"status": [AssignmentStatus.OPEN, AssignmentStatus.RECYCLED]},
     )
+    announce_decision(current, EventType.MQL_RECYCLED, by=by, note=note)
     return touch
 
 

@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from handoff.models import NoticeKind
+from handoff.models import EventType, NoticeKind
 from leads.models import Lead, Stage
 from routing.models import OPEN_STATUSES, Assignment, AssignmentStatus, Queue
 from routing.services.assign import assign_waiting, reassign, route_mql
+from routing.services.events import announce_clock
 from routing.services.notices import tell_about_clock
 from routing.services.sla_rollup import mark_day_changed, refresh_sla_rollup
 
@@ -49,6 +50,7 @@ def watch_sla_clocks(*, now: datetime | None = None) -> dict[str, int]:
                 f"{a.lead} is due {timezone.localtime(a.due_at):%Y-%m-%d %H:%M}: "
                 "make the first touch.",
             )
+            announce_clock(a, EventType.SLA_REMINDER)
             counts["reminded"] += 1
 
     for a in (
@@ -63,6 +65,7 @@ def watch_sla_clocks(*, now: datetime | None = None) -> dict[str, int]:
             mark_day_changed(a.due_at, now=now)  # when marked late, after its day
             text = f"SLA breached: {a.lead} was due {timezone.localtime(a.due_at):%Y-%m-%d %H:%M}."
             tell_about_clock(a.sdr, a, NoticeKind.BREACH, text)
+            announce_clock(a, EventType.SLA_BREACHED)
             if a.queue.sla_policy.escalate_to_manager:
                 sdr = a.sdr.get_full_name() or a.sdr.username if a.sdr else "nobody"
                 tell_about_clock(

@@ -42,6 +42,7 @@ from handoff.enqueue import enqueue_on_commit
 from leads.models import Account, Activity, Lead
 from scoring.bulk import condition_sql
 from scoring.engine import CompiledRule, Condition, condition_holds
+from scoring.events import announce_mqa
 from scoring.fields import ACCOUNT_PREFIX, account_values
 from scoring.models import AccountScore, Layer, ScoringModel
 from scoring.patterns import Searchable, runnable_pattern
@@ -452,6 +453,8 @@ def score_accounts(
                 changes={"qualified": [before, score.qualified]},
                 note=_summary(score, model),
             )
+            if score.qualified:
+                announce_mqa(account=account, score=score, version=model.version)
     return AccountScoringResult(scored=scored, became_mqa=became, stopped_mqa=stopped)
 
 

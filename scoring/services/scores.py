@@ -17,6 +17,7 @@ from handoff.errors import ConflictError
 from leads.models import Activity, Lead, Stage, StageChange
 from leads.services import change_stage
 from scoring import bulk, engine
+from scoring.events import announce_mql
 from scoring.fields import lead_values
 from scoring.models import LeadScore, MQLSnapshot, ScoringModel
 from scoring.selectors import compiled_model, live_compiled_model, live_model
@@ -449,6 +450,7 @@ def qualify_lead(*, lead: Lead, score: LeadScore, model: ModelVersion) -> bool:
         grade=score.grade,
         explanation=score.explanation,
     )
+    announce_mql(lead=lead, snapshot=snapshot, version=model.version)
     lead_became_mql.send(sender=MQLSnapshot, lead_id=lead.pk, snapshot_id=snapshot.pk)
     return True
 

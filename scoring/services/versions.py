@@ -15,6 +15,7 @@ from handoff.errors import DomainError
 from handoff.models import NoticeKind
 from handoff.notices.services import notify
 from handoff.roles import SALES_MANAGER
+from scoring.events import announce_published
 from scoring.models import (
     CommitteeRole,
     JobStatus,
@@ -223,4 +224,5 @@ def publish_model(*, model: ScoringModel, by: User | None) -> RescoreJob:
         obj=model,
         changes={"status": [ModelStatus.APPROVED, ModelStatus.PUBLISHED]},
     )
+    announce_published(model=model)
     return start_rescore(model=model, reason=RescoreJob.Reason.PUBLISH, by=by)
