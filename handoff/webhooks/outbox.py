@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -62,7 +62,9 @@ def record_event(
             type=type,
             occurred_at=occurred_at or timezone.now(),
             data=dict(data() if callable(data) else data),
-            txid=_CURRENT_TXID,
+            # SQLite (the embedded default) runs one writer at a time, so
+            # ids already follow commit order there: no transaction id needed.
+            txid=_CURRENT_TXID if connection.vendor == "postgresql" else 0,
         )
         WebhookDelivery.objects.bulk_create(
             WebhookDelivery(event=event, endpoint=endpoint) for endpoint in endpoints
