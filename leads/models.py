@@ -6,6 +6,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 
+from handoff.changes import change_marker_field
 from handoff.jobs import Job
 
 
@@ -153,6 +154,7 @@ class Lead(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    change_xid = change_marker_field()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -168,7 +170,11 @@ class Lead(models.Model):
                 violation_error_message="A lead needs an email or an external id.",
             ),
         ]
-        indexes = [models.Index(fields=["stage"]), models.Index(fields=["country"])]
+        indexes = [
+            models.Index(fields=["stage"]),
+            models.Index(fields=["country"]),
+            models.Index(fields=["change_xid", "id"], name="lead_change_feed"),
+        ]
 
     def __str__(self) -> str:
         return self.email or f"#{self.external_id}"

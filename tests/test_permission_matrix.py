@@ -255,6 +255,14 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         "PATCH": api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=D),
         "DELETE": DELETE_NO_SUCH_METHOD,
     },
+    # The change feed of leads: read as the list; it only reads.
+    "lead-changes": {
+        "GET": READ_LEADS,
+        "POST": api(sdr=D, ops=N, manager=D, forms=N, tracking=D, crm=N),
+        "PUT": CHANGE_NO_SUCH_METHOD,
+        "PATCH": CHANGE_NO_SUCH_METHOD,
+        "DELETE": DELETE_NO_SUCH_METHOD,
+    },
     # --- API: routing (queues and memberships are not for integrations) ---------------------
     "queue-list": {
         "GET": ROUTING_READ,
@@ -288,6 +296,7 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     # has no such method for them.
     "assignment-list": read_only_api(read=READ_LEADS, write_perm_holders={"manager": N}),
     "assignment-detail": read_only_api(read=READ_OWN_LEAD, write_perm_holders={"manager": N}),
+    "assignment-changes": read_only_api(read=READ_LEADS, write_perm_holders={"manager": N}),
     "assignment-accept": sdr_action(),
     "assignment-reject": sdr_action(),  # 400: the empty form names no reason
     "assignment-recycle": sdr_action(),
@@ -295,12 +304,20 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     # --- API: scores and outcomes ---------------------------------------------------------
     "score-list": read_only_api(read=SCORES_READ),
     "score-detail": read_only_api(read=SCORES_READ_OWN),
+    "score-changes": read_only_api(read=SCORES_READ),
     "account-score-list": read_only_api(read=SCORES_READ),
     "account-score-detail": read_only_api(read=SCORES_READ_OWN),
     # SDRs follow their leads on the lead page, not through the opportunities API.
     "opportunity-list": {
         "GET": api(sdr=D, ops=A, manager=A, forms=D, tracking=D, crm=A),
         "POST": api(sdr=D, ops=D, manager=D, forms=D, tracking=D, crm=A),
+        "PUT": api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=N),
+        "PATCH": api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=N),
+        "DELETE": api(sdr=D, ops=D, manager=D, forms=D, tracking=D, crm=D),
+    },
+    "opportunity-changes": {
+        "GET": api(sdr=D, ops=A, manager=A, forms=D, tracking=D, crm=A),
+        "POST": api(sdr=D, ops=D, manager=D, forms=D, tracking=D, crm=N),
         "PUT": api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=N),
         "PATCH": api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=N),
         "DELETE": api(sdr=D, ops=D, manager=D, forms=D, tracking=D, crm=D),
