@@ -58,6 +58,11 @@ class ApiTokenScope(models.TextChoices):
     OUTCOMES_WRITE = "outcomes:write", "Send opportunities and their outcomes (won, lost)"
     LEADS_READ = "leads:read", "Read leads, accounts, activities, assignments and opportunities"
     SCORES_READ = "scores:read", "Read lead and account scores"
+    EVENTS_WRITE = (
+        "events:write",
+        "Send a CDP's calls (Segment spec: identify, track, page, batch): "
+        "creates and updates leads and records their activities",
+    )
 
 
 class ApiToken(models.Model):

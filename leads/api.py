@@ -160,6 +160,7 @@ class ActivitySerializer(serializers.ModelSerializer):
             "occurred_at",
             "source_system",
             "external_id",
+            "event_name",
             "received_at",
         ]
 

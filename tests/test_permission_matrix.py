@@ -61,6 +61,7 @@ TOKEN_SCOPES = {
         ApiTokenScope.LEADS_READ,
         ApiTokenScope.SCORES_READ,
     ],
+    "cdp": [ApiTokenScope.EVENTS_WRITE],  # a CDP's write key (Segment, RudderStack)
     "revoked": list(ApiTokenScope.values),
 }
 PRINCIPALS = PEOPLE + tuple(TOKEN_SCOPES)
@@ -91,8 +92,10 @@ def api(
     tracking: str,
     crm: str,
     other_sdr: str | None = None,
+    cdp: str = D,
 ) -> dict[str, str]:
-    """An API endpoint: no credentials or a revoked token get 401."""
+    """An API endpoint: no credentials or a revoked token get 401. A CDP's
+    key may only send to the standard intake: elsewhere it is refused."""
     return {
         "anonymous": L,
         "sdr": sdr,
@@ -102,6 +105,7 @@ def api(
         "forms": forms,
         "tracking": tracking,
         "crm": crm,
+        "cdp": cdp,
         "revoked": L,
     }
 
@@ -152,6 +156,8 @@ SCORES_READ = api(sdr=A, ops=A, manager=A, forms=D, tracking=D, crm=A)
 SCORES_READ_OWN = api(sdr=A, other_sdr=H, ops=A, manager=A, forms=D, tracking=D, crm=A)
 # Erasure and export: people holding privacy.erase_person / export_person; no token.
 PRIVACY_ONLY = api(sdr=D, ops=A, manager=D, forms=D, tracking=D, crm=D)
+# The Segment-spec intake: keys only; a CDP's may only POST.
+CDP_ONLY = api(sdr=L, ops=L, manager=L, forms=D, tracking=D, crm=D)
 PRIVACY_NO_SUCH_METHOD = api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=D)
 
 
@@ -263,6 +269,27 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         "PATCH": CHANGE_NO_SUCH_METHOD,
         "DELETE": DELETE_NO_SUCH_METHOD,
     },
+    # --- API: the standard intake (a CDP's calls; a form's submission) ----------------------
+    # POST only, by a CDP's write key (the empty body gets 400); people's
+    # sessions are not taken there, only keys.
+    **{
+        name: {
+            "GET": CDP_ONLY,
+            "POST": api(sdr=L, ops=L, manager=L, forms=D, tracking=D, crm=D, cdp=A),
+            "PUT": CDP_ONLY,
+            "PATCH": CDP_ONLY,
+            "DELETE": CDP_ONLY,
+        }
+        for name in ("segment-identify", "segment-track", "segment-page", "segment-batch")
+    },
+    # POST only: whoever may create leads (the empty body gets 400).
+    "form-submission": {
+        "GET": api(sdr=N, ops=N, manager=N, forms=D, tracking=D, crm=D),
+        "POST": api(sdr=D, ops=A, manager=D, forms=A, tracking=D, crm=A),
+        "PUT": CHANGE_NO_SUCH_METHOD,
+        "PATCH": CHANGE_NO_SUCH_METHOD,
+        "DELETE": DELETE_NO_SUCH_METHOD,
+    },
     # --- API: routing (queues and memberships are not for integrations) ---------------------
     "queue-list": {
         "GET": ROUTING_READ,
@@ -349,7 +376,7 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     "api-root": {
         "GET": everyone(A, anonymous=L, revoked=L),
         **{
-            m: everyone(N, anonymous=L, forms=D, tracking=D, crm=D, revoked=L)
+            m: everyone(N, anonymous=L, forms=D, tracking=D, crm=D, cdp=D, revoked=L)
             for m in API_METHODS[1:]
         },
     },

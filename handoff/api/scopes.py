@@ -25,6 +25,9 @@ ENDPOINT_SCOPES: dict[str, Access] = {
     "assignment": Access(read=Scope.LEADS_READ),  # the decisions are the SDR's own
     "score": Access(read=Scope.SCORES_READ),
     "account-score": Access(read=Scope.SCORES_READ),
+    # The standard intake: a CDP's calls (its write key), a web form's submission.
+    "segment": Access(write=Scope.EVENTS_WRITE),
+    "form-submission": Access(write=Scope.LEADS_WRITE),
     # queues and memberships: not for integrations.
 }
 
