@@ -333,3 +333,27 @@ def test_a_context_of_any_shape_is_no_server_error(db, cdp, context):
     response = post(cdp, "track", track("t-1", context=context))
 
     assert response.status_code in (200, 400)
+
+
+def test_the_mappings_page_lists_the_event_names_arriving_unmapped(
+    db, cdp, client_as, marketing_ops
+):
+    EventMapping.objects.create(event_name="Demo Requested", kind="demo_request")
+    post(cdp, "identify", identify())
+    post(
+        cdp,
+        "batch",
+        {
+            "batch": [
+                track("t-1", event="Seat Added"),
+                track("t-2", event="Seat Added"),
+                track("t-3"),
+            ]
+        },
+    )
+
+    page = client_as(marketing_ops).get("/admin/leads/eventmapping/")
+
+    assert page.status_code == 200
+    assert [(r["event_name"], r["count"]) for r in page.context["unmapped"]] == [("Seat Added", 2)]
+    assert "Seat Added" in page.content.decode()
