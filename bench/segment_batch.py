@@ -114,7 +114,7 @@ def as_bulk_event(n: int, call: dict[str, Any]) -> dict[str, Any]:
     return {
         "lead_external_id": call["userId"],
         "kind": kind,
-        "url": url,
+        **({"url": url} if url else {}),
         "properties": call["properties"],
         "occurred_at": call["timestamp"],
         "source_system": BULK_SOURCE,
@@ -210,7 +210,7 @@ def run() -> Report:
     bulk_rate = bulk_stored / bulk.elapsed
     report.figure("Segment batch events/s", segment_rate, "events/s")
     report.figure("bulk API events/s", bulk_rate, "events/s")
-    report.figure("Segment / bulk API", segment_rate / bulk_rate, "ratio")
+    report.figure("Segment / bulk API", segment_rate / bulk_rate if bulk_rate else 0.0, "ratio")
     for label, load in (("Segment", segment), ("bulk API", bulk)):
         ok = [o.latency for o in load.outcomes if 200 <= o.status < 300]
         report.figure(f"{label} batch latency p50", percentile(ok, 50) * 1000, "ms")
