@@ -6,15 +6,18 @@ batch, the call's index.
 
 from __future__ import annotations
 
+import copy
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.utils import timezone
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 from handoff.errors import BatchError
-from handoff.validators import storable_json
+from handoff.validators import storable_json, unstorable_text
 from leads.domains import normalise_email
 from leads.intake import Call, Event, Identify
 from leads.models import ActivityKind, Lead, url_fits_index
@@ -184,6 +187,101 @@ def _event(attrs: dict[str, Any]) -> tuple[Event | None, dict[str, list[str]]]:
     )
 
 
+# --- The quick path for plainly valid track and page calls --------------------------
+# CallSerializer costs about a millisecond a call (most of a batch's time). A
+# track or page call whose every field is plainly valid is read here instead;
+# anything doubtful returns None and goes through the serializer, whose
+# messages the API reports.
+
+_surrogates = re.compile("[\ud800-\udfff]")
+
+
+def _plain_text(value: Any, max_length: int) -> str | None:
+    """The value as CharField takes it (stripped) when plainly valid."""
+    if type(value) is not str:
+        return None
+    value = value.strip()
+    if (
+        not value
+        or len(value) > max_length
+        or "\x00" in value
+        or (not value.isascii() and _surrogates.search(value))
+    ):
+        return None
+    return value
+
+
+def _plain_event(item: Any, parse_datetime) -> Event | None:
+    if type(item) is not dict or item.get("type") not in ("track", "page"):
+        return None
+    if "traits" in item:
+        return None
+    ids = {}
+    for name in ("userId", "anonymousId"):
+        value = item.get(name)
+        if value is None or value == "":
+            ids[name] = None
+            continue
+        ids[name] = _plain_text(value, ID_LENGTH)
+        if ids[name] is None:
+            return None
+    if ids["userId"] is None and ids["anonymousId"] is None:
+        return None
+    message_id = _plain_text(item.get("messageId"), 150)
+    if message_id is None:
+        return None
+    if item["type"] == "track":
+        event_name = _plain_text(item.get("event"), 200)
+        if event_name is None:
+            return None
+    else:
+        name = item.get("name")
+        if name is None or name == "":
+            event_name = ""
+        else:
+            event_name = _plain_text(name, 200) or ""
+            if not event_name:
+                return None
+    properties = item.get("properties", {})
+    context = item.get("context", {})
+    if type(properties) is not dict or type(context) is not dict or unstorable_text(properties):
+        return None
+    occurred_at = None
+    for name in ("timestamp", "originalTimestamp"):
+        value = item.get(name)
+        if value is None:
+            continue
+        if type(value) is not str:
+            return None
+        try:
+            parsed = parse_datetime(value)
+        except serializers.ValidationError:
+            return None
+        occurred_at = occurred_at or parsed
+    url, where = _url({"properties": properties, "context": context})
+    if url and _check_url(url, where):
+        return None
+    return Event(
+        kind=ActivityKind.PAGE_VIEW if item["type"] == "page" else None,
+        event_name=event_name,
+        url=url,
+        properties={str(k): v for k, v in properties.items()},
+        occurred_at=occurred_at or timezone.now(),
+        message_id=message_id,
+        user_id=ids["userId"],
+        anonymous_id=ids["anonymousId"],
+    )
+
+
+def _datetime_parser():
+    """The declared timestamp field's own parsing, with what it looks up for
+    every value (the time zone, the input formats) looked up once."""
+    field = copy.copy(CallSerializer._declared_fields["timestamp"])
+    field.timezone = field.default_timezone()
+    field.input_formats = api_settings.DATETIME_INPUT_FORMATS
+    return field.to_internal_value
+
+
 def validated_calls(items: Any, *, call_type: str | None = None) -> list[Call]:
     """The calls of a request: one call (``call_type`` given by the endpoint)
     or a batch's list. Raises BatchError naming each bad call by index and
@@ -198,9 +296,14 @@ def validated_calls(items: Any, *, call_type: str | None = None) -> list[Call]:
         )
     calls: list[Call] = []
     errors: dict[int, dict[str, list[str]]] = {}
+    parse_datetime = _datetime_parser()
     for index, item in enumerate(items):
         if call_type is not None and isinstance(item, dict):
             item = {**item, "type": call_type}
+        plain = _plain_event(item, parse_datetime)
+        if plain is not None:
+            calls.append(plain)
+            continue
         serializer = CallSerializer(data=item)
         if not serializer.is_valid():
             errors[index] = {k: [str(m) for m in v] for k, v in serializer.errors.items()}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
 
 import pytest
 from rest_framework.test import APIClient
@@ -357,3 +358,42 @@ def test_the_mappings_page_lists_the_event_names_arriving_unmapped(
     assert page.status_code == 200
     assert [(r["event_name"], r["count"]) for r in page.context["unmapped"]] == [("Seat Added", 2)]
     assert "Seat Added" in page.content.decode()
+
+
+def test_the_quick_path_reads_plain_calls_exactly_as_the_serializer_does(db):
+    """A plain track or page call skips the serializer (most of a batch's cost):
+    whatever the quick path takes, it must read as the serializer would."""
+    from leads.intake_validation import CallSerializer, _datetime_parser, _event, _plain_event
+
+    parse = _datetime_parser()
+    samples = [
+        track("t-1"),
+        track(" t-2 ", event=" Demo Requested ", userId=" u ", anonymousId=""),
+        track("t-3", timestamp=None, originalTimestamp="2026-11-20T10:05:00+02:00"),
+        track("t-4", context={}, properties={"url": "https://a.example/x", "n": [1, {"b": None}]}),
+        page("p-1", timestamp="2026-11-20T10:00:00Z"),
+        page(
+            "p-2",
+            name=None,
+            properties={},
+            context={"page": {"url": "https://a.example/"}},
+            originalTimestamp="2026-11-20T10:00:00Z",
+        ),
+        page("p-3", anonymousId=None, userId="u-9", timestamp="2026-11-20T10:00:00.5Z"),
+    ]
+    for call in samples:
+        quick = _plain_event(call, parse)
+        assert quick is not None, call
+        serializer = CallSerializer(data=call)
+        assert serializer.is_valid(), serializer.errors
+        assert quick == _event(serializer.validated_data)[0], call
+    for value in HOSTILE:
+        for field in ("userId", "messageId", "event", "timestamp"):
+            quick = _plain_event(track("t-9", **{field: value}), parse)
+            if quick is not None:
+                serializer = CallSerializer(data=track("t-9", **{field: value}))
+                assert serializer.is_valid(), (field, value)
+                slow = _event(serializer.validated_data)[0]
+                assert slow is not None
+                # Without a timestamp both take "now", a moment apart.
+                assert replace(quick, occurred_at=None) == replace(slow, occurred_at=None)
