@@ -242,8 +242,10 @@ def post_concurrently(
     clients: int,
     time_limit: float,
     keep_body: Callable[[int], bool] = lambda status: True,
+    path: str = "/api/activities/",
+    headers: dict[str, str] | None = None,
 ) -> LoadResult:
-    """POST each pre-encoded body to /api/activities/ from ``clients`` threads, each
+    """POST each pre-encoded body to ``path`` from ``clients`` threads, each
     with its own connection, until all are sent or ``time_limit`` seconds passed."""
     work: queue.SimpleQueue[bytes] = queue.SimpleQueue()
     for body in bodies:
@@ -257,7 +259,7 @@ def post_concurrently(
     # http.client rather than httpx: the load generator shares the two cores with
     # the server, and http.client costs it about a third of the CPU per request.
     parsed = urlsplit(base_url)
-    headers = auth_headers(token)
+    headers = headers or auth_headers(token)
 
     def client_loop() -> None:
         mine: list[Outcome] = []
@@ -274,7 +276,7 @@ def post_concurrently(
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=120)
-                conn.request("POST", "/api/activities/", body=body, headers=headers)
+                conn.request("POST", path, body=body, headers=headers)
                 response = conn.getresponse()
                 status, data = response.status, response.read()
                 if response.will_close:  # gunicorn's sync workers close after each answer

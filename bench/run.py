@@ -23,6 +23,7 @@ from bench.report import Report, table
 BENCHMARKS = {
     "ingest": "bench.ingest",
     "single_events": "bench.single_events",
+    "segment_batch": "bench.segment_batch",
     "recalibration": "bench.recalibration",
     "recalibration_1m": "bench.recalibration_1m",
     "dashboard": "bench.dashboard",

@@ -9,6 +9,13 @@ from config import views
 from feedback.api import OpportunityViewSet
 from handoff.webhooks.api import WebhookEndpointViewSet
 from leads.api import AccountViewSet, ActivityViewSet, LeadViewSet
+from leads.intake_api import (
+    FormSubmissionView,
+    SegmentBatchView,
+    SegmentIdentifyView,
+    SegmentPageView,
+    SegmentTrackView,
+)
 from privacy.api import ErasureViewSet, PersonExportViewSet
 from routing.api import AssignmentViewSet, MembershipViewSet, QueueViewSet
 from scoring.api import AccountScoreViewSet, LeadScoreViewSet
@@ -44,6 +51,13 @@ urlpatterns = [
     path("", include("feedback.urls")),
     path("admin/", admin.site.urls),
     path("api/", include(router.urls)),
+    # Segment's HTTP Tracking API paths, without a trailing slash as its
+    # libraries and destinations send them (<host>/v1/batch).
+    path("api/segment/v1/identify", SegmentIdentifyView.as_view(), name="segment-identify"),
+    path("api/segment/v1/track", SegmentTrackView.as_view(), name="segment-track"),
+    path("api/segment/v1/page", SegmentPageView.as_view(), name="segment-page"),
+    path("api/segment/v1/batch", SegmentBatchView.as_view(), name="segment-batch"),
+    path("api/form-submissions/", FormSubmissionView.as_view(), name="form-submission"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file of its own, not
     # inline, so the page works under the content security policy. A page for

@@ -14,6 +14,7 @@ from feedback import services
 from feedback.filters import OpportunityFilter
 from feedback.models import Opportunity
 from feedback.selectors import opportunities_visible_to
+from handoff.api.change_feed import change_feed
 from handoff.errors import BatchError
 from handoff.validators import MAX_ID
 from leads.models import Lead
@@ -98,6 +99,8 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     def get_queryset(self):
         return opportunities_visible_to(self.request.user)
+
+    changes = change_feed(OpportunitySerializer, "Opportunity")
 
     @extend_schema(
         request=OpportunityInSerializer,

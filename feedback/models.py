@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 
+from handoff.changes import change_marker_field
 from handoff.jobs import Job
 from handoff.reports.models import BaseChangedPeriod, BaseRollupState
 from leads.models import Lead, LeadSource
@@ -48,10 +49,12 @@ class Opportunity(models.Model):
     created_on = models.DateField(help_text="When the opportunity was created in the CRM.")
     closed_on = models.DateField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    change_xid = change_marker_field()
 
     class Meta:
         ordering = ["-created_on", "-id"]
         verbose_name_plural = "opportunities"
+        indexes = [models.Index(fields=["change_xid", "id"], name="opportunity_change_feed")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status="open") | models.Q(closed_on__isnull=False),

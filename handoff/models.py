@@ -59,6 +59,11 @@ class ApiTokenScope(models.TextChoices):
     LEADS_READ = "leads:read", "Read leads, accounts, activities, assignments and opportunities"
     SCORES_READ = "scores:read", "Read lead and account scores"
     WEBHOOKS_MANAGE = "webhooks:manage", "Manage webhook endpoints (add, change, rotate secrets)"
+    EVENTS_WRITE = (
+        "events:write",
+        "Send a CDP's calls (Segment spec: identify, track, page, batch): "
+        "creates and updates leads and records their activities",
+    )
 
 
 class ApiToken(models.Model):

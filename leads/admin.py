@@ -20,6 +20,9 @@ from leads.importing.forms import ImportLeadsForm
 from leads.models import (
     Account,
     Activity,
+    EventMapping,
+    HeldEvent,
+    Identity,
     ImportJob,
     ImportMapping,
     Lead,
@@ -164,9 +167,9 @@ class LeadAdmin(admin.ModelAdmin):
 
 @admin.register(Activity)
 class ActivityAdmin(admin.ModelAdmin):
-    list_display = ["occurred_at", "kind", "lead", "source_system", "external_id"]
+    list_display = ["occurred_at", "kind", "event_name", "lead", "source_system", "external_id"]
     list_filter = ["kind", "source_system"]
-    search_fields = ["external_id", "lead__email"]
+    search_fields = ["external_id", "event_name", "lead__email"]
     list_select_related = ["lead"]
     raw_id_fields = ["lead"]
     date_hierarchy = "occurred_at"
@@ -456,3 +459,41 @@ class ImportMappingAdmin(admin.ModelAdmin):
         slug = "".join(c if c.isalnum() else "-" for c in saved.name.lower()).strip("-")
         response["Content-Disposition"] = f'attachment; filename="{slug or "mapping"}.json"'
         return response
+
+
+@admin.register(EventMapping)
+class EventMappingAdmin(admin.ModelAdmin):
+    """Which activity kind a CDP's track event is. An event no row names is
+    recorded as "other", with its name: the list of those below says which
+    names arrive unmapped, most frequent first."""
+
+    list_display = ["event_name", "kind"]
+    search_fields = ["event_name", "kind"]
+    change_list_template = "admin/leads/eventmapping/change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        from leads.selectors import unmapped_event_names
+
+        extra_context = {**(extra_context or {}), "unmapped": unmapped_event_names(limit=20)}
+        return super().changelist_view(request, extra_context=extra_context)
+
+
+@admin.register(Identity)
+class IdentityAdmin(ReadOnlyAdmin):
+    """The ids a CDP knows people by, linked to leads by identify calls."""
+
+    list_display = ["value", "kind", "lead", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["value", "lead__email"]
+    list_select_related = ["lead"]
+
+
+@admin.register(HeldEvent)
+class HeldEventAdmin(ReadOnlyAdmin):
+    """Events of ids no lead has yet: recorded on the lead when an identify
+    links the id."""
+
+    list_display = ["occurred_at", "kind", "event_name", "anonymous_id", "user_id", "url"]
+    list_filter = ["kind"]
+    search_fields = ["anonymous_id", "user_id", "event_name", "message_id"]
+    date_hierarchy = "occurred_at"

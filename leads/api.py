@@ -4,6 +4,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
+from handoff.api.change_feed import change_feed
 from handoff.api.write_only import is_write_only, what_was_sent
 from handoff.validators import storable_json
 from leads import services
@@ -79,6 +80,8 @@ class LeadViewSet(
 
     def get_queryset(self):
         return leads_visible_to(self.request.user)
+
+    changes = change_feed(LeadSerializer, "Lead")
 
     @extend_schema(responses={201: LeadSerializer, 200: LeadSerializer})
     def create(self, request, *args, **kwargs):
@@ -157,6 +160,7 @@ class ActivitySerializer(serializers.ModelSerializer):
             "occurred_at",
             "source_system",
             "external_id",
+            "event_name",
             "received_at",
         ]
 

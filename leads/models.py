@@ -6,6 +6,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 
+from handoff.changes import change_marker_field
 from handoff.jobs import Job
 
 
@@ -153,6 +154,7 @@ class Lead(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    change_xid = change_marker_field()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -168,7 +170,11 @@ class Lead(models.Model):
                 violation_error_message="A lead needs an email or an external id.",
             ),
         ]
-        indexes = [models.Index(fields=["stage"]), models.Index(fields=["country"])]
+        indexes = [
+            models.Index(fields=["stage"]),
+            models.Index(fields=["country"]),
+            models.Index(fields=["change_xid", "id"], name="lead_change_feed"),
+        ]
 
     def __str__(self) -> str:
         return self.email or f"#{self.external_id}"
@@ -192,6 +198,9 @@ class ActivityKind(models.TextChoices):
     EMAIL_OPEN = "email_open", "Email open"
     EMAIL_CLICK = "email_click", "Email click"
     EMAIL_UNSUBSCRIBE = "email_unsubscribe", "Email unsubscribe"
+    # A named event (a CDP's track call) no event mapping gives a kind: kept
+    # with its name (Activity.event_name), which the pages show.
+    OTHER = "other", "Other"
 
 
 activity_kind_validator = RegexValidator(
@@ -229,6 +238,13 @@ class Activity(models.Model):
     external_id = models.CharField(
         max_length=200, help_text="The sending system's id for this event; replays are ignored."
     )
+    # db_default: the bulk insert and the benchmarks' SQL need not name it.
+    event_name = models.CharField(
+        max_length=200,
+        blank=True,
+        db_default="",
+        help_text="The sender's own name for the event (a CDP's track event or page name).",
+    )
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -256,10 +272,83 @@ class Activity(models.Model):
 
     @property
     def kind_label(self) -> str:
+        if self.kind == ActivityKind.OTHER and self.event_name:
+            return self.event_name
         try:
             return ActivityKind(self.kind).label
         except ValueError:
             return self.kind.replace("_", " ").capitalize()
+
+
+class EventMapping(models.Model):
+    """Which activity kind a CDP's named event is (``track`` calls): "Demo
+    Requested" -> demo_request. Events no mapping names are kept as "other",
+    with their name."""
+
+    event_name = models.CharField(
+        max_length=200,
+        unique=True,
+        help_text='The event as the CDP sends it, e.g. "Demo Requested".',
+    )
+    kind = models.CharField(
+        max_length=50,
+        validators=[activity_kind_validator],
+        help_text="The activity kind it is recorded as, e.g. demo_request (scoring tests kinds).",
+    )
+
+    class Meta:
+        ordering = ["event_name"]
+
+    def __str__(self) -> str:
+        return f"{self.event_name} → {self.kind}"
+
+
+class Identity(models.Model):
+    """An id a CDP knows a person by (its user id, or a browser's anonymous
+    id), linked to the lead an ``identify`` call named."""
+
+    class Kind(models.TextChoices):
+        USER_ID = "user_id", "User id"
+        ANONYMOUS_ID = "anonymous_id", "Anonymous id"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    value = models.CharField(max_length=200)
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="identities")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "identities"
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="identity_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value} → {self.lead_id}"
+
+
+class HeldEvent(models.Model):
+    """A CDP's event sent under an id no lead has yet (an anonymous visitor):
+    held here, and recorded on the lead once an ``identify`` links the id."""
+
+    user_id = models.CharField(max_length=200, blank=True)
+    anonymous_id = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=50)
+    event_name = models.CharField(max_length=200, blank=True)
+    url = models.URLField(max_length=2000, blank=True)
+    properties = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField()
+    message_id = models.CharField(max_length=200, unique=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [
+            models.Index(fields=["anonymous_id"], name="heldevent_anonymous"),
+            models.Index(fields=["user_id"], name="heldevent_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_name or self.kind} by {self.anonymous_id or self.user_id}"
 
 
 class StageChange(models.Model):

@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from handoff.api.change_feed import change_feed
 from handoff.api.permissions import TokenScopes
 from routing import services
 from routing.filters import AssignmentFilter, MembershipFilter, QueueFilter
@@ -213,6 +214,8 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     def get_queryset(self):
         return assignments_visible_to(self.request.user)
+
+    changes = change_feed(AssignmentSerializer, "Assignment")
 
     def _decide(self, request, serializer_class, run) -> Response:
         assignment = self.get_object()

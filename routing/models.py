@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from handoff.changes import change_marker_field
 from handoff.notices.webhooks import validate_webhook_url
 from handoff.reports.models import BaseChangedPeriod, BaseRollupState
 from leads.models import Lead, LeadSource
@@ -303,6 +304,7 @@ class Assignment(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     why = models.JSONField(default=dict, help_text="Why this queue and this SDR.")
     waiting_reason = models.CharField(max_length=300, blank=True)
+    change_xid = change_marker_field()
 
     objects = AssignmentQuerySet.as_manager()
 
@@ -317,6 +319,7 @@ class Assignment(models.Model):
             )
         ]
         indexes = [
+            models.Index(fields=["change_xid", "id"], name="assignment_change_feed"),
             models.Index(fields=["sdr", "status", "due_at"]),
             models.Index(fields=["queue", "status"]),
             models.Index(fields=["status", "due_at"]),

@@ -7,6 +7,7 @@ the scores of the leads (and accounts) they may see.
 import django_filters
 from rest_framework import mixins, serializers, viewsets
 
+from handoff.api.change_feed import change_feed
 from handoff.filters import IdFilter
 from scoring.models import AccountScore, LeadScore
 from scoring.selectors import account_scores_visible_to, lead_scores_visible_to
@@ -70,6 +71,8 @@ class LeadScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     def get_queryset(self):
         return lead_scores_visible_to(self.request.user)
+
+    changes = change_feed(LeadScoreSerializer, "LeadScore")
 
 
 class AccountScoreSerializer(serializers.ModelSerializer):

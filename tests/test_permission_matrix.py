@@ -62,6 +62,7 @@ TOKEN_SCOPES = {
         ApiTokenScope.LEADS_READ,
         ApiTokenScope.SCORES_READ,
     ],
+    "cdp": [ApiTokenScope.EVENTS_WRITE],  # a CDP's write key (Segment, RudderStack)
     "revoked": list(ApiTokenScope.values),
 }
 PRINCIPALS = PEOPLE + tuple(TOKEN_SCOPES)
@@ -92,8 +93,10 @@ def api(
     tracking: str,
     crm: str,
     other_sdr: str | None = None,
+    cdp: str = D,
 ) -> dict[str, str]:
-    """An API endpoint: no credentials or a revoked token get 401."""
+    """An API endpoint: no credentials or a revoked token get 401. A CDP's
+    key may only send to the standard intake: elsewhere it is refused."""
     return {
         "anonymous": L,
         "sdr": sdr,
@@ -103,6 +106,7 @@ def api(
         "forms": forms,
         "tracking": tracking,
         "crm": crm,
+        "cdp": cdp,
         "revoked": L,
     }
 
@@ -157,6 +161,8 @@ WEBHOOKS_OPS = api(sdr=D, ops=A, manager=D, forms=D, tracking=D, crm=D)
 WEBHOOKS_NO_SUCH_METHOD = api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=D)
 # Erasure and export: people holding privacy.erase_person / export_person; no token.
 PRIVACY_ONLY = api(sdr=D, ops=A, manager=D, forms=D, tracking=D, crm=D)
+# The Segment-spec intake: keys only; a CDP's may only POST.
+CDP_ONLY = api(sdr=L, ops=L, manager=L, forms=D, tracking=D, crm=D)
 PRIVACY_NO_SUCH_METHOD = api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=D)
 
 
@@ -260,6 +266,35 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         "PATCH": api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=D),
         "DELETE": DELETE_NO_SUCH_METHOD,
     },
+    # The change feed of leads: read as the list; it only reads.
+    "lead-changes": {
+        "GET": READ_LEADS,
+        "POST": api(sdr=D, ops=N, manager=D, forms=N, tracking=D, crm=N),
+        "PUT": CHANGE_NO_SUCH_METHOD,
+        "PATCH": CHANGE_NO_SUCH_METHOD,
+        "DELETE": DELETE_NO_SUCH_METHOD,
+    },
+    # --- API: the standard intake (a CDP's calls; a form's submission) ----------------------
+    # POST only, by a CDP's write key (the empty body gets 400); people's
+    # sessions are not taken there, only keys.
+    **{
+        name: {
+            "GET": CDP_ONLY,
+            "POST": api(sdr=L, ops=L, manager=L, forms=D, tracking=D, crm=D, cdp=A),
+            "PUT": CDP_ONLY,
+            "PATCH": CDP_ONLY,
+            "DELETE": CDP_ONLY,
+        }
+        for name in ("segment-identify", "segment-track", "segment-page", "segment-batch")
+    },
+    # POST only: whoever may create leads (the empty body gets 400).
+    "form-submission": {
+        "GET": api(sdr=N, ops=N, manager=N, forms=D, tracking=D, crm=D),
+        "POST": api(sdr=D, ops=A, manager=D, forms=A, tracking=D, crm=A),
+        "PUT": CHANGE_NO_SUCH_METHOD,
+        "PATCH": CHANGE_NO_SUCH_METHOD,
+        "DELETE": DELETE_NO_SUCH_METHOD,
+    },
     # --- API: routing (queues and memberships are not for integrations) ---------------------
     "queue-list": {
         "GET": ROUTING_READ,
@@ -293,6 +328,7 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     # has no such method for them.
     "assignment-list": read_only_api(read=READ_LEADS, write_perm_holders={"manager": N}),
     "assignment-detail": read_only_api(read=READ_OWN_LEAD, write_perm_holders={"manager": N}),
+    "assignment-changes": read_only_api(read=READ_LEADS, write_perm_holders={"manager": N}),
     "assignment-accept": sdr_action(),
     "assignment-reject": sdr_action(),  # 400: the empty form names no reason
     "assignment-recycle": sdr_action(),
@@ -300,12 +336,20 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     # --- API: scores and outcomes ---------------------------------------------------------
     "score-list": read_only_api(read=SCORES_READ),
     "score-detail": read_only_api(read=SCORES_READ_OWN),
+    "score-changes": read_only_api(read=SCORES_READ),
     "account-score-list": read_only_api(read=SCORES_READ),
     "account-score-detail": read_only_api(read=SCORES_READ_OWN),
     # SDRs follow their leads on the lead page, not through the opportunities API.
     "opportunity-list": {
         "GET": api(sdr=D, ops=A, manager=A, forms=D, tracking=D, crm=A),
         "POST": api(sdr=D, ops=D, manager=D, forms=D, tracking=D, crm=A),
+        "PUT": api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=N),
+        "PATCH": api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=N),
+        "DELETE": api(sdr=D, ops=D, manager=D, forms=D, tracking=D, crm=D),
+    },
+    "opportunity-changes": {
+        "GET": api(sdr=D, ops=A, manager=A, forms=D, tracking=D, crm=A),
+        "POST": api(sdr=D, ops=D, manager=D, forms=D, tracking=D, crm=N),
         "PUT": api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=N),
         "PATCH": api(sdr=D, ops=N, manager=D, forms=D, tracking=D, crm=N),
         "DELETE": api(sdr=D, ops=D, manager=D, forms=D, tracking=D, crm=D),
@@ -359,7 +403,7 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     "api-root": {
         "GET": everyone(A, anonymous=L, revoked=L),
         **{
-            m: everyone(N, anonymous=L, forms=D, tracking=D, crm=D, revoked=L)
+            m: everyone(N, anonymous=L, forms=D, tracking=D, crm=D, cdp=D, revoked=L)
             for m in API_METHODS[1:]
         },
     },

@@ -1,4 +1,9 @@
-"""Integrations authenticate with ``Authorization: Bearer <key>``."""
+"""Integrations authenticate with ``Authorization: Bearer <key>``; a CDP
+(Segment, RudderStack) sends its write key as HTTP Basic's username, and the
+write key is an API token's key (``WriteKeyAuthentication``)."""
+
+import base64
+import binascii
 
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -22,25 +27,52 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "Malformed Authorization header: send 'Authorization: Bearer <key>'."
             )
-        token = token_for_key(header[1])
-        if token is None:
-            raise exceptions.AuthenticationFailed("Unknown API token.")
-        if token.is_revoked:
-            revoked = timezone.localtime(token.revoked_at).strftime("%Y-%m-%d %H:%M %Z")
-            raise exceptions.AuthenticationFailed(
-                f"This API token ({token.prefix}…, {token.name}) was revoked on {revoked}; "
-                "ask an administrator for a new one."
-            )
-        if not token.user.is_active:
-            raise exceptions.AuthenticationFailed(
-                f"The account of this API token ({token.user.get_username()}) is deactivated."
-            )
-        note_use(token)
-        return token.user, token
+        return user_of_key(header[1])
 
     def authenticate_header(self, request):
         # Makes DRF answer 401 (not 403) to requests without credentials.
         return f'{self.keyword} realm="api"'
+
+
+def user_of_key(key: str):
+    """(user, token) for a valid key; AuthenticationFailed saying why not."""
+    token = token_for_key(key)
+    if token is None:
+        raise exceptions.AuthenticationFailed("Unknown API token.")
+    if token.is_revoked:
+        revoked = timezone.localtime(token.revoked_at).strftime("%Y-%m-%d %H:%M %Z")
+        raise exceptions.AuthenticationFailed(
+            f"This API token ({token.prefix}…, {token.name}) was revoked on {revoked}; "
+            "ask an administrator for a new one."
+        )
+    if not token.user.is_active:
+        raise exceptions.AuthenticationFailed(
+            f"The account of this API token ({token.user.get_username()}) is deactivated."
+        )
+    note_use(token)
+    return token.user, token
+
+
+class WriteKeyAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Basic base64(<write key>:)``, as Segment's libraries
+    and destinations send it: the write key is an API token's key (the
+    password, empty, is ignored). Only the standard intake's endpoints take it."""
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != b"basic":
+            return None
+        try:
+            decoded = base64.b64decode(header[1], validate=True).decode("utf-8")
+        except (IndexError, binascii.Error, UnicodeDecodeError):
+            raise exceptions.AuthenticationFailed(
+                "Malformed Authorization header: send the write key as HTTP Basic's "
+                "username ('Authorization: Basic base64(<write key>:)')."
+            ) from None
+        return user_of_key(decoded.partition(":")[0])
+
+    def authenticate_header(self, request):
+        return 'Basic realm="api"'
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -55,4 +87,17 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
             "type": "http",
             "scheme": "bearer",
             "description": "An API token issued in the admin (API tokens).",
+        }
+
+
+class WriteKeyScheme(OpenApiAuthenticationExtension):
+    target_class = WriteKeyAuthentication
+    name = "writeKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "basic",
+            "description": "A CDP's write key (an API token's key) as the username, "
+            "the password empty, as Segment sends it.",
         }

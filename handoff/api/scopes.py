@@ -26,6 +26,9 @@ ENDPOINT_SCOPES: dict[str, Access] = {
     "score": Access(read=Scope.SCORES_READ),
     "account-score": Access(read=Scope.SCORES_READ),
     "webhook-endpoint": Access(read=Scope.WEBHOOKS_MANAGE, write=Scope.WEBHOOKS_MANAGE),
+    # The standard intake: a CDP's calls (its write key), a web form's submission.
+    "segment": Access(write=Scope.EVENTS_WRITE),
+    "form-submission": Access(write=Scope.LEADS_WRITE),
     # queues and memberships: not for integrations.
 }
 

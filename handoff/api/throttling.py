@@ -27,6 +27,8 @@ INGESTION = {
     "lead": "ingest-leads",
     "activity": "ingest-activities",
     "opportunity": "ingest-opportunities",
+    "segment": "ingest-activities",
+    "form-submission": "ingest-leads",
 }
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 clock = time.time  # tests stop it

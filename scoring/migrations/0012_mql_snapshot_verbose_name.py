@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scoring', '0010_rule_operator_age_days'),
+        ('scoring', '0011_change_feed_marker'),
     ]
 
     operations = [
