@@ -30,6 +30,15 @@ def new_message_id() -> str:
 _CURRENT_TXID = RawSQL("pg_current_xact_id()::text::bigint", [])
 
 
+def _endpoints_wanting(type: EventType) -> list[WebhookEndpoint]:
+    active = WebhookEndpoint.objects.filter(status=EndpointStatus.ACTIVE)
+    if connection.vendor == "postgresql":
+        return list(active.filter(event_types__contains=[str(type)]).only("pk"))
+    # SQLite (the embedded default) has no JSON containment; its few
+    # endpoints are filtered here instead.
+    return [e for e in active.only("pk", "event_types") if str(type) in e.event_types]
+
+
 def record_event(
     *,
     type: EventType,
@@ -48,11 +57,7 @@ def record_event(
     ``endpoints`` names the receivers instead (a test event). Returns the
     event, or None when no endpoint wants it (nothing is stored then)."""
     if endpoints is None:
-        endpoints = list(
-            WebhookEndpoint.objects.filter(
-                status=EndpointStatus.ACTIVE, event_types__contains=[str(type)]
-            ).only("pk")
-        )
+        endpoints = _endpoints_wanting(type)
     if not endpoints:
         return None
     # Both rows or neither; inside the caller's transaction, no savepoint.
