@@ -28,6 +28,28 @@ def pytest_configure(config):
         )
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Tests that commit (and so flush the database after them, reference data
+    included) run after every test that rolls back, as pytest-django orders
+    them; pytest's own grouping by parametrized session fixtures (Playwright's
+    browser) may have pulled some forward since. The sort is stable."""
+
+    def commits(item) -> bool:
+        marker = item.get_closest_marker("django_db")
+        fixtures = getattr(item, "fixturenames", ())
+        return bool(marker and marker.kwargs.get("transaction")) or (
+            "transactional_db" in fixtures or "live_server" in fixtures
+        )
+
+    def uses_db(item) -> bool:
+        return item.get_closest_marker("django_db") is not None or "db" in getattr(
+            item, "fixturenames", ()
+        )
+
+    items.sort(key=lambda item: 1 if commits(item) else 0 if uses_db(item) else 2)
+
+
 def _user(username: str, role: str | None, **extra) -> User:
     user = User.objects.create_user(username=username, password=PASSWORD, **extra)
     if role:

@@ -329,9 +329,10 @@ def test_hostile_values_anywhere_get_200_or_a_400_that_names_the_call(db, cdp, p
             assert response.json()["errors"], (place, value)
 
 
-@pytest.mark.parametrize("context", ["x", {"page": "x"}, {"page": {"url": 5}}, {"page": None}])
-def test_a_context_of_any_shape_is_no_server_error(db, cdp, context):
-    response = post(cdp, "track", track("t-1", context=context))
+# Not named `context`: that is Playwright's browser-context fixture.
+@pytest.mark.parametrize("call_context", ["x", {"page": "x"}, {"page": {"url": 5}}, {"page": None}])
+def test_a_context_of_any_shape_is_no_server_error(db, cdp, call_context):
+    response = post(cdp, "track", track("t-1", context=call_context))
 
     assert response.status_code in (200, 400)
 
