@@ -48,7 +48,9 @@ from routing.selectors import (
 from routing.services.decisions import RejectReason
 
 QUEUE_PAGE_SIZE = 25
-NOTICES_SHOWN = 10
+# A few, above the queue: the queue itself is what the SDR came for; the
+# notices page holds the rest.
+NOTICES_SHOWN = 5
 REASONS_SHOWN = 3
 REASON_LABELS = dict(RejectReason.choices)
 

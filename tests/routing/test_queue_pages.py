@@ -356,6 +356,19 @@ def test_unread_notices_are_listed_and_counted(client_as, sdr, desk):
     assert 'aria-label="1 unread"' in html
 
 
+def test_the_queue_shows_the_newest_five_notices_and_links_to_the_rest(client_as, sdr, desk):
+    for n in range(7):
+        set_due(mql_for(sdr, n), minutes=-10 - n)
+    forget_new_mql_notices()
+    watch_sla_clocks()  # seven breaches
+
+    html = client_as(sdr).get("/queue/").content.decode()
+
+    assert html.count('class="notice notice-') == 5
+    assert "The newest 5 of 7 unread are shown." in html
+    assert 'href="/notices/">All notices</a></p>' in html
+
+
 def test_marking_one_notice_read_with_htmx_answers_the_updated_list(client_as, sdr, desk):
     assignment = mql_for(sdr)
     forget_new_mql_notices()
