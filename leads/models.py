@@ -373,6 +373,14 @@ class StageChange(models.Model):
     )
     changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
     reason = models.CharField(max_length=500, blank=True)
+    # A move a merge made: the survivor taking the further stage the duplicate
+    # had reached. That crossing is already in the duplicate's own rows (moved
+    # to the survivor too), so the dashboard's rollup does not count it again.
+    by_merge = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Made by a merge: the survivor took the further stage of the duplicate.",
+    )
 
     class Meta:
         ordering = ["-changed_at", "-id"]
@@ -414,6 +422,54 @@ class LeadMerge(models.Model):
     def who(self) -> str:
         """The actor's name as it was, or "system"."""
         return self.merged_by_name or "system"
+
+
+class DuplicateReason(models.TextChoices):
+    # In the order the search tries them: a pair is kept with the first that matched.
+    MAILBOX = "mailbox", "Same mailbox written differently"
+    PHONE = "phone", "Same phone number and last name"
+    NAME_AT_COMPANY = "name_at_company", "Same name at the same company domain"
+
+
+class DuplicateCandidate(models.Model):
+    """Two leads that look like one person, found by
+    ``leads.duplicates.find_duplicate_candidates``; marketing ops merge them
+    (choosing the survivor) or dismiss them. A dismissed pair is kept, so it
+    is never proposed again. ``first`` is always the lower id."""
+
+    first = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=20, choices=DuplicateReason.choices)
+    matched_on = models.CharField(
+        max_length=300, help_text="The value both leads share, once normalised."
+    )
+    found_at = models.DateTimeField(auto_now_add=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    dismissed_by_name = models.CharField(max_length=150, blank=True, db_default="")
+
+    class Meta:
+        ordering = ["-found_at", "-id"]
+        verbose_name = "duplicate candidate"
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="duplicate_pair_once"),
+            models.CheckConstraint(
+                condition=models.Q(first__lt=models.F("second")), name="duplicate_pair_ordered"
+            ),
+        ]
+        indexes = [
+            # The list shows the pairs still to decide, newest first.
+            models.Index(
+                fields=["-found_at"],
+                condition=models.Q(dismissed_at__isnull=True),
+                name="duplicate_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.first_id} and #{self.second_id}: {self.get_reason_display()}"
 
 
 class ImportJob(Job):

@@ -309,3 +309,10 @@ def _rows(objects: Iterable[models.Model]) -> list[dict[str, Any]]:
     """Each row as {"model", "id", every field}, as JSON would carry it."""
     out = json.loads(serializers.serialize("json", objects))
     return [{"model": row["model"], "id": row["pk"], **row["fields"]} for row in out]
+
+
+def move_merged_lead(*, survivor_id: int, duplicate_id: int) -> None:
+    """Inside a merge (``leads.signals.lead_merging``): the record of an
+    erasure done on the duplicate moves to the survivor, the lead that person
+    now is. (Its pseudonym stays in the merge record's copy of the duplicate.)"""
+    Erasure.objects.filter(lead_id=duplicate_id).update(lead_id=survivor_id)
