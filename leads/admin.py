@@ -19,6 +19,7 @@ from leads.importing import wizard
 from leads.importing.forms import ImportLeadsForm
 from leads.models import (
     Account,
+    AccountDomain,
     Activity,
     DuplicateCandidate,
     EventMapping,
@@ -44,6 +45,13 @@ class LeadSourceAdmin(admin.ModelAdmin):
     list_editable = ["mql_eligible"]
 
 
+class AccountDomainInline(admin.TabularInline):
+    model = AccountDomain
+    extra = 1
+    verbose_name = "other domain"
+    verbose_name_plural = "other domains (leads from these and their subdomains join the account)"
+
+
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     list_display = [
@@ -56,9 +64,10 @@ class AccountAdmin(admin.ModelAdmin):
         "is_target_account",
     ]
     list_filter = ["is_target_account", "industry", "country"]
-    search_fields = ["name", "domain"]
+    search_fields = ["name", "domain", "other_domains__domain"]
     list_select_related = ["owner"]
     autocomplete_fields = ["owner"]
+    inlines = [AccountDomainInline]
 
     def save_model(self, request, obj: Account, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -110,9 +119,20 @@ class LeadAdmin(admin.ModelAdmin):
     list_select_related = ["source", "owner"]
     autocomplete_fields = ["account", "owner"]
     # The stage is written by the lifecycle service only, so it is never edited here.
-    readonly_fields = ["stage", "created_at", "updated_at"]
+    readonly_fields = ["stage", "account_matched_by", "created_at", "updated_at"]
+    exclude = ["account_match", "account_matched_domain"]
     inlines = [StageChangeInline, ActivityInline]
     actions = ["merge_selected"]
+
+    @admin.display(description="account matched by")
+    def account_matched_by(self, lead: Lead) -> str:
+        return lead.account_match_text or "—"
+
+    def save_model(self, request, obj: Lead, form, change: bool) -> None:
+        if "account" in form.changed_data:
+            # Chosen by hand: no domain matched it.
+            obj.account_match, obj.account_matched_domain = "", ""
+        super().save_model(request, obj, form, change)
 
     @admin.action(description="Merge the two selected leads", permissions=["change"])
     def merge_selected(self, request, queryset):

@@ -95,6 +95,41 @@ class Account(models.Model):
         return f"{self.name} ({self.domain})"
 
 
+class AccountDomain(models.Model):
+    """Another domain of the account (a brand, a country's domain, an
+    acquired company's): its people's leads join the account too."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="other_domains")
+    domain = models.CharField(
+        max_length=253, unique=True, help_text="Lower-case company domain, without www."
+    )
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain
+
+    def clean(self) -> None:
+        from leads.domains import is_personal_domain, normalise_domain
+
+        self.domain = normalise_domain(self.domain)
+        if is_personal_domain(self.domain):
+            raise ValidationError({"domain": "A free-mail or disposable domain names no company."})
+        if Account.objects.filter(domain=self.domain).exclude(pk=self.account_id).exists():
+            raise ValidationError({"domain": "Another account has this domain."})
+
+
+class AccountMatch(models.TextChoices):
+    """How a lead's email domain found its account."""
+
+    DOMAIN = "domain", "The account's domain"
+    OTHER_DOMAIN = "other_domain", "One of the account's other domains"
+    PARENT_DOMAIN = "parent_domain", "A subdomain of the account's domain"
+    PARENT_OTHER_DOMAIN = "parent_other_domain", "A subdomain of one of the account's other domains"
+    NEW = "new", "A new account made for the company domain"
+
+
 class Lead(models.Model):
     # Unique but optional: historical lists (such as the X Education export)
     # identify people by an external id and carry no email at all. NULL, not
@@ -117,6 +152,21 @@ class Lead(models.Model):
     company_name = models.CharField(max_length=200, blank=True)
     account = models.ForeignKey(
         Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    account_match = models.CharField(
+        max_length=20,
+        choices=AccountMatch.choices,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="How the email's domain found the account; empty when set by hand.",
+    )
+    account_matched_domain = models.CharField(
+        max_length=253,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The account's domain that the email's domain matched.",
     )
     source = models.ForeignKey(LeadSource, on_delete=models.PROTECT, related_name="leads")
     source_detail = models.CharField(max_length=200, blank=True)
@@ -182,6 +232,27 @@ class Lead(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def account_match_text(self) -> str:
+        """How the lead joined its account, in words for the lead page."""
+        if self.account_id is None:
+            return ""
+        email = (self.email or "").rpartition("@")[2].lower()
+        matched = self.account_matched_domain
+        texts = {
+            AccountMatch.DOMAIN: f"its email domain, {matched}",
+            AccountMatch.OTHER_DOMAIN: (
+                f"its email domain, {matched}, another of the account's domains"
+            ),
+            AccountMatch.PARENT_DOMAIN: f"its email domain {email}, a subdomain of {matched}",
+            AccountMatch.PARENT_OTHER_DOMAIN: (
+                f"its email domain {email}, a subdomain of {matched}, "
+                "another of the account's domains"
+            ),
+            AccountMatch.NEW: f"its email domain {email}: a new account was made for {matched}",
+        }
+        return texts.get(self.account_match, "set by hand")
 
 
 class ActivityKind(models.TextChoices):

@@ -16,6 +16,7 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from handoff.errors import BatchError, ConflictError, DomainError
+from leads.account_matching import match_account
 from leads.domains import email_domain, is_personal_domain, normalise_domain, normalise_email
 from leads.models import (
     ALLOWED_TRANSITIONS,
@@ -51,17 +52,21 @@ LEAD_PROFILE_FIELDS = (
 
 
 def account_for_email(*, email: str, company_name: str = "") -> Account | None:
-    """The account of the email's company domain, created on first sight.
+    """The account of the email's company domain (see leads.account_matching):
+    its own or another domain, or a parent domain; created on first sight.
 
     Free-mail and disposable domains never create or join an account.
     """
-    domain = email_domain(email)
-    if not domain or is_personal_domain(domain):
-        return None
-    account, _ = Account.objects.get_or_create(
-        domain=domain, defaults={"name": company_name or domain}
-    )
-    return account
+    match = match_account(email_domain(email), company_name=company_name)
+    return match.account if match is not None else None
+
+
+def _join_account(lead: Lead) -> None:
+    """The lead joins its email domain's account, recording how it matched."""
+    match = match_account(email_domain(lead.email or ""), company_name=lead.company_name)
+    if match is not None:
+        lead.account = match.account
+        lead.account_match, lead.account_matched_domain = match.how, match.domain
 
 
 @transaction.atomic
@@ -169,7 +174,7 @@ def _fill_in(
         first, last = (attributes, lead.attributes) if keep_known else (lead.attributes, attributes)
         lead.attributes = {**first, **last}
     if lead.email and lead.account_id is None:
-        lead.account = account_for_email(email=lead.email, company_name=lead.company_name)
+        _join_account(lead)
 
 
 @transaction.atomic
