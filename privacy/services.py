@@ -31,7 +31,7 @@ from feedback.models import Opportunity, SQLQualification
 from handoff import audit
 from handoff.errors import DomainError
 from handoff.models import AuditEntry, Notice
-from leads.models import Activity, ImportJob, Lead, LeadMerge, StageChange
+from leads.models import Activity, DuplicateCandidate, ImportJob, Lead, LeadMerge, StageChange
 from privacy.models import Erasure
 from routing.models import Assignment, Touch
 from scoring.models import LeadScore, MQLSnapshot
@@ -204,6 +204,12 @@ def erase_person(*, lead: Lead, by: User, request_reference: str) -> Erasure:
         update_fields=["email", "external_id", "first_name", "last_name", "phone", "attributes"]
     )
     count("lead", 1)
+
+    # Pairs proposed as duplicates quote the person's mailbox, phone or name
+    # (normalised, so not found by the identifiers as written). They are
+    # derived: deleted, and never found again once the identifiers are gone.
+    pairs, _ = DuplicateCandidate.objects.filter(Q(first=lead) | Q(second=lead)).delete()
+    count("duplicate pair", pairs)
 
     # The lead's own rows: all its identifiers, first and last names alone too.
     own: list[tuple[str, models.QuerySet, list[str]]] = [

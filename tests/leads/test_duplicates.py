@@ -159,3 +159,17 @@ def test_an_empty_list_says_so(db, client_as, marketing_ops):
     page = client_as(marketing_ops).get(reverse("admin:leads_duplicatecandidate_changelist"))
 
     assert "0 duplicate candidates" in page.content.decode()
+
+
+def test_erasing_a_person_removes_the_pairs_that_quote_them(acme, marketing_ops):
+    from privacy.services import erase_person
+
+    _people(acme)
+    duplicates.find_duplicate_candidates()
+    lead = Lead.objects.get(email="ana@one.io")
+
+    erasure = erase_person(lead=lead, by=marketing_ops, request_reference="PRIV-1")
+
+    assert not DuplicateCandidate.objects.filter(matched_on__contains="diaz").exists()
+    assert erasure.rows["duplicate pair"] == 1
+    assert duplicates.find_duplicate_candidates().total == 0
