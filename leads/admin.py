@@ -172,7 +172,9 @@ class LeadAdmin(admin.ModelAdmin):
                 self.message_user(
                     request,
                     f"Merged #{merge.merged_lead_id} into {survivor}: "
-                    f"{merge.activities_moved} activities moved.",
+                    f"{merge.activities_moved:,} "
+                    f"{'activity' if merge.activities_moved == 1 else 'activities'} moved, "
+                    "with its assignments, decisions and outcomes.",
                     messages.SUCCESS,
                 )
                 return redirect("admin:leads_lead_change", survivor.pk)

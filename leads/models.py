@@ -252,7 +252,12 @@ class Lead(models.Model):
             ),
             AccountMatch.NEW: f"its email domain {email}: a new account was made for {matched}",
         }
-        return texts.get(self.account_match, "set by hand")
+        if self.account_match in texts:
+            return texts[self.account_match]
+        # Leads that joined before the match was recorded, or chosen by hand.
+        if email and email == self.account.domain:
+            return f"its email domain, {email}"
+        return "chosen by hand"
 
 
 class ActivityKind(models.TextChoices):

@@ -103,4 +103,11 @@ def test_an_account_chosen_by_hand_says_so(db, client_as, marketing_ops):
     Lead.objects.filter(pk=lead.pk).update(account=other, account_match="")
     lead.refresh_from_db()
 
-    assert lead.account_match_text == "set by hand"
+    assert lead.account_match_text == "chosen by hand"
+    # A lead that joined before matches were recorded says what its domain shows.
+    Lead.objects.filter(pk=lead.pk).update(account=lead.account, account_match="")
+    lead.refresh_from_db()
+    assert lead.account_match_text == "chosen by hand"
+    Lead.objects.filter(pk=lead.pk).update(email="jo@other.io")
+    lead.refresh_from_db()
+    assert lead.account_match_text == "its email domain, other.io"
