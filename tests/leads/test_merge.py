@@ -233,3 +233,15 @@ def test_a_merge_settles_the_duplicates_candidate_pairs(db, marketing_ops):
 )
 def test_the_stage_moves_only_through_allowed_moves(start, end, path):
     assert lifecycle_path(start, end) == path
+
+
+def test_an_erased_duplicate_can_be_merged_and_its_erasure_record_stays(db, marketing_ops):
+    from privacy.models import Erasure
+    from privacy.services import erase_person
+
+    survivor, duplicate = factories.make_lead(), factories.make_lead()
+    erase_person(lead=duplicate, by=marketing_ops, request_reference="PRIV-7")
+
+    merge_leads(survivor=survivor, duplicate=duplicate, by=marketing_ops)
+
+    assert Erasure.objects.get().lead_id == survivor.pk
