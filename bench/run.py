@@ -27,6 +27,7 @@ BENCHMARKS = {
     "recalibration": "bench.recalibration",
     "recalibration_1m": "bench.recalibration_1m",
     "dashboard": "bench.dashboard",
+    "duplicates": "bench.duplicates",  # the duplicate search over a million leads
     "load": "bench.load",  # ten minutes of mixed traffic
     "webhooks": "bench.webhooks",  # change to received; 10,000 events to three endpoints
     # Scoring and routing at a million leads (bench.data generates them once per

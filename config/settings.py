@@ -415,6 +415,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "feedback.refresh_weekly_counts",
         "schedule": env_int("DASHBOARD_ROLLUP_INTERVAL_SECONDS", 300),
     },
+    # Likely duplicate leads for marketing ops to merge or dismiss.
+    "find-duplicate-candidates": {
+        "task": "leads.find_duplicate_candidates",
+        "schedule": env_int("DUPLICATE_SEARCH_INTERVAL_SECONDS", 3600),
+    },
     "rebuild-dashboard-rollup": {
         "task": "feedback.rebuild_weekly_counts",
         "schedule": env_int("DASHBOARD_REBUILD_INTERVAL_SECONDS", 24 * 3600),

@@ -15,6 +15,8 @@ source and, where the measure has them, a queue, an SDR and a model version:
 - ``accepted``, ``rejected``, ``recycled``: assignments closed with that
   status, in the week of ``closed_at``. The assignment's queue and SDR; the
   model of its hand-off snapshot.
+- Stage changes a merge made (``by_merge``) count in neither: they repeat a
+  crossing the duplicate's own rows, moved to the survivor, already count.
 - ``sql``, ``opportunity``, ``won``, ``lost``: stage changes to that stage, in
   the week of ``changed_at``. Queue and SDR of the hand-off: the lead's latest
   accepted assignment closed at or before the change.
@@ -215,7 +217,7 @@ def _mql_crossings(weeks: PeriodRange) -> Iterator[tuple[Cell, Decimal]]:
         lead_id=OuterRef("lead_id"), created_at__gte=OuterRef("changed_at")
     ).order_by("created_at", "pk")
     rows = (
-        weeks.moments(StageChange.objects.filter(to_stage=Stage.MQL), "changed_at")
+        weeks.moments(StageChange.objects.filter(to_stage=Stage.MQL, by_merge=False), "changed_at")
         .annotate(
             week=WEEK.trunc("changed_at"),
             queue=Subquery(routed.values("queue_id")[:1]),
@@ -244,7 +246,10 @@ def _mql_crossings(weeks: PeriodRange) -> Iterator[tuple[Cell, Decimal]]:
 def _later_stages(weeks: PeriodRange) -> Iterator[tuple[Cell, Decimal]]:
     handoff = _latest_accepted(before="changed_at")
     rows = (
-        weeks.moments(StageChange.objects.filter(to_stage__in=list(LATER_STAGES)), "changed_at")
+        weeks.moments(
+            StageChange.objects.filter(to_stage__in=list(LATER_STAGES), by_merge=False),
+            "changed_at",
+        )
         .annotate(
             week=WEEK.trunc("changed_at"),
             queue=Subquery(handoff.values("queue_id")[:1]),

@@ -19,9 +19,9 @@ from feedback.events import announce_outcome, announce_sql
 from feedback.models import Opportunity, SQLQualification
 from handoff import audit
 from handoff.errors import DomainError
-from leads.models import Lead, Stage
+from leads.models import Lead, Stage, StageChange
 from leads.services import change_stage
-from routing.models import Assignment, AssignmentStatus
+from routing.models import Assignment, AssignmentStatus, Touch
 
 BANT_MAX_LENGTH = 300
 
@@ -300,3 +300,32 @@ def record_opportunity(
     audit.record(actor=by, action="updated", obj=opportunity, changes=changes)
     rollup.mark_weeks_changed(days=[old_created_on, created_on])
     return OpportunityResult(opportunity, created=False, changed=True)
+
+
+# --- Merges ----------------------------------------------------------------------------------
+
+
+def move_merged_lead(*, survivor_id: int, duplicate_id: int) -> None:
+    """The duplicate's SQL records (BANT) and opportunities become the
+    survivor's; runs inside the merge (``leads.signals.lead_merging``), after
+    routing moved the assignments. Every count of the dashboard stays: the
+    rollup counts rows, not leads. Only its split by lead source can move
+    (the rows now have the survivor's source), so when the sources differ the
+    weeks those rows fall in are recounted at the next refresh."""
+    SQLQualification.objects.filter(lead_id=duplicate_id).update(lead_id=survivor_id)
+    Opportunity.objects.filter(lead_id=duplicate_id).update(lead_id=survivor_id)
+    sources = set(
+        Lead.objects.filter(pk__in=[survivor_id, duplicate_id]).values_list("source_id", flat=True)
+    )
+    if len(sources) < 2:
+        return
+    moments: list[Any] = [
+        *StageChange.objects.filter(lead_id=survivor_id).values_list("changed_at", flat=True),
+        *Opportunity.objects.filter(lead_id=survivor_id).values_list("created_on", flat=True),
+        *Touch.objects.filter(assignment__lead_id=survivor_id).values_list("at", flat=True),
+    ]
+    for closed_at, first_touch_at in Assignment.objects.filter(lead_id=survivor_id).values_list(
+        "closed_at", "first_touch_at"
+    ):
+        moments += [closed_at, first_touch_at]
+    rollup.mark_weeks_changed(days=moments)

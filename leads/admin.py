@@ -14,12 +14,14 @@ from django.utils.html import format_html
 
 from handoff.admin import ReadOnlyAdmin
 from handoff.errors import DomainError
-from leads import importing, services
+from leads import duplicates, importing, services
 from leads.importing import wizard
 from leads.importing.forms import ImportLeadsForm
 from leads.models import (
     Account,
+    AccountDomain,
     Activity,
+    DuplicateCandidate,
     EventMapping,
     HeldEvent,
     Identity,
@@ -43,6 +45,13 @@ class LeadSourceAdmin(admin.ModelAdmin):
     list_editable = ["mql_eligible"]
 
 
+class AccountDomainInline(admin.TabularInline):
+    model = AccountDomain
+    extra = 1
+    verbose_name = "other domain"
+    verbose_name_plural = "other domains (leads from these and their subdomains join the account)"
+
+
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     list_display = [
@@ -55,9 +64,10 @@ class AccountAdmin(admin.ModelAdmin):
         "is_target_account",
     ]
     list_filter = ["is_target_account", "industry", "country"]
-    search_fields = ["name", "domain"]
+    search_fields = ["name", "domain", "other_domains__domain"]
     list_select_related = ["owner"]
     autocomplete_fields = ["owner"]
+    inlines = [AccountDomainInline]
 
     def save_model(self, request, obj: Account, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -109,9 +119,20 @@ class LeadAdmin(admin.ModelAdmin):
     list_select_related = ["source", "owner"]
     autocomplete_fields = ["account", "owner"]
     # The stage is written by the lifecycle service only, so it is never edited here.
-    readonly_fields = ["stage", "created_at", "updated_at"]
+    readonly_fields = ["stage", "account_matched_by", "created_at", "updated_at"]
+    exclude = ["account_match", "account_matched_domain"]
     inlines = [StageChangeInline, ActivityInline]
     actions = ["merge_selected"]
+
+    @admin.display(description="account matched by")
+    def account_matched_by(self, lead: Lead) -> str:
+        return lead.account_match_text or "—"
+
+    def save_model(self, request, obj: Lead, form, change: bool) -> None:
+        if "account" in form.changed_data:
+            # Chosen by hand: no domain matched it.
+            obj.account_match, obj.account_matched_domain = "", ""
+        super().save_model(request, obj, form, change)
 
     @admin.action(description="Merge the two selected leads", permissions=["change"])
     def merge_selected(self, request, queryset):
@@ -151,7 +172,9 @@ class LeadAdmin(admin.ModelAdmin):
                 self.message_user(
                     request,
                     f"Merged #{merge.merged_lead_id} into {survivor}: "
-                    f"{merge.activities_moved} activities moved.",
+                    f"{merge.activities_moved:,} "
+                    f"{'activity' if merge.activities_moved == 1 else 'activities'} moved, "
+                    "with its assignments, decisions and outcomes.",
                     messages.SUCCESS,
                 )
                 return redirect("admin:leads_lead_change", survivor.pk)
@@ -163,6 +186,82 @@ class LeadAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return render(request, "admin/leads/lead/merge.html", context)
+
+
+class DuplicateStatusFilter(admin.SimpleListFilter):
+    """Pairs still to decide by default; the dismissed ones on request."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("dismissed", "Dismissed")]
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "To decide",
+        }
+        yield from list(super().choices(changelist))[1:]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(dismissed_at__isnull=self.value() != "dismissed")
+
+
+@admin.register(DuplicateCandidate)
+class DuplicateCandidateAdmin(ReadOnlyAdmin):
+    """Likely duplicates the hourly search found: merge a pair (choosing the
+    lead that stays) or dismiss it (it is never proposed again)."""
+
+    list_display = ["found_at", "lead_one", "lead_two", "reason", "matched_on", "merge_link"]
+    list_filter = [DuplicateStatusFilter, "reason"]
+    list_select_related = ["first", "second"]
+    search_fields = ["matched_on", "first__email", "second__email"]
+    actions = ["dismiss_selected"]
+
+    @staticmethod
+    def _lead(lead: Lead) -> str:
+        return format_html(
+            '<a href="{}">{}</a><br>{}',
+            reverse("admin:leads_lead_change", args=[lead.pk]),
+            lead,
+            f"{lead.full_name or 'no name'}, {lead.get_stage_display()}",
+        )
+
+    @admin.display(description="one lead")
+    def lead_one(self, pair: DuplicateCandidate) -> str:
+        return self._lead(pair.first)
+
+    @admin.display(description="the other")
+    def lead_two(self, pair: DuplicateCandidate) -> str:
+        return self._lead(pair.second)
+
+    @admin.display(description="")
+    def merge_link(self, pair: DuplicateCandidate) -> str:
+        if pair.dismissed_at is not None:
+            return f"dismissed by {pair.dismissed_by_name or 'system'}"
+        return format_html(
+            '<a class="button" href="{}?ids={},{}">Merge…</a>',
+            reverse("admin:leads_lead_merge"),
+            pair.first_id,
+            pair.second_id,
+        )
+
+    def has_dismiss_permission(self, request) -> bool:
+        return request.user.has_perm("leads.change_duplicatecandidate")
+
+    @admin.action(description="Not duplicates: dismiss the selected pairs", permissions=["dismiss"])
+    def dismiss_selected(self, request, queryset):
+        count = duplicates.dismiss_candidates(
+            candidate_ids=queryset.values_list("pk", flat=True), by=request.user
+        )
+        noun = "pair" if count == 1 else "pairs"
+        self.message_user(
+            request,
+            f"Dismissed {count:,} {noun}; they will not be proposed again.",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Activity)

@@ -95,6 +95,41 @@ class Account(models.Model):
         return f"{self.name} ({self.domain})"
 
 
+class AccountDomain(models.Model):
+    """Another domain of the account (a brand, a country's domain, an
+    acquired company's): its people's leads join the account too."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="other_domains")
+    domain = models.CharField(
+        max_length=253, unique=True, help_text="Lower-case company domain, without www."
+    )
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain
+
+    def clean(self) -> None:
+        from leads.domains import is_personal_domain, normalise_domain
+
+        self.domain = normalise_domain(self.domain)
+        if is_personal_domain(self.domain):
+            raise ValidationError({"domain": "A free-mail or disposable domain names no company."})
+        if Account.objects.filter(domain=self.domain).exclude(pk=self.account_id).exists():
+            raise ValidationError({"domain": "Another account has this domain."})
+
+
+class AccountMatch(models.TextChoices):
+    """How a lead's email domain found its account."""
+
+    DOMAIN = "domain", "The account's domain"
+    OTHER_DOMAIN = "other_domain", "One of the account's other domains"
+    PARENT_DOMAIN = "parent_domain", "A subdomain of the account's domain"
+    PARENT_OTHER_DOMAIN = "parent_other_domain", "A subdomain of one of the account's other domains"
+    NEW = "new", "A new account made for the company domain"
+
+
 class Lead(models.Model):
     # Unique but optional: historical lists (such as the X Education export)
     # identify people by an external id and carry no email at all. NULL, not
@@ -117,6 +152,21 @@ class Lead(models.Model):
     company_name = models.CharField(max_length=200, blank=True)
     account = models.ForeignKey(
         Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    account_match = models.CharField(
+        max_length=20,
+        choices=AccountMatch.choices,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="How the email's domain found the account; empty when set by hand.",
+    )
+    account_matched_domain = models.CharField(
+        max_length=253,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The account's domain that the email's domain matched.",
     )
     source = models.ForeignKey(LeadSource, on_delete=models.PROTECT, related_name="leads")
     source_detail = models.CharField(max_length=200, blank=True)
@@ -182,6 +232,32 @@ class Lead(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def account_match_text(self) -> str:
+        """How the lead joined its account, in words for the lead page."""
+        if self.account_id is None:
+            return ""
+        email = (self.email or "").rpartition("@")[2].lower()
+        matched = self.account_matched_domain
+        texts = {
+            AccountMatch.DOMAIN: f"its email domain, {matched}",
+            AccountMatch.OTHER_DOMAIN: (
+                f"its email domain, {matched}, another of the account's domains"
+            ),
+            AccountMatch.PARENT_DOMAIN: f"its email domain {email}, a subdomain of {matched}",
+            AccountMatch.PARENT_OTHER_DOMAIN: (
+                f"its email domain {email}, a subdomain of {matched}, "
+                "another of the account's domains"
+            ),
+            AccountMatch.NEW: f"its email domain {email}: a new account was made for {matched}",
+        }
+        if self.account_match in texts:
+            return texts[self.account_match]
+        # Leads that joined before the match was recorded, or chosen by hand.
+        if email and email == self.account.domain:
+            return f"its email domain, {email}"
+        return "chosen by hand"
 
 
 class ActivityKind(models.TextChoices):
@@ -373,6 +449,14 @@ class StageChange(models.Model):
     )
     changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
     reason = models.CharField(max_length=500, blank=True)
+    # A move a merge made: the survivor taking the further stage the duplicate
+    # had reached. That crossing is already in the duplicate's own rows (moved
+    # to the survivor too), so the dashboard's rollup does not count it again.
+    by_merge = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Made by a merge: the survivor took the further stage of the duplicate.",
+    )
 
     class Meta:
         ordering = ["-changed_at", "-id"]
@@ -414,6 +498,54 @@ class LeadMerge(models.Model):
     def who(self) -> str:
         """The actor's name as it was, or "system"."""
         return self.merged_by_name or "system"
+
+
+class DuplicateReason(models.TextChoices):
+    # In the order the search tries them: a pair is kept with the first that matched.
+    MAILBOX = "mailbox", "Same mailbox written differently"
+    PHONE = "phone", "Same phone number and last name"
+    NAME_AT_COMPANY = "name_at_company", "Same name at the same company domain"
+
+
+class DuplicateCandidate(models.Model):
+    """Two leads that look like one person, found by
+    ``leads.duplicates.find_duplicate_candidates``; marketing ops merge them
+    (choosing the survivor) or dismiss them. A dismissed pair is kept, so it
+    is never proposed again. ``first`` is always the lower id."""
+
+    first = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=20, choices=DuplicateReason.choices)
+    matched_on = models.CharField(
+        max_length=300, help_text="The value both leads share, once normalised."
+    )
+    found_at = models.DateTimeField(auto_now_add=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    dismissed_by_name = models.CharField(max_length=150, blank=True, db_default="")
+
+    class Meta:
+        ordering = ["-found_at", "-id"]
+        verbose_name = "duplicate candidate"
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="duplicate_pair_once"),
+            models.CheckConstraint(
+                condition=models.Q(first__lt=models.F("second")), name="duplicate_pair_ordered"
+            ),
+        ]
+        indexes = [
+            # The list shows the pairs still to decide, newest first.
+            models.Index(
+                fields=["-found_at"],
+                condition=models.Q(dismissed_at__isnull=True),
+                name="duplicate_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.first_id} and #{self.second_id}: {self.get_reason_display()}"
 
 
 class ImportJob(Job):

@@ -10,23 +10,27 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from handoff.errors import BatchError, ConflictError, DomainError
+from leads.account_matching import match_account
 from leads.domains import email_domain, is_personal_domain, normalise_domain, normalise_email
 from leads.models import (
     ALLOWED_TRANSITIONS,
     Account,
     Activity,
+    DuplicateCandidate,
+    Identity,
     Lead,
     LeadMerge,
     LeadSource,
     Stage,
     StageChange,
 )
-from leads.signals import activities_recorded, leads_changed
+from leads.signals import activities_recorded, lead_merging, leads_changed
 
 # Lead fields an upsert may set; the identifiers, stage and history are not among them.
 LEAD_PROFILE_FIELDS = (
@@ -48,17 +52,21 @@ LEAD_PROFILE_FIELDS = (
 
 
 def account_for_email(*, email: str, company_name: str = "") -> Account | None:
-    """The account of the email's company domain, created on first sight.
+    """The account of the email's company domain (see leads.account_matching):
+    its own or another domain, or a parent domain; created on first sight.
 
     Free-mail and disposable domains never create or join an account.
     """
-    domain = email_domain(email)
-    if not domain or is_personal_domain(domain):
-        return None
-    account, _ = Account.objects.get_or_create(
-        domain=domain, defaults={"name": company_name or domain}
-    )
-    return account
+    match = match_account(email_domain(email), company_name=company_name)
+    return match.account if match is not None else None
+
+
+def _join_account(lead: Lead) -> None:
+    """The lead joins its email domain's account, recording how it matched."""
+    match = match_account(email_domain(lead.email or ""), company_name=lead.company_name)
+    if match is not None:
+        lead.account = match.account
+        lead.account_match, lead.account_matched_domain = match.how, match.domain
 
 
 @transaction.atomic
@@ -166,7 +174,7 @@ def _fill_in(
         first, last = (attributes, lead.attributes) if keep_known else (lead.attributes, attributes)
         lead.attributes = {**first, **last}
     if lead.email and lead.account_id is None:
-        lead.account = account_for_email(email=lead.email, company_name=lead.company_name)
+        _join_account(lead)
 
 
 @transaction.atomic
@@ -205,6 +213,7 @@ def change_stage(
     by: User | None = None,
     reason: str = "",
     expected_from: str | None = None,
+    by_merge: bool = False,
 ) -> StageChange:
     """Move a lead to another lifecycle stage and record who, when, why.
 
@@ -232,6 +241,7 @@ def change_stage(
         # Kept as it was, like an audit entry's actor.
         changed_by_name=person.get_username() if person is not None else "",
         reason=reason,
+        by_merge=by_merge,
     )
 
 
@@ -245,27 +255,89 @@ def set_owner(*, lead: Lead, owner: User | None) -> None:
     lead.owner = owner
 
 
+# How far along the funnel each stage is. A merge leaves the survivor at the
+# further of the two leads' stages; side roads (nurture, recycled,
+# disqualified) are no further than a fresh lead that was worked once.
+FUNNEL_RANK: dict[str, int] = {
+    Stage.LEAD: 0,
+    Stage.NURTURE: 1,
+    Stage.RECYCLED: 1,
+    Stage.DISQUALIFIED: 1,
+    Stage.MQL: 2,
+    Stage.SAL: 3,
+    Stage.SQL: 4,
+    Stage.OPPORTUNITY: 5,
+    Stage.LOST: 6,
+    Stage.WON: 7,
+}
+
+
+def lifecycle_path(from_stage: str, to_stage: str) -> list[str]:
+    """The shortest list of allowed moves from one stage to another (the
+    stages after ``from_stage``), or [] when there is none or they are equal."""
+    paths: dict[str, list[str]] = {from_stage: []}
+    frontier = [from_stage]
+    while frontier and to_stage not in paths:
+        following = []
+        for stage in frontier:
+            for step in sorted(ALLOWED_TRANSITIONS[stage]):
+                if step not in paths:
+                    paths[step] = [*paths[stage], step]
+                    following.append(step)
+        frontier = following
+    return paths.get(to_stage, [])
+
+
 @transaction.atomic
 def merge_leads(*, survivor: Lead, duplicate: Lead, by: User | None) -> LeadMerge:
     """Fold a duplicate into the survivor and delete the duplicate.
 
-    Activities and stage history move to the survivor; attributes and empty
+    Every row that names the duplicate moves to the survivor: here its
+    activities, stage history, identities and earlier merges; in the apps
+    above, through ``lead_merging`` (sent before the duplicate is deleted),
+    its assignments and touches, MQL snapshots, SQL records, opportunities
+    and erasures. The survivor ends at the further of the two stages, reached
+    through allowed moves recorded as made by the merge. Attributes and empty
     profile fields are filled from the duplicate (the survivor's values win).
     The duplicate's data is kept on the merge record.
     """
     if survivor.pk == duplicate.pk:
         raise DomainError("A lead cannot be merged into itself.")
-    survivor = Lead.objects.select_for_update().get(pk=survivor.pk)
-    duplicate = Lead.objects.select_for_update().get(pk=duplicate.pk)
+    # Locked in id order, so two merges of the same pair cannot deadlock.
+    locked = {
+        lead.pk: lead
+        for lead in Lead.objects.select_for_update()
+        .filter(pk__in=[survivor.pk, duplicate.pk])
+        .order_by("pk")
+    }
+    if len(locked) != 2:
+        raise ConflictError("One of these leads no longer exists; someone merged it already.")
+    survivor, duplicate = locked[survivor.pk], locked[duplicate.pk]
 
     snapshot = json.loads(json.dumps(model_to_dict(duplicate), default=str))
     moved = Activity.objects.filter(lead=duplicate).update(lead=survivor)
     StageChange.objects.filter(lead=duplicate).update(lead=survivor)
+    Identity.objects.filter(lead=duplicate).update(lead=survivor)
+    LeadMerge.objects.filter(survivor=duplicate).update(survivor=survivor)
+    # Pairs with the duplicate are settled by this merge; the next search
+    # proposes the survivor's own pairs afresh.
+    DuplicateCandidate.objects.filter(Q(first=duplicate) | Q(second=duplicate)).delete()
     for name in LEAD_PROFILE_FIELDS:
         if getattr(survivor, name) in ("", None) and getattr(duplicate, name) not in ("", None):
             setattr(survivor, name, getattr(duplicate, name))
     survivor.attributes = {**duplicate.attributes, **survivor.attributes}
     survivor.account = survivor.account or duplicate.account
+    survivor.legal_hold = survivor.legal_hold or duplicate.legal_hold
+    survivor.do_not_contact = survivor.do_not_contact or duplicate.do_not_contact
+    if FUNNEL_RANK[duplicate.stage] > FUNNEL_RANK[survivor.stage]:
+        for stage in lifecycle_path(survivor.stage, duplicate.stage):
+            change_stage(
+                lead=survivor,
+                to_stage=stage,
+                by=by,
+                reason=f"Merge: lead #{duplicate.pk} had reached {Stage(duplicate.stage).label}",
+                by_merge=True,
+            )
     merge = LeadMerge.objects.create(
         survivor=survivor,
         merged_lead_id=duplicate.pk,
@@ -275,6 +347,8 @@ def merge_leads(*, survivor: Lead, duplicate: Lead, by: User | None) -> LeadMerg
         merged_by=by,
         merged_by_name=by.get_username() if by is not None else "",
     )
+    # The apps above move their rows now, while the duplicate still exists.
+    lead_merging.send(sender=Lead, survivor_id=survivor.pk, duplicate_id=duplicate.pk, by=by)
     # Free the duplicate's identifiers before the survivor may take them.
     duplicate.delete()
     if survivor.email is None and duplicate.email:

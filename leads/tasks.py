@@ -4,7 +4,7 @@ from celery import shared_task
 from django.conf import settings
 
 from handoff.jobs import JOB_TASK_OPTIONS
-from leads import importing, retention
+from leads import duplicates, importing, retention
 
 
 @shared_task(name="leads.run_import", **JOB_TASK_OPTIONS)
@@ -25,3 +25,9 @@ def expire_activities() -> int:
     if not settings.ACTIVITY_RETENTION_DAYS:
         return 0
     return retention.remove_old_activities(days=settings.ACTIVITY_RETENTION_DAYS)
+
+
+@shared_task(name="leads.find_duplicate_candidates")
+def find_duplicate_candidates() -> int:
+    """Records the likely duplicate pairs not yet known; returns how many."""
+    return duplicates.find_duplicate_candidates().total

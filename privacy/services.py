@@ -31,7 +31,7 @@ from feedback.models import Opportunity, SQLQualification
 from handoff import audit
 from handoff.errors import DomainError
 from handoff.models import AuditEntry, Notice
-from leads.models import Activity, ImportJob, Lead, LeadMerge, StageChange
+from leads.models import Activity, DuplicateCandidate, ImportJob, Lead, LeadMerge, StageChange
 from privacy.models import Erasure
 from routing.models import Assignment, Touch
 from scoring.models import LeadScore, MQLSnapshot
@@ -205,6 +205,12 @@ def erase_person(*, lead: Lead, by: User, request_reference: str) -> Erasure:
     )
     count("lead", 1)
 
+    # Pairs proposed as duplicates quote the person's mailbox, phone or name
+    # (normalised, so not found by the identifiers as written). They are
+    # derived: deleted, and never found again once the identifiers are gone.
+    pairs, _ = DuplicateCandidate.objects.filter(Q(first=lead) | Q(second=lead)).delete()
+    count("duplicate pair", pairs)
+
     # The lead's own rows: all its identifiers, first and last names alone too.
     own: list[tuple[str, models.QuerySet, list[str]]] = [
         ("activity", Activity.objects.filter(lead=lead), ["url", "properties", "external_id"]),
@@ -309,3 +315,10 @@ def _rows(objects: Iterable[models.Model]) -> list[dict[str, Any]]:
     """Each row as {"model", "id", every field}, as JSON would carry it."""
     out = json.loads(serializers.serialize("json", objects))
     return [{"model": row["model"], "id": row["pk"], **row["fields"]} for row in out]
+
+
+def move_merged_lead(*, survivor_id: int, duplicate_id: int) -> None:
+    """Inside a merge (``leads.signals.lead_merging``): the record of an
+    erasure done on the duplicate moves to the survivor, the lead that person
+    now is. (Its pseudonym stays in the merge record's copy of the duplicate.)"""
+    Erasure.objects.filter(lead_id=duplicate_id).update(lead_id=survivor_id)

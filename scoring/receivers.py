@@ -3,7 +3,7 @@
 from django.dispatch import receiver
 
 from handoff.enqueue import enqueue_on_commit
-from leads.signals import activities_recorded, leads_changed
+from leads.signals import activities_recorded, lead_merging, leads_changed
 
 
 @receiver(activities_recorded, dispatch_uid="scoring-rescore-on-activity")
@@ -22,3 +22,11 @@ def on_leads_changed(sender, lead_ids, **kwargs) -> None:
     from scoring.tasks import rescore_changed_leads
 
     enqueue_on_commit(rescore_changed_leads, lead_ids=sorted(lead_ids))
+
+
+@receiver(lead_merging, dispatch_uid="scoring-move-merged-lead")
+def on_lead_merging(sender, survivor_id, duplicate_id, **kwargs) -> None:
+    """Inside the merge (before the duplicate is deleted): see scoring.services.merging."""
+    from scoring.services.merging import move_merged_lead
+
+    move_merged_lead(survivor_id=survivor_id, duplicate_id=duplicate_id)

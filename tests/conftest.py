@@ -65,6 +65,8 @@ REFERENCE_DATA = [
     ("leads.migrations.0004_importjob_permissions", "grant_import_permissions"),
     ("leads.migrations.0012_importmapping_permissions", "grant_mapping_permissions"),
     ("leads.migrations.0017_standard_event_intake", "grant_intake_permissions"),
+    ("leads.migrations.0021_duplicate_candidate_permissions", "grant_duplicate_permissions"),
+    ("leads.migrations.0023_account_domain_permissions", "grant_account_domain_permissions"),
     ("handoff.migrations.0002_audit_roles", "grant_audit_view"),
     ("handoff.migrations.0004_apitoken_roles", "grant_token_permissions"),
     ("handoff.migrations.0006_notices", "grant_notice_view"),

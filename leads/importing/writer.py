@@ -19,10 +19,11 @@ from django.db import connection
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from leads.account_matching import match_accounts
 from leads.domains import email_domain, is_personal_domain
 from leads.importing.mapping import Mapping
 from leads.importing.rows import LeadValues
-from leads.models import Account, Lead, LeadSource
+from leads.models import Lead, LeadSource
 from leads.signals import leads_changed
 
 
@@ -75,7 +76,7 @@ def write_chunk(
     if changed:
         fields = ["updated_at", "attributes", *_profile_fields(mapping)]
         if by_email:
-            fields.append("account")
+            fields += ["account", "account_match", "account_matched_domain"]
         _update(changed, fields)
     leads_changed.send(sender=Lead, lead_ids={lead.pk for lead in new + changed})
     return ChunkWritten(created=len(new), updated=len(changed))
@@ -109,7 +110,9 @@ def _profile_fields(mapping: Mapping) -> list[str]:
 
 
 def _join_accounts(leads: list[Lead]) -> None:
-    """Each lead joins the account of its email's company domain, created on first sight.
+    """Each lead joins the account of its email's company domain, created on
+    first sight (see leads.account_matching: other domains and parent
+    domains match too), recording how it matched.
 
     Free-mail and disposable domains never make an account (as account_for_email).
     A new account is named after the company of the first lead that brings it.
@@ -121,11 +124,9 @@ def _join_accounts(leads: list[Lead]) -> None:
             names.setdefault(domain, lead.company_name or domain)
     if not names:
         return
-    # ignore_conflicts: an account made meanwhile by someone else is simply used.
-    Account.objects.bulk_create(
-        [Account(domain=domain, name=name) for domain, name in names.items()],
-        ignore_conflicts=True,
-    )
-    accounts = Account.objects.in_bulk(list(names), field_name="domain")
+    matches = match_accounts(names)
     for lead in leads:
-        lead.account = accounts.get(email_domain(lead.email or ""))
+        match = matches.get(email_domain(lead.email or ""))
+        if match is not None:
+            lead.account = match.account
+            lead.account_match, lead.account_matched_domain = match.how, match.domain

@@ -114,7 +114,9 @@ def test_merge_moves_activities_history_and_attributes_to_the_survivor(db, marke
     survivor.refresh_from_db()
     assert not Lead.objects.filter(pk=duplicate.pk).exists()
     assert survivor.activities.count() == 2
-    assert survivor.stage_changes.count() == 1
+    # The duplicate's move, and the survivor's own to the further stage.
+    assert survivor.stage_changes.count() == 2
+    assert survivor.stage == Stage.NURTURE
     assert survivor.title == "VP Sales"
     assert survivor.attributes == {"plan": "pro", "seats": 10}
     assert merge.activities_moved == 2
