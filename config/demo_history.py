@@ -163,7 +163,8 @@ def _candidates() -> list[Lead]:
     return list(
         Lead.objects.filter(
             source__in=eligible,
-            stage=Stage.LEAD,
+            # Nurture too: scoring sends a lead that fits but has not engaged there.
+            stage__in=[Stage.LEAD, Stage.NURTURE],
             do_not_contact=False,
             account__isnull=False,
             score__total__gte=MIN_SCORE,

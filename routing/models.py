@@ -189,7 +189,9 @@ class Membership(models.Model):
         null=True, blank=True, help_text="Away (skipped) until this moment."
     )
     is_active = models.BooleanField(default=True)
-    # Never reset: round robin stays fair as members come and go.
+    # The round robin's tally, never lowered: leads given, plus the turns let
+    # pass while away and the level a (re)joining member starts at, so round
+    # robin stays fair as members come, go and come back (capacity.keep_pace).
     assigned_count = models.PositiveIntegerField(default=0, editable=False)
     # How many of this queue's assignments are open with this SDR now. Kept by
     # the routing services in the transaction that opens or closes one, under

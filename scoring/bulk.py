@@ -215,9 +215,9 @@ def _once(entry: str, rule: CompiledRule) -> str:
 
 def scores_sql(model: CompiledModel, *, as_of: datetime, lead_filter: Sql) -> Sql:
     """A SELECT of (lead_id, fit, engagement, total in hundredths, grade,
-    disqualified, qualifies, explanation, basis, source_id) for the leads
-    ``lead_filter`` keeps. ``basis`` fingerprints what the score was computed
-    from (see rescore_sql).
+    disqualified, qualifies, explanation, basis, source_id, fit_only) for the
+    leads ``lead_filter`` keeps (fit_only as engine.fit_only). ``basis``
+    fingerprints what the score was computed from (see rescore_sql).
 
     ``lead_filter`` is a condition on the placeholder ``{lead_id}``, e.g.
     ``Sql("{lead_id} BETWEEN %s AND %s", [lo, hi])``.
@@ -235,7 +235,7 @@ def rescore_sql(
     only_changed: bool,
 ) -> Sql:
     """scores_sql's columns, read against each lead's stored score, plus
-    (account_id, stage, had_score, changed). ``key_filter`` is a plain
+    (account_id, stage, had_score, changed), fit_only last. ``key_filter`` is a plain
     condition on ``{lead_id}`` that every lead of ``lead_filter`` meets (its
     id range, or its list of ids), for reading the stored scores by key.
 
@@ -438,7 +438,9 @@ def _scores_sql(
         "ELSE 'D' END AS grade, "
         f"(NOT disqualified AND source_id = ANY(%s::bigint[]) AND fit >= {model.min_fit * 100} "
         f"AND eng >= {model.min_engagement * 100} AND total >= {model.threshold * 100}) "
-        f"AS qualifies FROM totals OFFSET 0) SELECT {columns} FROM judged"
+        f"AS qualifies, (NOT disqualified AND fit >= {model.min_fit * 100} "
+        f"AND eng < {model.min_engagement * 100}) AS fit_only "
+        f"FROM totals OFFSET 0) SELECT {columns}, fit_only FROM judged"
     )
     params += lead_filter.params
     params += [sorted(model.eligible_source_ids)]

@@ -296,6 +296,8 @@ class ScoreResult:
     disqualified: bool
     qualifies: bool
     explanation: list[dict[str, Any]] = field(default_factory=list)
+    # Fit enough but not engaged enough: marketing nurtures it (see fit_only).
+    fit_only: bool = False
 
     @property
     def fit(self) -> Decimal:
@@ -493,4 +495,19 @@ def score(
         disqualified=disqualified,
         qualifies=qualifies,
         explanation=explanation,
+        fit_only=fit_only(
+            model, fit_cents=fit, engagement_cents=engagement, disqualified=disqualified
+        ),
+    )
+
+
+def fit_only(
+    model: CompiledModel, *, fit_cents: int, engagement_cents: int, disqualified: bool
+) -> bool:
+    """A lead that passes fit but not engagement: never sales', marketing's to
+    nurture until it engages. (bulk.py's ``fit_only`` column says the same.)"""
+    return (
+        not disqualified
+        and fit_cents >= model.min_fit * 100
+        and engagement_cents < model.min_engagement * 100
     )

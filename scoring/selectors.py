@@ -5,10 +5,10 @@ from functools import lru_cache
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from leads.models import Activity, Lead
+from leads.models import Activity, Lead, Stage, StageChange
 from leads.selectors import accounts_visible_to, leads_visible_to
 from scoring.bulk import rule_matches_sql
 from scoring.engine import (
@@ -138,3 +138,27 @@ def common_values(*, field: str, limit: int = 12) -> list[tuple[str, int]]:
         .order_by("-n", lookup)[:limit]
     )
     return [(str(value), n) for value, n in rows]
+
+
+def nurtured_leads(*, source_id: int | None = None, grade: str = "") -> QuerySet[Lead]:
+    """Leads in nurture, newest first, with their score, source and account,
+    and when and why they went there (their latest move to nurture): what
+    marketing's nurture list and its export show. ``grade`` is the fit grade
+    (A-D)."""
+    latest_move = StageChange.objects.filter(
+        lead_id=OuterRef("pk"), to_stage=Stage.NURTURE
+    ).order_by("-changed_at", "-pk")
+    leads = (
+        Lead.objects.filter(stage=Stage.NURTURE)
+        .select_related("source", "account", "score")
+        .annotate(
+            nurtured_at=Subquery(latest_move.values("changed_at")[:1]),
+            nurture_reason=Subquery(latest_move.values("reason")[:1]),
+        )
+        .order_by("-pk")
+    )
+    if source_id is not None:
+        leads = leads.filter(source_id=source_id)
+    if grade:
+        leads = leads.filter(score__grade=grade)
+    return leads

@@ -206,6 +206,15 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     "routing:lead": {"GET": page(sdr=A, other_sdr=H, ops=D, manager=A), "POST": users(N)},
     "routing:act": {"GET": users(N), "POST": page(sdr=A, other_sdr=H, ops=D, manager=D)},
     "scoring:definition": {"GET": users(A), "POST": users(A)},
+    # Marketing's nurture list and its export: marketing ops only (GET only).
+    "scoring:nurture": {
+        "GET": page(sdr=D, ops=A, manager=D),
+        "POST": page(sdr=D, ops=N, manager=D),
+    },
+    "scoring:nurture_csv": {
+        "GET": page(sdr=D, ops=A, manager=D),
+        "POST": page(sdr=D, ops=N, manager=D),
+    },
     "manager_sla:report": {
         "GET": page(sdr=D, ops=D, manager=A),
         "POST": page(sdr=D, ops=D, manager=A),

@@ -17,7 +17,6 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Min
 from django.utils import timezone
 
 from handoff import audit
@@ -36,7 +35,7 @@ from routing.models import (
     SLAPolicy,
     Strategy,
 )
-from routing.services.capacity import count_closed, count_opened
+from routing.services.capacity import count_closed, count_opened, keep_pace, level_tally
 from routing.services.events import announce_assigned, announce_reassigned
 from routing.services.notices import tell_assigned, tell_taken_away
 
@@ -134,11 +133,27 @@ def pick_sdr(queue: Queue, lead: Lead, *, exclude: set[int] | None = None) -> Pi
     if not available:
         return Pick(None, "", skipped)
 
+    chosen, why = _choose(queue, lead, available, load)
+    # Those away keep pace with the queue while the lead goes to someone
+    # else, so they come back level instead of taking every lead until their
+    # tally catches up (see capacity.keep_pace).
+    keep_pace(
+        away=[m for m in members if m.away_until and m.away_until > now],
+        available=available,
+        chosen=chosen,
+        strategy=queue.strategy,
+    )
+    return Pick(chosen, why, skipped)
+
+
+def _choose(
+    queue: Queue, lead: Lead, available: list[Membership], load: dict[int, int]
+) -> tuple[Membership, str]:
     strategy = queue.strategy
     if strategy == Strategy.ACCOUNT_OWNER_FIRST and lead.account and lead.account.owner_id:
         owner = next((m for m in available if m.sdr_id == lead.account.owner_id), None)
         if owner is not None:
-            return Pick(owner, "account owner", skipped)
+            return owner, "account owner"
     if strategy == Strategy.LEAST_LOADED:
         key, why = (lambda m: load.get(m.sdr_id, 0)), "fewest open MQLs"
     elif strategy == Strategy.WEIGHTED:
@@ -147,8 +162,7 @@ def pick_sdr(queue: Queue, lead: Lead, *, exclude: set[int] | None = None) -> Pi
         key, why = (lambda m: m.assigned_count), "round robin"
     lowest = min(key(m) for m in available)
     # Ties are broken at random, never by who joined first.
-    chosen = random.choice([m for m in available if key(m) == lowest])
-    return Pick(chosen, why, skipped)
+    return random.choice([m for m in available if key(m) == lowest]), why
 
 
 def waiting_reason(queue: Queue, skipped: list[dict[str, Any]]) -> str:
@@ -370,8 +384,12 @@ def join_queue(
     away_until: datetime | None = None,
 ) -> Membership:
     """Adds an SDR to a queue. A newcomer starts level with the least-served
-    member, so round robin does not hand them every lead until they catch up."""
-    level = Membership.objects.filter(queue=queue).aggregate(m=Min("assigned_count"))["m"] or 0
+    active member, so round robin does not hand them every lead until they
+    catch up; so does someone who rejoins behind (never lower than they were)."""
+    was = Membership.objects.filter(queue=queue, sdr=sdr).values_list("assigned_count", flat=True)
+    level = level_tally(
+        queue=queue, weight=weight, exclude_sdr_id=sdr.pk, at_least=was.first() or 0
+    )
     # Someone who rejoins may still hold open MQLs of this queue.
     holding = Assignment.objects.filter(queue=queue, sdr=sdr, status=AssignmentStatus.OPEN).count()
     seat = {"capacity": capacity, "weight": weight, "is_active": is_active, "assigned_count": level}
@@ -400,15 +418,30 @@ def update_membership(
 
     Writes only these columns: the counters (open and assigned MQLs) belong
     to routing, and a form's copy of them may be stale by the time it is
-    saved. When the SDR may
+    saved; the one exception, a reactivated SDR's tally, is raised to the
+    queue's level here, under the row's lock. When the SDR may
     now take more than before (a higher capacity, active again, back sooner),
     the queue's waiting leads are offered after commit, so they need not
     wait for the SLA watcher's next pass.
     """
     before = Membership.objects.select_for_update().get(pk=membership.pk)
-    Membership.objects.filter(pk=before.pk).update(
-        capacity=capacity, weight=weight, is_active=is_active, away_until=away_until
-    )
+    seat: dict[str, Any] = {
+        "capacity": capacity,
+        "weight": weight,
+        "is_active": is_active,
+        "away_until": away_until,
+    }
+    if is_active and not before.is_active:
+        # Reactivated: routing did not see them while inactive, so they are
+        # levelled with the active members now rather than take every lead
+        # until their old tally catches up.
+        seat["assigned_count"] = level_tally(
+            queue=before.queue,
+            weight=weight,
+            exclude_sdr_id=before.sdr_id,
+            at_least=before.assigned_count,
+        )
+    Membership.objects.filter(pk=before.pk).update(**seat)
     back_sooner = before.away_until is not None and (
         away_until is None or away_until < before.away_until
     )

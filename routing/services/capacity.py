@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from fractions import Fraction
 
 from django.db import transaction
 from django.db.models import Count, F
 
-from routing.models import Assignment, AssignmentStatus, Membership
+from routing.models import Assignment, AssignmentStatus, Membership, Queue, Strategy
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,65 @@ def count_closed(*, queue_id: int, sdr_id: int | None) -> None:
     Membership.objects.filter(queue_id=queue_id, sdr_id=sdr_id, open_count__gt=0).update(
         open_count=F("open_count") - 1
     )
+
+
+# The round robin's tally (``Membership.assigned_count``) counts the leads a
+# member was given, and also the turns they let pass while away, or the level
+# they started at when they joined or were reactivated: balancing compares
+# members only over the time they could all take leads. Without this, an SDR
+# back from two weeks away took every lead until their tally caught up.
+
+
+def _tally(member: Membership, *, strategy: str, extra: int = 0) -> Fraction:
+    """How far the member has been served, in the queue's strategy's terms
+    (a weighted member's share counts per unit of weight)."""
+    weight = member.weight if strategy == Strategy.WEIGHTED else 1
+    return Fraction(member.assigned_count + extra, max(weight, 1))
+
+
+def _seat_count(level: Fraction, *, weight: int, strategy: str) -> int:
+    """The tally that puts a member of this weight at ``level`` (rounded down:
+    at most one lead early, never one late)."""
+    weight = max(weight, 1) if strategy == Strategy.WEIGHTED else 1
+    return level.numerator * weight // level.denominator
+
+
+def keep_pace(
+    *,
+    away: list[Membership],
+    available: list[Membership],
+    chosen: Membership,
+    strategy: str,
+) -> None:
+    """A lead was just given to ``chosen``: raises the tally of each away member
+    (whose rows the caller has locked) that has fallen below the level of
+    those who could take it, so that they come back level, not behind."""
+    if not away:
+        return
+    level = min(
+        _tally(m, strategy=strategy, extra=1 if m.pk == chosen.pk else 0) for m in available
+    )
+    for member in away:
+        target = _seat_count(level, weight=member.weight, strategy=strategy)
+        if member.assigned_count < target:
+            Membership.objects.filter(pk=member.pk).update(assigned_count=target)
+            member.assigned_count = target
+
+
+def level_tally(
+    *, queue: Queue, weight: int, exclude_sdr_id: int | None = None, at_least: int = 0
+) -> int:
+    """The tally a member of ``weight`` joining (or rejoining) ``queue`` starts
+    at: level with the least-served active member, or ``at_least`` if higher."""
+    others = list(
+        Membership.objects.filter(queue=queue, is_active=True)
+        .exclude(sdr_id=exclude_sdr_id)
+        .only("assigned_count", "weight")
+    )
+    if not others:
+        return at_least
+    level = min(_tally(m, strategy=queue.strategy) for m in others)
+    return max(at_least, _seat_count(level, weight=weight, strategy=queue.strategy))
 
 
 def real_open_counts(membership_ids: list[int] | None = None) -> dict[int, int]:

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from handoff.errors import ConflictError
 from leads.models import Activity, Lead, Stage, StageChange
-from leads.services import change_stage
+from leads.services import change_stage, change_stages
 from scoring import bulk, engine
 from scoring.events import announce_mql
 from scoring.fields import lead_values
@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 # Stages from which a qualifying score makes a lead an MQL. Leads already with
 # sales (MQL and beyond) or disqualified by a person are left alone.
 STAGES_THAT_CAN_QUALIFY = (Stage.LEAD, Stage.NURTURE, Stage.RECYCLED)
+# A fit-only score (engine.fit_only) moves a new lead to nurture, marketing's
+# to work until it engages; nurture is one of the stages that can qualify.
+# Leads sales sent back (recycled) or a person moved are left where they are.
+STAGES_THAT_GO_TO_NURTURE = (Stage.LEAD,)
 
 
 def score_one(model: ScoringModel, lead: Lead, *, as_of: datetime) -> engine.ScoreResult:
@@ -133,6 +137,8 @@ def score_lead(*, lead_id: int, as_of: datetime | None = None) -> LeadScore | No
     previous = _upsert_one(score)
     if result.qualifies and lead.stage in STAGES_THAT_CAN_QUALIFY:
         qualify_lead(lead=lead, score=score, model=compiled)
+    elif result.fit_only and lead.stage in STAGES_THAT_GO_TO_NURTURE:
+        nurture_lead(lead=lead, model=compiled)
     # ABM: an account is scored from its contacts' stored engagement and
     # disqualification. Enqueueing its rescore on every event cost about a
     # millisecond here; when neither moved, the account's score would not
@@ -184,14 +190,15 @@ class RescoreResult:
     scored: int
     became_mql: int
     changed: int = 0
+    nurtured: int = 0
 
 
 # Scores and writes a set of leads in one statement. Rows whose score changed
 # are updated in place (an UPDATE costs half an INSERT … ON CONFLICT that
 # finds the row), leads without a score get one; unchanged rows are left as
 # they are. What the caller acts on comes back in one row: how many leads
-# were scored and changed, the qualifying leads that may cross into MQL, and
-# the accounts of the changed leads.
+# were scored and changed, the qualifying leads that may cross into MQL, the
+# fit-only leads that go to nurture, and the accounts of the changed leads.
 _WRITE_SCORES = """
 WITH scored AS MATERIALIZED ({scores}),
 updated AS (
@@ -218,6 +225,8 @@ inserted AS (
 SELECT count(*), count(*) FILTER (WHERE changed),
        COALESCE(array_agg(lead_id ORDER BY lead_id)
                 FILTER (WHERE qualifies AND stage = ANY(%s)), '{{}}'),
+       COALESCE(array_agg(lead_id ORDER BY lead_id)
+                FILTER (WHERE fit_only AND stage = ANY(%s)), '{{}}'),
        COALESCE(array_agg(DISTINCT account_id)
                 FILTER (WHERE changed AND account_id IS NOT NULL), '{{}}')
 FROM scored
@@ -258,13 +267,14 @@ def _rescore_where(
                     model.pk,
                     as_of,
                     list(STAGES_THAT_CAN_QUALIFY),
+                    list(STAGES_THAT_GO_TO_NURTURE),
                 ],
             )
-            scored, changed, qualifying, account_ids = cursor.fetchone()
+            scored, changed, qualifying, nurturing, account_ids = cursor.fetchone()
     else:
         # The embedded SQLite default has no set-wise path; the Python engine
         # gives the same numbers, one lead at a time, and writes every lead.
-        scored, qualifying, scored_ids = 0, [], []
+        scored, qualifying, nurturing, scored_ids = 0, [], [], []
         for lead in Lead.objects.select_related("account", "source").filter(pk__in=python_ids):
             result = score_one(model, lead, as_of=as_of)
             LeadScore.objects.update_or_create(
@@ -286,13 +296,16 @@ def _rescore_where(
             scored_ids.append(lead.pk)
             if result.qualifies and lead.stage in STAGES_THAT_CAN_QUALIFY:
                 qualifying.append(lead.pk)
+            elif result.fit_only and lead.stage in STAGES_THAT_GO_TO_NURTURE:
+                nurturing.append(lead.pk)
         changed = scored
         account_ids = account_ids_of_leads(lead_ids=scored_ids)
     became = qualify_leads(lead_ids=qualifying, model=model) if qualifying else 0
+    nurtured = nurture_leads(lead_ids=nurturing, model=model) if nurturing else 0
     # ABM: the accounts of these leads are scored again from the new lead scores.
     if score_accounts and account_ids:
         score_accounts_on_commit(account_ids=sorted(account_ids))
-    return RescoreResult(scored=scored, became_mql=became, changed=changed)
+    return RescoreResult(scored=scored, became_mql=became, changed=changed, nurtured=nurtured)
 
 
 # New events usually concern one lead or a few: one at a time, the Python
@@ -404,6 +417,10 @@ class ModelVersion(Protocol):
     def version(self) -> int: ...
     @property
     def threshold(self) -> int: ...
+    @property
+    def min_fit(self) -> int: ...
+    @property
+    def min_engagement(self) -> int: ...
 
 
 def qualify_leads(*, lead_ids: Iterable[int], model: ModelVersion) -> int:
@@ -453,6 +470,43 @@ def qualify_lead(*, lead: Lead, score: LeadScore, model: ModelVersion) -> bool:
     announce_mql(lead=lead, snapshot=snapshot, version=model.version)
     lead_became_mql.send(sender=MQLSnapshot, lead_id=lead.pk, snapshot_id=snapshot.pk)
     return True
+
+
+def nurture_reason(model: ModelVersion) -> str:
+    """Why a fit-only lead went to nurture: the same words for one lead and
+    for a set (the version's bars, not each lead's numbers, which its score
+    and explanation keep)."""
+    return (
+        f"Fit only: fit ≥ {model.min_fit} but engagement below {model.min_engagement} "
+        f"(model v{model.version}); nurtured until it engages"
+    )
+
+
+def nurture_lead(*, lead: Lead, model: ModelVersion) -> bool:
+    """Moves a new lead whose score is fit-only to nurture, through the
+    lifecycle service, with the reason. True if it moved; a lead someone else
+    moved since the caller read it is left alone."""
+    try:
+        change_stage(
+            lead=lead,
+            to_stage=Stage.NURTURE,
+            reason=nurture_reason(model),
+            expected_from=lead.stage,
+        )
+    except ConflictError:
+        return False
+    return True
+
+
+def nurture_leads(*, lead_ids: Iterable[int], model: ModelVersion) -> int:
+    """nurture_lead for a set (the set-wise rescore's fit-only new leads), in
+    one statement. Returns how many moved."""
+    return change_stages(
+        lead_ids=list(lead_ids),
+        from_stage=Stage.LEAD,
+        to_stage=Stage.NURTURE,
+        reason=nurture_reason(model),
+    )
 
 
 def _points(value: Decimal) -> str:

@@ -1,6 +1,7 @@
 """The Python engine (one lead) and the SQL path (set-wise) agree on every
-number and every line of explanation, over random models, leads and activities;
-and every explanation adds up to its score."""
+number and every line of explanation, and on who qualifies and who goes to
+nurture (fit only), over random models, leads and activities; and every
+explanation adds up to its score."""
 
 import json
 from datetime import UTC, datetime, timedelta
@@ -261,7 +262,7 @@ def sql_scores(model: ScoringModel, ids: list[int]) -> dict[int, tuple]:
     with connection.cursor() as cursor:
         cursor.execute(query.text, query.params)
         # Django reads jsonb from raw cursors as text.
-        return {row[0]: (*row[1:7], json.loads(row[7])) for row in cursor.fetchall()}
+        return {row[0]: (*row[1:7], json.loads(row[7]), row[10]) for row in cursor.fetchall()}
 
 
 @pytest.mark.django_db
@@ -280,17 +281,20 @@ def test_single_lead_and_bulk_scoring_agree(model_spec, rule_specs, lead_specs):
         for lead in leads:
             lead = Lead.objects.select_related("account", "source").get(pk=lead.pk)
             python = score_one(model, lead, as_of=AS_OF)
-            fit, eng, total, grade, disqualified, qualifies, explanation = from_sql[lead.pk]
+            fit, eng, total, grade, disqualified, qualifies, explanation, fit_only = from_sql[
+                lead.pk
+            ]
 
             assert (python.fit_cents, python.engagement_cents, python.total_cents) == (
                 fit,
                 eng,
                 total,
             )
-            assert (python.grade, python.disqualified, python.qualifies) == (
+            assert (python.grade, python.disqualified, python.qualifies, python.fit_only) == (
                 grade,
                 disqualified,
                 qualifies,
+                fit_only,
             )
             assert python.explanation == explanation
             # The explanation adds up to the score, to the hundredth.
