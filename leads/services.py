@@ -23,6 +23,7 @@ from leads.models import (
     Lead,
     LeadMerge,
     LeadSource,
+    LeadTouch,
     Stage,
     StageChange,
 )
@@ -138,6 +139,7 @@ def upsert_lead(
             if lead is None:
                 raise
         else:
+            record_touches(touches=[(lead.pk, source.pk)])
             leads_changed.send(sender=Lead, lead_ids={lead.pk})
             return lead, True
     if email and not lead.email:
@@ -146,8 +148,31 @@ def upsert_lead(
         lead.external_id = external_id
     _fill_in(lead, profile=profile, attributes=attributes, keep_known=not overwrite)
     lead.save()
+    # The lead keeps its first source; this arrival is remembered as a touch
+    # (scoring makes a lead eligible when any of its touches is).
+    record_touches(touches=[(lead.pk, source.pk)])
     leads_changed.send(sender=Lead, lead_ids={lead.pk})
     return lead, False
+
+
+def record_touches(*, touches: Sequence[tuple[int, int]], at: datetime | None = None) -> None:
+    """Remembers that each ``(lead_id, source_id)`` arrived now: one row per
+    lead and source, first seen at its first arrival (a later one changes
+    nothing, so a replay is harmless). Call inside the transaction that wrote
+    the leads; the caller announces them on ``leads_changed``, which has them
+    scored again (a new touch may make a lead eligible)."""
+    if not touches:
+        return
+    at = at or timezone.now()
+    # ignore_conflicts: the unique (lead, source) index keeps the first sighting,
+    # even when two requests for the same person arrive at once.
+    LeadTouch.objects.bulk_create(
+        [
+            LeadTouch(lead_id=lead_id, source_id=source_id, first_seen_at=at)
+            for lead_id, source_id in sorted(set(touches))
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def _fill_in(

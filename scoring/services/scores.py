@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from handoff.errors import ConflictError
-from leads.models import Activity, Lead, Stage, StageChange
+from leads.models import Activity, Lead, LeadTouch, Stage, StageChange
 from leads.services import change_stage
 from scoring import bulk, engine
 from scoring.events import announce_mql
@@ -48,9 +48,19 @@ def _score_compiled(
         values=lead_values(lead),
         attributes=lead.attributes,
         source_id=lead.source_id,
+        touch_source_ids=_touch_source_ids(compiled, lead),
         activities=activities,
         as_of=as_of,
     )
+
+
+def _touch_source_ids(compiled: engine.CompiledModel, lead: Lead) -> list[int]:
+    """The sources of the lead's later touches, read only when its first
+    source is not eligible already (most leads): then they cannot change
+    whether it qualifies, and scoring one lead costs no extra query."""
+    if lead.source_id in compiled.eligible_source_ids:
+        return []
+    return list(LeadTouch.objects.filter(lead_id=lead.pk).values_list("source_id", flat=True))
 
 
 def _activity_facts(
