@@ -213,6 +213,7 @@ class ActivityKind(models.TextChoices):
     PRICING_PAGE_VIEW = "pricing_page_view", "Pricing page view"
     FORM_SUBMIT = "form_submit", "Form submit"
     DEMO_REQUEST = "demo_request", "Demo request"
+    CONTACT_SALES = "contact_sales", "Contact sales"
     CONTENT_DOWNLOAD = "content_download", "Content download"
     WEBINAR_REGISTRATION = "webinar_registration", "Webinar registration"
     WEBINAR_ATTENDANCE = "webinar_attendance", "Webinar attendance"

@@ -51,6 +51,7 @@ REFERENCE_DATA = [
     ("routing.migrations.0002_defaults_and_roles", "create_defaults"),
     ("scoring.migrations.0005_committee_roles_and_permissions", "create_committees_and_grant"),
     ("scoring.migrations.0009_default_rules_described", "describe"),
+    ("scoring.migrations.0014_hand_raise_kinds_and_permissions", "create_hand_raise_kinds"),
     ("feedback.migrations.0002_roles", "grant_feedback_permissions"),
     ("privacy.migrations.0002_grant_to_marketing_ops", "grant_privacy_permissions"),
 ]
