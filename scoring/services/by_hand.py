@@ -31,7 +31,7 @@ def send_to_sales(*, lead: Lead, by: User, reason: str) -> None:
     reason = reason.strip()
     if not reason:
         raise DomainError("Say why this lead goes to sales.", field="reason")
-    lead = Lead.objects.select_for_update().select_related("score").get(pk=lead.pk)
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("score").get(pk=lead.pk)
     if lead.stage == Stage.DISQUALIFIED:
         raise DomainError("This lead is disqualified: it cannot be sent to sales.")
     if lead.stage not in STAGES_THAT_CAN_BE_SENT:
