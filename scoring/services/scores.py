@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from leads.models import Activity, Lead, LeadTouch
+from leads.models import Activity, Lead, LeadTouch, Stage
 from scoring import bulk, engine
 from scoring.fields import lead_values
 from scoring.models import LeadScore, ScoringModel
@@ -338,14 +338,36 @@ def rescore_after_events(*, lead_ids: Iterable[int]) -> None:
 
 @transaction.atomic
 def rescore_leads(*, lead_ids: Iterable[int], as_of: datetime | None = None) -> RescoreResult:
-    """Rescores a set of leads under the live version (set-wise on PostgreSQL)."""
+    """Rescores a set of leads under the live version (set-wise on PostgreSQL).
+    Leads with a fresh hand-raise are scored one by one through the fast lane
+    (as rescore_after_events does): a new lead's upsert and its demo request
+    arrive together, and whichever is scored first, the lead crosses as a
+    hand-raiser."""
     ids = sorted(set(lead_ids))
     model = live_model()
     if model is None or not ids:
         return RescoreResult(scored=0, became_mql=0)
-    named = bulk.Sql("{lead_id} = ANY(%s::bigint[])", [ids])
-    return _rescore_where(
-        model, named, key_filter=named, as_of=as_of or timezone.now(), python_ids=ids
+    as_of = as_of or timezone.now()
+    raised = fresh_hand_raises(lead_ids=ids, as_of=as_of)
+    crossed = 0
+    if raised:
+        could = list(
+            Lead.objects.filter(pk__in=raised, stage__in=STAGES_THAT_CAN_QUALIFY).values_list(
+                "pk", flat=True
+            )
+        )
+        for lead_id, activity in sorted(raised.items()):
+            score_lead(lead_id=lead_id, as_of=as_of, hand_raise=activity)
+        crossed = Lead.objects.filter(pk__in=could, stage=Stage.MQL).count()
+    ids = [lead_id for lead_id in ids if lead_id not in raised]
+    result = RescoreResult(scored=0, became_mql=0)
+    if ids:
+        named = bulk.Sql("{lead_id} = ANY(%s::bigint[])", [ids])
+        result = _rescore_where(model, named, key_filter=named, as_of=as_of, python_ids=ids)
+    return RescoreResult(
+        scored=result.scored + len(raised),
+        became_mql=result.became_mql + crossed,
+        changed=result.changed + len(raised),
     )
 
 

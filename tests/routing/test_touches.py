@@ -107,3 +107,31 @@ def test_an_ineligible_later_touch_makes_no_one_eligible(db):
     score_lead(lead_id=lead.pk)
 
     assert LeadScore.objects.get(lead=lead).qualifies is False
+
+
+def test_the_lead_page_names_the_touch_that_made_it_eligible_and_the_hand_raise(
+    db, forms_client, make_sdr, client_as, celery_eager, django_capture_on_commit_callbacks
+):
+    sam = make_sdr("sam", queue=Queue.objects.get(name="Demo requests"))
+    lead = cold_list_contact()
+    with django_capture_on_commit_callbacks(execute=True):
+        forms_client.post(
+            "/api/form-submissions/",
+            {
+                "submission_id": "web-2",
+                "form": "Request a demo",
+                "submitted_at": timezone.now().isoformat(),
+                "email": "ada@acme.example",
+                "source": "inbound_form",
+                "hand_raise": "demo_request",
+            },
+            format="json",
+        )
+    assignment = Assignment.objects.get(lead=lead)
+
+    page = client_as(sam).get(f"/queue/{assignment.pk}/").content.decode()
+
+    assert "Eligible through Inbound form, a later touch (first seen " in page
+    assert "it first came from Cold list)" in page
+    assert "<strong>Hand-raiser:</strong> Demo request on " in page
+    assert "<dt>Reason</dt><dd>Hand-raiser: demo request on " in page
