@@ -173,3 +173,39 @@ def test_a_hand_raise_before_the_lead_was_sent_back_does_not_route_it_again(
 
     lead.refresh_from_db()
     assert lead.stage == Stage.NURTURE
+
+
+def test_ops_see_the_hand_raisers_held_back_with_the_rule_that_held_them(
+    db, make_sdr, on_commit, client_as, marketing_ops
+):
+    lead, _ = upsert_lead(
+        email="held@calls.example", do_not_contact=True, source=factories.source("inbound_form")
+    )
+    client = client_as(marketing_ops)
+    empty = client.get("/admin/scoring/heldhandraise/").content.decode()
+    assert "0 hand-raisers held back" in empty
+    with on_commit():
+        raise_hand(lead)
+
+    page = client.get("/admin/scoring/heldhandraise/").content.decode()
+
+    assert "held@calls.example" in page
+    assert '<td class="field-held_by_rules">Do not contact</td>' in page
+    assert "1 hand-raiser held back" in page
+
+
+def test_ops_mark_a_kind_as_a_hand_raise_in_the_admin_and_it_is_audited(
+    db, client_as, marketing_ops
+):
+    response = client_as(marketing_ops).post(
+        "/admin/scoring/handraisekind/add/", {"kind": "pricing_call_request"}
+    )
+
+    assert response.status_code == 302
+    assert set(HandRaiseKind.objects.values_list("kind", flat=True)) == {
+        "demo_request",
+        "contact_sales",
+        "pricing_call_request",
+    }
+    entry = AuditEntry.objects.get(action="added")
+    assert (entry.actor, entry.changes) == (marketing_ops, {"kind": [None, "pricing_call_request"]})
