@@ -18,7 +18,7 @@ from leads.intake_api import (
 )
 from privacy.api import ErasureViewSet, PersonExportViewSet
 from routing.api import AssignmentViewSet, MembershipViewSet, QueueViewSet
-from scoring.api import AccountScoreViewSet, LeadScoreViewSet
+from scoring.api import AccountScoreViewSet, LeadScoreViewSet, SendToSalesView
 
 router = DefaultRouter()
 router.register("leads", LeadViewSet, basename="lead")
@@ -58,6 +58,11 @@ urlpatterns = [
     path("api/segment/v1/page", SegmentPageView.as_view(), name="segment-page"),
     path("api/segment/v1/batch", SegmentBatchView.as_view(), name="segment-batch"),
     path("api/form-submissions/", FormSubmissionView.as_view(), name="form-submission"),
+    path(
+        "api/leads/<int:pk>/send-to-sales/",
+        SendToSalesView.as_view(),
+        name="lead-send-to-sales",
+    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file of its own, not
     # inline, so the page works under the content security policy. A page for

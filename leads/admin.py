@@ -30,6 +30,7 @@ from leads.models import (
     Lead,
     LeadMerge,
     LeadSource,
+    LeadTouch,
     StageChange,
 )
 
@@ -103,6 +104,30 @@ class MergeLeadsForm(forms.Form):
     )
 
 
+class LeadTouchInline(admin.TabularInline):
+    """Every source the lead arrived from, first seen when: any eligible one
+    may make it an MQL (the first eligible is the one the lead page names)."""
+
+    model = LeadTouch
+    extra = 0
+    can_delete = False
+    fields = ["source", "eligible", "first_seen_at"]
+    readonly_fields = fields
+    ordering = ["first_seen_at", "id"]
+    verbose_name = "touch (a source it arrived from)"
+    verbose_name_plural = "touches (sources it arrived from)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("source")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="source marked MQL-eligible", boolean=True)
+    def eligible(self, touch: LeadTouch) -> bool:
+        return touch.source.mql_eligible
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
     list_display = [
@@ -121,7 +146,7 @@ class LeadAdmin(admin.ModelAdmin):
     # The stage is written by the lifecycle service only, so it is never edited here.
     readonly_fields = ["stage", "account_matched_by", "created_at", "updated_at"]
     exclude = ["account_match", "account_matched_domain"]
-    inlines = [StageChangeInline, ActivityInline]
+    inlines = [StageChangeInline, LeadTouchInline, ActivityInline]
     actions = ["merge_selected"]
 
     @admin.display(description="account matched by")

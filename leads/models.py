@@ -64,6 +64,27 @@ class LeadSource(models.Model):
         return self.name
 
 
+class LeadTouch(models.Model):
+    """A source a lead arrived from, with when it first did: the first source
+    and every later one (a form, the API, an import). A lead may become an MQL
+    when any of its touches is from an eligible source, not only its first:
+    a person first imported from a cold list who later asks for a demo on the
+    website asked to hear from sales. Written by leads.services.record_touches."""
+
+    lead = models.ForeignKey("Lead", on_delete=models.CASCADE, related_name="touches")
+    source = models.ForeignKey(LeadSource, on_delete=models.PROTECT, related_name="touches")
+    first_seen_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["first_seen_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "source"], name="lead_touch_once_per_source")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} from {self.source_id} since {self.first_seen_at:%Y-%m-%d}"
+
+
 class Account(models.Model):
     name = models.CharField(max_length=200)
     domain = models.CharField(
@@ -268,6 +289,7 @@ class ActivityKind(models.TextChoices):
     PRICING_PAGE_VIEW = "pricing_page_view", "Pricing page view"
     FORM_SUBMIT = "form_submit", "Form submit"
     DEMO_REQUEST = "demo_request", "Demo request"
+    CONTACT_SALES = "contact_sales", "Contact sales"
     CONTENT_DOWNLOAD = "content_download", "Content download"
     WEBINAR_REGISTRATION = "webinar_registration", "Webinar registration"
     WEBINAR_ATTENDANCE = "webinar_attendance", "Webinar attendance"

@@ -27,6 +27,7 @@ from leads.models import (
     Lead,
     LeadMerge,
     LeadSource,
+    LeadTouch,
     Stage,
     StageChange,
 )
@@ -146,6 +147,7 @@ def upsert_lead(
             if lead is None:
                 raise
         else:
+            record_touches(touches=[(lead.pk, source.pk)])
             leads_changed.send(sender=Lead, lead_ids={lead.pk})
             return lead, True
     if email and not lead.email:
@@ -154,8 +156,31 @@ def upsert_lead(
         lead.external_id = external_id
     _fill_in(lead, profile=profile, attributes=attributes, keep_known=not overwrite)
     lead.save()
+    # The lead keeps its first source; this arrival is remembered as a touch
+    # (scoring makes a lead eligible when any of its touches is).
+    record_touches(touches=[(lead.pk, source.pk)])
     leads_changed.send(sender=Lead, lead_ids={lead.pk})
     return lead, False
+
+
+def record_touches(*, touches: Sequence[tuple[int, int]], at: datetime | None = None) -> None:
+    """Remembers that each ``(lead_id, source_id)`` arrived now: one row per
+    lead and source, first seen at its first arrival (a later one changes
+    nothing, so a replay is harmless). Call inside the transaction that wrote
+    the leads; the caller announces them on ``leads_changed``, which has them
+    scored again (a new touch may make a lead eligible)."""
+    if not touches:
+        return
+    at = at or timezone.now()
+    # ignore_conflicts: the unique (lead, source) index keeps the first sighting,
+    # even when two requests for the same person arrive at once.
+    LeadTouch.objects.bulk_create(
+        [
+            LeadTouch(lead_id=lead_id, source_id=source_id, first_seen_at=at)
+            for lead_id, source_id in sorted(set(touches))
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def _fill_in(
@@ -344,6 +369,18 @@ def lifecycle_path(from_stage: str, to_stage: str) -> list[str]:
 
 
 @transaction.atomic
+def _merge_touches(*, survivor: Lead, duplicate: Lead) -> None:
+    """The duplicate's sources become the survivor's touches (eligibility per
+    touch): one per source, seen first when either lead first arrived from it."""
+    theirs = {t.source_id: t for t in LeadTouch.objects.filter(lead=duplicate)}
+    for touch in LeadTouch.objects.filter(lead=survivor, source_id__in=list(theirs)):
+        earlier = theirs.pop(touch.source_id)
+        if earlier.first_seen_at < touch.first_seen_at:
+            touch.first_seen_at = earlier.first_seen_at
+            touch.save(update_fields=["first_seen_at"])
+    LeadTouch.objects.filter(pk__in=[t.pk for t in theirs.values()]).update(lead=survivor)
+
+
 def merge_leads(*, survivor: Lead, duplicate: Lead, by: User | None) -> LeadMerge:
     """Fold a duplicate into the survivor and delete the duplicate.
 
@@ -373,6 +410,7 @@ def merge_leads(*, survivor: Lead, duplicate: Lead, by: User | None) -> LeadMerg
     moved = Activity.objects.filter(lead=duplicate).update(lead=survivor)
     StageChange.objects.filter(lead=duplicate).update(lead=survivor)
     Identity.objects.filter(lead=duplicate).update(lead=survivor)
+    _merge_touches(survivor=survivor, duplicate=duplicate)
     LeadMerge.objects.filter(survivor=duplicate).update(survivor=survivor)
     # Pairs with the duplicate are settled by this merge; the next search
     # proposes the survivor's own pairs afresh.

@@ -217,7 +217,11 @@ def erase_person(*, lead: Lead, by: User, request_reference: str) -> Erasure:
         ("stage change", StageChange.objects.filter(lead=lead), ["reason"]),
         ("merge", LeadMerge.objects.filter(survivor=lead), ["merged_email", "merged_snapshot"]),
         ("score", LeadScore.objects.filter(lead=lead), ["explanation"]),
-        ("MQL snapshot", MQLSnapshot.objects.filter(lead=lead), ["explanation"]),
+        (
+            "MQL snapshot",
+            MQLSnapshot.objects.filter(lead=lead),
+            ["explanation", "crossing_note"],
+        ),
         ("assignment", Assignment.objects.filter(lead=lead), ["why", "waiting_reason"]),
         ("touch", Touch.objects.filter(assignment__lead=lead), ["note"]),
         (

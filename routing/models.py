@@ -149,6 +149,15 @@ class Queue(models.Model):
         help_text="Where a lead goes when nobody here can take it.",
     )
     sla_policy = models.ForeignKey(SLAPolicy, on_delete=models.PROTECT, related_name="queues")
+    hand_raise_sla_minutes = models.PositiveIntegerField(
+        "hand-raise SLA (minutes)",
+        null=True,
+        blank=True,
+        help_text=(
+            "Optional: the first-touch time for hand-raisers (a demo request, contact sales), "
+            "in the SLA policy's business minutes when it has a calendar. Empty: the policy's."
+        ),
+    )
     strategy = models.CharField(
         max_length=30, choices=Strategy.choices, default=Strategy.ROUND_ROBIN
     )

@@ -94,6 +94,7 @@ def lead_file(assignment: Assignment, *, viewer: User) -> LeadFile:
     # (a lead recycled and qualified again has one per crossing).
     snapshot = (
         MQLSnapshot.objects.filter(lead=lead, created_at__lte=assignment.created_at)
+        .select_related("eligible_source", "sent_by")
         .order_by("-created_at", "-id")
         .first()
     )

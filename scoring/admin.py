@@ -40,6 +40,8 @@ from scoring.admin_accounts import CommitteeRoleInline
 from scoring.fields import FIELDS
 from scoring.models import (
     CommitteeRole,
+    HandRaiseKind,
+    HeldHandRaise,
     JobStatus,
     Layer,
     LeadScore,
@@ -826,11 +828,35 @@ class LeadScoreAdmin(ReadOnlyAdmin):
 
 @admin.register(MQLSnapshot)
 class MQLSnapshotAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "lead", "version", "total", "fit", "engagement", "grade"]
-    list_filter = ["created_at", GradeFilter]
-    list_select_related = ["lead", "model"]
+    list_display = [
+        "created_at",
+        "lead",
+        "version",
+        "total",
+        "fit",
+        "engagement",
+        "grade",
+        "crossing",
+        "eligible_source",
+    ]
+    list_filter = ["created_at", GradeFilter, "crossing"]
+    list_select_related = ["lead", "model", "eligible_source"]
     search_fields = ["lead__email", "lead__external_id"]
-    fields = ["lead", "model", "created_at", "total", "fit", "engagement", "grade", "why"]
+    fields = [
+        "lead",
+        "model",
+        "created_at",
+        "crossing",
+        "crossing_note",
+        "sent_by",
+        "eligible_source",
+        "eligible_since",
+        "total",
+        "fit",
+        "engagement",
+        "grade",
+        "why",
+    ]
     readonly_fields = fields
 
     @admin.display(description="version", ordering="model__version")
@@ -840,3 +866,50 @@ class MQLSnapshotAdmin(ReadOnlyAdmin):
     @admin.display(description="why (what sales saw at hand-off)")
     def why(self, snapshot: MQLSnapshot) -> str:
         return explanation_table(snapshot.explanation)
+
+
+@admin.register(HandRaiseKind)
+class HandRaiseKindAdmin(admin.ModelAdmin):
+    """The activity kinds that are hand-raises: an eligible lead who raises a
+    hand is made an MQL and routed at once, whatever its score."""
+
+    list_display = ["kind", "created_at"]
+    search_fields = ["kind"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit.record(
+            actor=request.user,
+            action="changed" if change else "added",
+            obj=obj,
+            changes={"kind": [form.initial.get("kind"), obj.kind]},
+        )
+
+    def delete_model(self, request, obj):
+        audit.record(
+            actor=request.user, action="deleted", obj=obj, changes={"kind": [obj.kind, None]}
+        )
+        super().delete_model(request, obj)
+
+
+@admin.register(HeldHandRaise)
+class HeldHandRaiseAdmin(ReadOnlyAdmin):
+    """Hand-raisers held back: a disqualifier rule (a student, a competitor,
+    do-not-contact) kept them from sales. Listed so that ops decide, never
+    dropped silently; a lead worth a call can be sent to sales by hand."""
+
+    list_display = ["held_at", "lead", "kind", "raised_at", "held_by_rules", "lead_stage"]
+    list_filter = ["kind", "held_at"]
+    list_select_related = ["lead"]
+    search_fields = ["lead__email", "lead__external_id"]
+    date_hierarchy = "held_at"
+    fields = ["lead", "kind", "raised_at", "held_by_rules", "model", "held_at"]
+    readonly_fields = fields
+
+    @admin.display(description="held back by")
+    def held_by_rules(self, held: HeldHandRaise) -> str:
+        return ", ".join(held.rules) or "—"
+
+    @admin.display(description="lead's stage now", ordering="lead__stage")
+    def lead_stage(self, held: HeldHandRaise) -> str:
+        return held.lead.get_stage_display()

@@ -307,6 +307,14 @@ def _scores_sql(
         params += [*lead_filter.params, as_of - timedelta(days=model.max_window_days)]
         params += [p for m in matches for p in m.params]
 
+    # Eligible when the lead's first source or any later touch's is
+    # (scoring.engine.is_eligible).
+    base_columns.append(
+        "(l.source_id = ANY(%s::bigint[]) OR EXISTS (SELECT 1 FROM leads_leadtouch t "
+        "WHERE t.lead_id = l.id AND t.source_id = ANY(%s::bigint[]))) AS eligible"
+    )
+    eligible_ids = sorted(model.eligible_source_ids)
+    params += [eligible_ids, eligible_ids]
     # Per-lead columns: fit-rule hits and activity aggregates. Together they
     # are everything the score and its explanation are computed from.
     basis_terms: list[str] = []
@@ -436,14 +444,13 @@ def _scores_sql(
         "judged AS (SELECT totals.*, "
         f"CASE WHEN fit >= {a} THEN 'A' WHEN fit >= {b} THEN 'B' WHEN fit >= {c} THEN 'C' "
         "ELSE 'D' END AS grade, "
-        f"(NOT disqualified AND source_id = ANY(%s::bigint[]) AND fit >= {model.min_fit * 100} "
+        f"(NOT disqualified AND eligible AND fit >= {model.min_fit * 100} "
         f"AND eng >= {model.min_engagement * 100} AND total >= {model.threshold * 100}) "
         f"AS qualifies, (NOT disqualified AND fit >= {model.min_fit * 100} "
         f"AND eng < {model.min_engagement * 100}) AS fit_only "
         f"FROM totals OFFSET 0) SELECT {columns}, fit_only FROM judged"
     )
     params += lead_filter.params
-    params += [sorted(model.eligible_source_ids)]
     params += entry_params
     return Sql(text, params)
 

@@ -353,6 +353,13 @@ def bound_adjustment(
     )
 
 
+def is_eligible(model: CompiledModel, *, source_id: int, touch_source_ids: Iterable[int]) -> bool:
+    """Whether any of the lead's sources, its first or a later touch, may make
+    it an MQL (scoring.bulk's ``eligible`` column says the same in SQL)."""
+    eligible = model.eligible_source_ids
+    return source_id in eligible or any(s in eligible for s in touch_source_ids)
+
+
 def grade_for(fit_cents: int, bands: tuple[int, int, int]) -> str:
     for letter, minimum in zip("ABC", bands, strict=True):
         if fit_cents >= minimum * 100:
@@ -368,8 +375,12 @@ def score(
     source_id: int,
     activities: Iterable[ActivityFacts],
     as_of: datetime,
+    touch_source_ids: Iterable[int] = (),
 ) -> ScoreResult:
-    """Scores one lead from its field values, attributes and activities."""
+    """Scores one lead from its field values, attributes and activities.
+
+    The lead may qualify when its first source (``source_id``) or the source
+    of any later touch (``touch_source_ids``) is eligible under the model."""
     activities = [
         a for a in activities if a.occurred_at >= as_of - timedelta(days=model.max_window_days)
     ]
@@ -482,7 +493,7 @@ def score(
 
     qualifies = (
         not disqualified
-        and source_id in model.eligible_source_ids
+        and is_eligible(model, source_id=source_id, touch_source_ids=touch_source_ids)
         and fit >= model.min_fit * 100
         and engagement >= model.min_engagement * 100
         and total >= model.threshold * 100

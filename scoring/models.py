@@ -11,7 +11,7 @@ from django.db import models
 
 from handoff.changes import change_marker_field
 from handoff.jobs import Job
-from leads.models import Account, Lead, LeadSource
+from leads.models import Account, Activity, Lead, LeadSource, activity_kind_validator
 
 
 class ModelStatus(models.TextChoices):
@@ -305,8 +305,18 @@ class LeadScore(models.Model):
         return f"{self.lead_id}: {self.total}"
 
 
+class Crossing(models.TextChoices):
+    """How a lead became an MQL."""
+
+    SCORE = "score", "Score"
+    HAND_RAISER = "hand_raiser", "Hand-raiser"
+    BY_HAND = "by_hand", "Sent to sales by hand"
+
+
 class MQLSnapshot(models.Model):
-    """The score and its explanation at the moment a lead became an MQL.
+    """The score and its explanation at the moment a lead became an MQL, how
+    it crossed (its score, a hand-raise, or a person) and which of its
+    sources made it eligible.
 
     Recalibration learns from what sales saw at hand-off, not from what the
     lead did afterwards.
@@ -320,6 +330,36 @@ class MQLSnapshot(models.Model):
     grade = models.CharField(max_length=1)
     explanation = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # db_default: rows written before these columns, and bulk SQL, need not name them.
+    crossing = models.CharField(
+        max_length=20, choices=Crossing.choices, default=Crossing.SCORE, db_default=Crossing.SCORE
+    )
+    crossing_note = models.CharField(
+        max_length=500,
+        blank=True,
+        db_default="",
+        help_text="The hand-raise that routed it, or why a person sent it to sales.",
+    )
+    eligible_source = models.ForeignKey(
+        LeadSource,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The source (first or later touch) that made the lead eligible.",
+    )
+    eligible_since = models.DateTimeField(
+        null=True, blank=True, help_text="When the lead first arrived from that source."
+    )
+    # PROTECT, as the audit trail's actor: people who leave are deactivated, not deleted.
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who sent the lead to sales by hand; empty when the system did.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -327,6 +367,49 @@ class MQLSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id} became an MQL at {self.total}"
+
+
+class HandRaiseKind(models.Model):
+    """An activity kind that is a hand-raise: the person asked for sales (a
+    demo request, contact sales). An eligible lead who raises a hand is made
+    an MQL and routed at once, whatever its score; marketing ops keep the list."""
+
+    kind = models.CharField(
+        max_length=50,
+        unique=True,
+        validators=[activity_kind_validator],
+        help_text="The activity kind, e.g. demo_request.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind"]
+        verbose_name = "hand-raise kind"
+
+    def __str__(self) -> str:
+        return self.kind
+
+
+class HeldHandRaise(models.Model):
+    """A hand-raise the scoring model's disqualifier rules held back (a
+    student, a competitor, do-not-contact): not routed, but listed for
+    marketing ops, never silently dropped. One row per hand-raise activity."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="held_hand_raises")
+    activity = models.OneToOneField(Activity, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=50)
+    raised_at = models.DateTimeField()
+    rules = models.JSONField(help_text="The disqualifier rules that held it back, by name.")
+    model = models.ForeignKey(ScoringModel, on_delete=models.PROTECT, related_name="+")
+    held_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-held_at", "-id"]
+        verbose_name = "hand-raiser held back"
+        verbose_name_plural = "hand-raisers held back"
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.lead_id}, held back"
 
 
 class JobStatus(models.TextChoices):

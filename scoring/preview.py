@@ -24,7 +24,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from leads.models import Activity, Lead, LeadSource
+from leads.models import Activity, Lead, LeadSource, LeadTouch
 from scoring import bulk, engine
 from scoring.engine import CompiledModel, compile_model
 from scoring.fields import lead_values
@@ -239,12 +239,18 @@ def _count_batch(
                     kind=a.kind, url=a.url, properties=a.properties, occurred_at=a.occurred_at
                 )
             )
+    touches: dict[int, list[int]] = defaultdict(list)
+    for lead_id, source_id in LeadTouch.objects.filter(lead_id__in=ids).values_list(
+        "lead_id", "source_id"
+    ):
+        touches[lead_id].append(source_id)
     for lead in leads:
         result = engine.score(
             compiled,
             values=lead_values(lead),
             attributes=lead.attributes,
             source_id=lead.source_id,
+            touch_source_ids=touches[lead.pk],
             activities=activities[lead.pk],
             as_of=as_of,
         )

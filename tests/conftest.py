@@ -65,8 +65,8 @@ REFERENCE_DATA = [
     ("leads.migrations.0004_importjob_permissions", "grant_import_permissions"),
     ("leads.migrations.0012_importmapping_permissions", "grant_mapping_permissions"),
     ("leads.migrations.0017_standard_event_intake", "grant_intake_permissions"),
-    ("leads.migrations.0021_duplicate_candidate_permissions", "grant_duplicate_permissions"),
-    ("leads.migrations.0023_account_domain_permissions", "grant_account_domain_permissions"),
+    ("leads.migrations.0020_duplicate_candidate_permissions", "grant_duplicate_permissions"),
+    ("leads.migrations.0022_account_domain_permissions", "grant_account_domain_permissions"),
     ("handoff.migrations.0002_audit_roles", "grant_audit_view"),
     ("handoff.migrations.0004_apitoken_roles", "grant_token_permissions"),
     ("handoff.migrations.0006_notices", "grant_notice_view"),
@@ -75,6 +75,7 @@ REFERENCE_DATA = [
     ("routing.migrations.0002_defaults_and_roles", "create_defaults"),
     ("scoring.migrations.0005_committee_roles_and_permissions", "create_committees_and_grant"),
     ("scoring.migrations.0009_default_rules_described", "describe"),
+    ("scoring.migrations.0014_hand_raise_kinds_and_permissions", "create_hand_raise_kinds"),
     ("feedback.migrations.0002_roles", "grant_feedback_permissions"),
     ("privacy.migrations.0002_grant_to_marketing_ops", "grant_privacy_permissions"),
 ]

@@ -283,6 +283,15 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         "PATCH": CHANGE_NO_SUCH_METHOD,
         "DELETE": DELETE_NO_SUCH_METHOD,
     },
+    # Sending a lead to sales by hand: marketing ops and sales managers (the
+    # empty body gets 400); no token may, whatever its scopes.
+    "lead-send-to-sales": {
+        "GET": api(sdr=D, ops=N, manager=N, forms=D, tracking=D, crm=D),
+        "POST": api(sdr=D, ops=A, manager=A, forms=D, tracking=D, crm=D),
+        "PUT": api(sdr=D, ops=N, manager=N, forms=D, tracking=D, crm=D),
+        "PATCH": api(sdr=D, ops=N, manager=N, forms=D, tracking=D, crm=D),
+        "DELETE": api(sdr=D, ops=N, manager=N, forms=D, tracking=D, crm=D),
+    },
     # --- API: the standard intake (a CDP's calls; a form's submission) ----------------------
     # POST only, by a CDP's write key (the empty body gets 400); people's
     # sessions are not taken there, only keys.
@@ -445,6 +454,8 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     "admin/(?P<url>.*)$": {"GET": admin_only(H), "POST": admin_only(H)},
     # Custom admin pages: merging leads takes change and delete on leads.
     "admin:leads_lead_merge": {"GET": admin_only(manager=D), "POST": admin_only(manager=D)},
+    # Sending a lead to sales by hand: marketing ops and sales managers (by role).
+    "admin:leads_lead_send_to_sales": {"GET": admin_only(), "POST": admin_only()},
     # "Add" is the upload page, which needs the import permission (marketing ops).
     "admin:leads_importjob_add": {"GET": admin_only(), "POST": admin_only()},
     "admin:leads_importjob_import": {"GET": admin_only(manager=D), "POST": admin_only(manager=D)},
@@ -686,6 +697,8 @@ def url_kwargs(route: Route, world: World) -> dict[str, object]:
             values[param] = world.users["sdr"].pk
         elif route.key == "feedback:qualify_sql":
             values[param] = world.accepted_lead_id
+        elif route.key in ("lead-send-to-sales", "admin:leads_lead_send_to_sales"):
+            values[param] = world.lead.pk
         elif route.is_api:
             values[param] = world.ids[route.name.rsplit("-", 1)[0]]
         elif route.key == "admin:app_list":

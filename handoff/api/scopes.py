@@ -29,7 +29,8 @@ ENDPOINT_SCOPES: dict[str, Access] = {
     # The standard intake: a CDP's calls (its write key), a web form's submission.
     "segment": Access(write=Scope.EVENTS_WRITE),
     "form-submission": Access(write=Scope.LEADS_WRITE),
-    # queues and memberships: not for integrations.
+    # queues and memberships: not for integrations; nor is sending a lead to
+    # sales by hand ("lead-send-to-sales"), a person's decision.
 }
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

@@ -24,6 +24,7 @@ from leads.domains import email_domain, is_personal_domain
 from leads.importing.mapping import Mapping
 from leads.importing.rows import LeadValues
 from leads.models import Lead, LeadSource
+from leads.services import record_touches
 from leads.signals import leads_changed
 
 
@@ -54,6 +55,7 @@ def write_chunk(
     now = timezone.now()
     new: list[Lead] = []
     changed: list[Lead] = []
+    arrivals: list[tuple[Lead, int]] = []
     for row in rows:
         lead = existing.get(row.key)
         if lead is None:
@@ -62,6 +64,7 @@ def write_chunk(
             )
             setattr(lead, mapping.identifier_field, row.key)
             new.append(lead)
+            arrivals.append((lead, row.source_id or source.pk))
             continue
         for name, value in row.profile.items():
             setattr(lead, name, value)
@@ -69,6 +72,7 @@ def write_chunk(
             lead.attributes = {**lead.attributes, **row.attributes}
         lead.updated_at = now  # bulk_update does not apply auto_now
         changed.append(lead)
+        arrivals.append((lead, row.source_id or source.pk))
 
     if by_email:
         _join_accounts([lead for lead in new + changed if lead.account_id is None])
@@ -78,6 +82,10 @@ def write_chunk(
         if by_email:
             fields += ["account", "account_match", "account_matched_domain"]
         _update(changed, fields)
+    # Every row's lead arrived from the import's source (its row's, else the
+    # mapping's): imports keep their own source policy, so an ineligible list
+    # adds a touch that never makes anyone eligible.
+    record_touches(touches=[(lead.pk, source_id) for lead, source_id in arrivals], at=now)
     leads_changed.send(sender=Lead, lead_ids={lead.pk for lead in new + changed})
     return ChunkWritten(created=len(new), updated=len(changed))
 

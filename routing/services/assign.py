@@ -38,6 +38,7 @@ from routing.models import (
 from routing.services.capacity import count_closed, count_opened, keep_pace, level_tally
 from routing.services.events import announce_assigned, announce_reassigned
 from routing.services.notices import tell_assigned, tell_taken_away
+from scoring.models import Crossing, MQLSnapshot
 
 logger = logging.getLogger(__name__)
 RECENT_ACTIVITY_DAYS = 30
@@ -86,9 +87,12 @@ def match_queue(lead: Lead) -> tuple[Queue | None, str]:
     return None, ""
 
 
-def sla_times(policy: SLAPolicy, start: datetime) -> tuple[datetime, datetime]:
-    """(due, remind) for a clock started at ``start``."""
-    minutes = policy.first_touch_minutes
+def sla_times(
+    policy: SLAPolicy, start: datetime, *, minutes: int | None = None
+) -> tuple[datetime, datetime]:
+    """(due, remind) for a clock started at ``start``: ``minutes`` (a queue's
+    hand-raise SLA) or the policy's first-touch time, in its business hours."""
+    minutes = minutes or policy.first_touch_minutes
     remind_minutes = minutes * policy.remind_at_percent / 100
     if policy.calendar is not None:
         calendar = policy.calendar.working_time()
@@ -97,6 +101,33 @@ def sla_times(policy: SLAPolicy, start: datetime) -> tuple[datetime, datetime]:
             add_working_minutes(start, remind_minutes, calendar),
         )
     return start + timedelta(minutes=minutes), start + timedelta(minutes=remind_minutes)
+
+
+# Why a lead that did not cross on its score went to sales (Assignment.why's
+# "reason"): the lead page and routing's audit show it.
+HAND_RAISER = "hand-raiser"
+SENT_BY_HAND = "sent to sales by hand"
+
+
+def crossing_of(lead: Lead) -> dict[str, str]:
+    """How the lead's latest crossing into MQL came about, for the
+    assignment's ``why``: nothing for a score, else the reason and its note
+    (the hand-raise, or the person's reason)."""
+    snapshot = (
+        MQLSnapshot.objects.filter(lead=lead)
+        .order_by("-created_at", "-id")
+        .only("crossing", "crossing_note")
+        .first()
+    )
+    if snapshot is None or snapshot.crossing == Crossing.SCORE:
+        return {}
+    reason = HAND_RAISER if snapshot.crossing == Crossing.HAND_RAISER else SENT_BY_HAND
+    return {"reason": reason, "reason_note": snapshot.crossing_note}
+
+
+def hand_raise_minutes(queue: Queue, why: dict[str, Any]) -> int | None:
+    """The queue's own SLA for hand-raisers, when it has one and this is one."""
+    return queue.hand_raise_sla_minutes if why.get("reason") == HAND_RAISER else None
 
 
 @dataclass
@@ -229,7 +260,7 @@ def _place(
         )
     membership = pick.membership
     count_opened(membership)
-    due, remind = sla_times(queue.sla_policy, now)
+    due, remind = sla_times(queue.sla_policy, now, minutes=hand_raise_minutes(queue, why))
     why["sdr"] = membership.sdr.get_full_name() or membership.sdr.username
     why["chosen_because"] = pick.why
     # The SDR working a lead is its owner: that is what scopes the leads,
@@ -268,13 +299,15 @@ def route_mql(*, lead_id: int) -> Assignment | None:
     if queue is None:
         logger.warning("No active queue takes MQL %s", lead_id)
         return None
-    assignment = _place(lead, queue, {"queue": queue.name, "matched_on": criterion})
-    audit.record(
-        actor=None,
-        action="assigned",
-        obj=assignment,
-        changes={"sdr": [None, assignment.sdr_id], "queue": [None, queue.name]},
-    )
+    why = {"queue": queue.name, "matched_on": criterion, **crossing_of(lead)}
+    assignment = _place(lead, queue, why)
+    changes: dict[str, list[Any]] = {
+        "sdr": [None, assignment.sdr_id],
+        "queue": [None, queue.name],
+    }
+    if "reason" in why:
+        changes["reason"] = [None, why["reason"]]
+    audit.record(actor=None, action="assigned", obj=assignment, changes=changes)
     if assignment.sdr_id is not None:
         tell_assigned(assignment)
         announce_assigned(assignment)
@@ -336,7 +369,9 @@ def assign_waiting(*, queue_id: int) -> int:
         if pick.membership is None:
             break
         now = timezone.now()
-        due, remind = sla_times(queue.sla_policy, now)
+        due, remind = sla_times(
+            queue.sla_policy, now, minutes=hand_raise_minutes(queue, waiting.why)
+        )
         count_opened(pick.membership)
         sdr = pick.membership.sdr
         set_owner(lead=waiting.lead, owner=sdr)

@@ -1,12 +1,16 @@
 """Every write with business meaning in scoring.
 
-- scores: scoring leads (one, a set, an id range) and MQL crossings;
+- scores: scoring leads (one, a set, an id range);
+- crossing: MQL crossings (a score, a hand-raise, a person), with their snapshot;
+- fast_lane: hand-raisers made MQLs whatever their score, or held back;
+- by_hand: a lead sent to sales by a person;
 - versions: the life of a model version (clone, submit, approve, publish);
 - jobs: rescoring many leads in chunks, decay and the catch-up sweep;
 - accounts: account (ABM) scores and MQA crossings.
 """
 
 from scoring.services.accounts import score_accounts, sweep_stale_account_scores
+from scoring.services.by_hand import send_to_sales
 from scoring.services.jobs import (
     run_rescore_chunk,
     start_decay_rescore,
@@ -55,6 +59,7 @@ __all__ = [
     "score_accounts",
     "score_lead",
     "score_one",
+    "send_to_sales",
     "start_decay_rescore",
     "start_rescore",
     "submit_model",

@@ -8,31 +8,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from handoff.errors import ConflictError
-from leads.models import Activity, Lead, Stage, StageChange
-from leads.services import change_stage, change_stages
+from leads.models import Activity, Lead, LeadTouch, Stage
 from scoring import bulk, engine
-from scoring.events import announce_mql
 from scoring.fields import lead_values
-from scoring.models import LeadScore, MQLSnapshot, ScoringModel
+from scoring.models import LeadScore, ScoringModel
 from scoring.selectors import compiled_model, live_compiled_model, live_model
 from scoring.services.accounts import account_ids_of_leads, score_accounts_on_commit
-from scoring.signals import lead_became_mql
+from scoring.services.crossing import STAGES_THAT_CAN_QUALIFY, qualify_lead, qualify_leads
+from scoring.services.fast_lane import fresh_hand_raises, take_hand_raise
+from scoring.services.nurture import STAGES_THAT_GO_TO_NURTURE, nurture_lead, nurture_leads
 
 logger = logging.getLogger(__name__)
-
-# Stages from which a qualifying score makes a lead an MQL. Leads already with
-# sales (MQL and beyond) or disqualified by a person are left alone.
-STAGES_THAT_CAN_QUALIFY = (Stage.LEAD, Stage.NURTURE, Stage.RECYCLED)
-# A fit-only score (engine.fit_only) moves a new lead to nurture, marketing's
-# to work until it engages; nurture is one of the stages that can qualify.
-# Leads sales sent back (recycled) or a person moved are left where they are.
-STAGES_THAT_GO_TO_NURTURE = (Stage.LEAD,)
 
 
 def score_one(model: ScoringModel, lead: Lead, *, as_of: datetime) -> engine.ScoreResult:
@@ -52,9 +42,19 @@ def _score_compiled(
         values=lead_values(lead),
         attributes=lead.attributes,
         source_id=lead.source_id,
+        touch_source_ids=_touch_source_ids(compiled, lead),
         activities=activities,
         as_of=as_of,
     )
+
+
+def _touch_source_ids(compiled: engine.CompiledModel, lead: Lead) -> list[int]:
+    """The sources of the lead's later touches, read only when its first
+    source is not eligible already (most leads): then they cannot change
+    whether it qualifies, and scoring one lead costs no extra query."""
+    if lead.source_id in compiled.eligible_source_ids:
+        return []
+    return list(LeadTouch.objects.filter(lead_id=lead.pk).values_list("source_id", flat=True))
 
 
 def _activity_facts(
@@ -108,9 +108,13 @@ SELECT p.model_id, p.engagement, p.disqualified FROM upserted LEFT JOIN previous
 
 
 @transaction.atomic
-def score_lead(*, lead_id: int, as_of: datetime | None = None) -> LeadScore | None:
+def score_lead(
+    *, lead_id: int, as_of: datetime | None = None, hand_raise: Activity | None = None
+) -> LeadScore | None:
     """Scores one lead under the live version, stores the score and its
-    explanation, and makes the lead an MQL if it now qualifies. Its account
+    explanation, and makes the lead an MQL if it now qualifies. With a fresh
+    ``hand_raise`` (fast_lane.fresh_hand_raises) the lead takes the fast lane
+    instead: an MQL whatever its score, or held back by a disqualifier. Its account
     is scored again after commit when the lead's part in it changed (its
     engagement, its disqualification, or the version that scored it).
 
@@ -135,7 +139,15 @@ def score_lead(*, lead_id: int, as_of: datetime | None = None) -> LeadScore | No
         scored_at=as_of,
     )
     previous = _upsert_one(score)
-    if result.qualifies and lead.stage in STAGES_THAT_CAN_QUALIFY:
+    if hand_raise is not None and lead.stage in STAGES_THAT_CAN_QUALIFY:
+        take_hand_raise(
+            lead=lead,
+            score=score,
+            model_id=compiled.id,
+            model_version=compiled.version,
+            activity=hand_raise,
+        )
+    elif result.qualifies and lead.stage in STAGES_THAT_CAN_QUALIFY:
         qualify_lead(lead=lead, score=score, model=compiled)
     elif result.fit_only and lead.stage in STAGES_THAT_GO_TO_NURTURE:
         nurture_lead(lead=lead, model=compiled)
@@ -319,25 +331,53 @@ def rescore_after_events(*, lead_ids: Iterable[int]) -> None:
     when its part in it moved, as score_lead decides. Many leads at once (a
     big batch) go set-wise. Each lead commits on its own: a redelivered task
     simply scores again."""
-    ids = sorted(set(lead_ids))
-    if len(ids) > EVENT_LEADS_ONE_BY_ONE:
-        rescore_leads(lead_ids=ids)
-        return
     as_of = timezone.now()
-    for lead_id in ids:
-        score_lead(lead_id=lead_id, as_of=as_of)
+    ids = sorted(set(lead_ids))
+    # Hand-raisers go one by one, whatever their number, each through the
+    # fast lane: a person who asked for sales must not wait for a score.
+    raised = fresh_hand_raises(lead_ids=ids, as_of=as_of)
+    others = [lead_id for lead_id in ids if lead_id not in raised]
+    if len(others) > EVENT_LEADS_ONE_BY_ONE:
+        rescore_leads(lead_ids=others)
+    else:
+        for lead_id in others:
+            score_lead(lead_id=lead_id, as_of=as_of)
+    for lead_id, activity in sorted(raised.items()):
+        score_lead(lead_id=lead_id, as_of=as_of, hand_raise=activity)
 
 
 @transaction.atomic
 def rescore_leads(*, lead_ids: Iterable[int], as_of: datetime | None = None) -> RescoreResult:
-    """Rescores a set of leads under the live version (set-wise on PostgreSQL)."""
+    """Rescores a set of leads under the live version (set-wise on PostgreSQL).
+    Leads with a fresh hand-raise are scored one by one through the fast lane
+    (as rescore_after_events does): a new lead's upsert and its demo request
+    arrive together, and whichever is scored first, the lead crosses as a
+    hand-raiser."""
     ids = sorted(set(lead_ids))
     model = live_model()
     if model is None or not ids:
         return RescoreResult(scored=0, became_mql=0)
-    named = bulk.Sql("{lead_id} = ANY(%s::bigint[])", [ids])
-    return _rescore_where(
-        model, named, key_filter=named, as_of=as_of or timezone.now(), python_ids=ids
+    as_of = as_of or timezone.now()
+    raised = fresh_hand_raises(lead_ids=ids, as_of=as_of)
+    crossed = 0
+    if raised:
+        could = list(
+            Lead.objects.filter(pk__in=raised, stage__in=STAGES_THAT_CAN_QUALIFY).values_list(
+                "pk", flat=True
+            )
+        )
+        for lead_id, activity in sorted(raised.items()):
+            score_lead(lead_id=lead_id, as_of=as_of, hand_raise=activity)
+        crossed = Lead.objects.filter(pk__in=could, stage=Stage.MQL).count()
+    ids = [lead_id for lead_id in ids if lead_id not in raised]
+    result = RescoreResult(scored=0, became_mql=0)
+    if ids:
+        named = bulk.Sql("{lead_id} = ANY(%s::bigint[])", [ids])
+        result = _rescore_where(model, named, key_filter=named, as_of=as_of, python_ids=ids)
+    return RescoreResult(
+        scored=result.scored + len(raised),
+        became_mql=result.became_mql + crossed,
+        changed=result.changed + len(raised),
     )
 
 
@@ -391,123 +431,3 @@ def rescore_id_range(
         score_accounts=score_accounts,
         only_changed=True,
     )
-
-
-def _has_engagement_since_recycle(lead_id: int) -> bool:
-    """A recycled lead needs new engagement after the recycle to qualify again."""
-    recycled_at = (
-        StageChange.objects.filter(lead_id=lead_id, to_stage=Stage.RECYCLED)
-        .order_by("-changed_at")
-        .values_list("changed_at", flat=True)
-        .first()
-    )
-    if recycled_at is None:
-        return True
-    return Activity.objects.filter(lead_id=lead_id, occurred_at__gt=recycled_at).exists()
-
-
-class ModelVersion(Protocol):
-    """What a crossing records of the version that scored the lead: a
-    ScoringModel, or the CompiledModel single-lead scoring already holds."""
-
-    # Read-only, as a frozen CompiledModel's fields are.
-    @property
-    def id(self) -> int: ...
-    @property
-    def version(self) -> int: ...
-    @property
-    def threshold(self) -> int: ...
-    @property
-    def min_fit(self) -> int: ...
-    @property
-    def min_engagement(self) -> int: ...
-
-
-def qualify_leads(*, lead_ids: Iterable[int], model: ModelVersion) -> int:
-    """Makes MQLs of the given qualifying leads that are not with sales yet,
-    reading each lead's stored score. Returns how many leads crossed."""
-    candidates = (
-        Lead.objects.filter(pk__in=list(lead_ids), stage__in=STAGES_THAT_CAN_QUALIFY)
-        .select_related("score")
-        .order_by("pk")
-    )
-    return sum(qualify_lead(lead=lead, score=lead.score, model=model) for lead in candidates)
-
-
-def qualify_lead(*, lead: Lead, score: LeadScore, model: ModelVersion) -> bool:
-    """Makes an MQL of a lead whose ``score`` (under ``model``) qualifies and
-    whose ``stage``, as read by the caller, can qualify; the caller passes
-    what it already holds, so nothing is read again. True if it crossed.
-
-    The crossing changes the stage through the lifecycle service, keeps a
-    snapshot of the score and its explanation, and is announced on
-    ``lead_became_mql`` for routing. A lead whose stage someone else changed
-    since the caller read it is left alone: it is no longer this score's to
-    qualify, and its next scoring sees it as it is.
-    """
-    if lead.stage == Stage.RECYCLED and not _has_engagement_since_recycle(lead.pk):
-        return False
-    try:
-        change_stage(
-            lead=lead,
-            to_stage=Stage.MQL,
-            reason=f"Score {_points(score.total)} ≥ {model.threshold} "
-            f"(fit {_points(score.fit)}, engagement {_points(score.engagement)}; "
-            f"model v{model.version})",
-            expected_from=lead.stage,
-        )
-    except ConflictError:
-        return False
-    snapshot = MQLSnapshot.objects.create(
-        lead=lead,
-        model_id=model.id,
-        fit=score.fit,
-        engagement=score.engagement,
-        total=score.total,
-        grade=score.grade,
-        explanation=score.explanation,
-    )
-    announce_mql(lead=lead, snapshot=snapshot, version=model.version)
-    lead_became_mql.send(sender=MQLSnapshot, lead_id=lead.pk, snapshot_id=snapshot.pk)
-    return True
-
-
-def nurture_reason(model: ModelVersion) -> str:
-    """Why a fit-only lead went to nurture: the same words for one lead and
-    for a set (the version's bars, not each lead's numbers, which its score
-    and explanation keep)."""
-    return (
-        f"Fit only: fit ≥ {model.min_fit} but engagement below {model.min_engagement} "
-        f"(model v{model.version}); nurtured until it engages"
-    )
-
-
-def nurture_lead(*, lead: Lead, model: ModelVersion) -> bool:
-    """Moves a new lead whose score is fit-only to nurture, through the
-    lifecycle service, with the reason. True if it moved; a lead someone else
-    moved since the caller read it is left alone."""
-    try:
-        change_stage(
-            lead=lead,
-            to_stage=Stage.NURTURE,
-            reason=nurture_reason(model),
-            expected_from=lead.stage,
-        )
-    except ConflictError:
-        return False
-    return True
-
-
-def nurture_leads(*, lead_ids: Iterable[int], model: ModelVersion) -> int:
-    """nurture_lead for a set (the set-wise rescore's fit-only new leads), in
-    one statement. Returns how many moved."""
-    return change_stages(
-        lead_ids=list(lead_ids),
-        from_stage=Stage.LEAD,
-        to_stage=Stage.NURTURE,
-        reason=nurture_reason(model),
-    )
-
-
-def _points(value: Decimal) -> str:
-    return f"{value.normalize():f}"

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leads.models import Account, Activity, Lead, LeadSource
+from leads.models import Account, Activity, Lead, LeadSource, LeadTouch
 from scoring import bulk
 from scoring.engine import Condition, condition_holds
 from scoring.fields import FieldType
@@ -199,6 +199,10 @@ lead = st.fixed_dictionaries(
         ),
         "activities": st.lists(activity, max_size=8),
         "source": st.sampled_from(["inbound_form", "cold_list", "webinar"]),
+        # Later arrivals from other sources: any eligible one makes the lead eligible.
+        "touches": st.lists(
+            st.sampled_from(["inbound_form", "cold_list", "webinar"]), max_size=2, unique=True
+        ),
     }
 )
 
@@ -237,6 +241,10 @@ def build(model_spec, rule_specs, lead_specs) -> tuple[ScoringModel, list[Lead]]
             created_at=AS_OF - timedelta(days=spec["created_days_ago"], minutes=n)
         )
         lead.refresh_from_db()
+        LeadTouch.objects.bulk_create(
+            LeadTouch(lead=lead, source=LeadSource.objects.get(slug=slug), first_seen_at=AS_OF)
+            for slug in spec.get("touches", ())
+        )
         Activity.objects.bulk_create(
             Activity(
                 lead=lead,

@@ -23,6 +23,6 @@ def grant_duplicate_permissions(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("leads", "0020_merges_keep_history_and_duplicate_candidates")]
+    dependencies = [("leads", "0019_merges_keep_history_and_duplicate_candidates")]
 
     operations = [migrations.RunPython(grant_duplicate_permissions, migrations.RunPython.noop)]

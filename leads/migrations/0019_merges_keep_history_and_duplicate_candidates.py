@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0017_standard_event_intake'),
+        ('leads', '0018_lead_touches'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

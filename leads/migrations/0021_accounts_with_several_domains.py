@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0021_duplicate_candidate_permissions'),
+        ('leads', '0020_duplicate_candidate_permissions'),
     ]
 
     operations = [

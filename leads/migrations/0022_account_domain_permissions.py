@@ -28,6 +28,6 @@ def grant_account_domain_permissions(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("leads", "0022_accounts_with_several_domains")]
+    dependencies = [("leads", "0021_accounts_with_several_domains")]
 
     operations = [migrations.RunPython(grant_account_domain_permissions, migrations.RunPython.noop)]
