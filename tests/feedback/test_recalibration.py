@@ -407,9 +407,9 @@ def test_a_readable_scorecard_keeps_at_most_the_rules_asked_for(marketing_ops):
         f"signal_{k}": (
             lambda rng, converted, _w, k=k: converted if rng.random() < 0.6 else rng.random() < 0.5
         )
-        for k in range(30)
+        for k in range(12)  # twelve strong signals: more than five would be kept
     }
-    history(1200, dated=True, **columns)
+    history(800, dated=True, **columns)
 
     run = run_history(by=marketing_ops, max_rules=5)
 
