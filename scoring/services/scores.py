@@ -378,6 +378,7 @@ def rescore_leads(*, lead_ids: Iterable[int], as_of: datetime | None = None) -> 
         scored=result.scored + len(raised),
         became_mql=result.became_mql + crossed,
         changed=result.changed + len(raised),
+        nurtured=result.nurtured,
     )
 
 

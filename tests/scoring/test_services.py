@@ -159,6 +159,9 @@ def test_an_account_edited_in_the_admin_announces_its_leads(announced, client):
         "country": "",
         "last_funding_date": "",
         "owner": "",
+        # The other-domains inline, left empty.
+        "other_domains-TOTAL_FORMS": "0",
+        "other_domains-INITIAL_FORMS": "0",
     }
     url = reverse("admin:leads_account_change", args=[account.pk])
 
