@@ -31,6 +31,7 @@ from unittest import mock
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from config.demo_history import WEEKS, play_history
@@ -43,6 +44,7 @@ from routing.models import Membership, Queue
 from routing.services import join_queue, route_mql, set_queue_manager, update_membership
 from routing.services.assign import match_queue
 from routing.services.sla_rollup import refresh_sla_rollup
+from scoring.models import MQLSnapshot
 from scoring.selectors import live_model
 from scoring.services import rescore_id_range, rescore_leads, score_accounts
 from scoring.services.rules import update_model_settings
@@ -122,8 +124,13 @@ def seed_demo(
         crossings += _score_the_past_again(history.lead_ids, at=now - timedelta(hours=2))
         _size_the_seats(crossings, at=now - CROSSING_SPAN - timedelta(hours=1))
         waiting = 0
+        crossed_at = _crossing_times([lead_id for lead_id, _ in crossings])
         for lead_id, moment in crossings:
-            with _clock(moment):
+            # Routed once it crossed: the clock runs on inside each scoring
+            # slice, so a crossing is dated a little after its slice's moment,
+            # and the SDR's lead page shows the snapshot taken up to the
+            # assignment (what sales saw at hand-off).
+            with _clock(max(moment, crossed_at.get(lead_id, moment))):
                 assignment = route_mql(lead_id=lead_id)
             if assignment is not None and assignment.sdr_id is None:
                 waiting += 1
@@ -167,6 +174,17 @@ def _score_every_lead(*, now: datetime) -> list[tuple[int, datetime]]:
         crossed = Lead.objects.filter(pk__gte=first, pk__lte=last, stage=Stage.MQL)
         crossings += [(pk, moment) for pk in crossed.order_by("pk").values_list("pk", flat=True)]
     return crossings
+
+
+def _crossing_times(lead_ids: list[int]) -> dict[int, datetime]:
+    """Each lead's latest MQL crossing, as its snapshot dates it."""
+    return dict(
+        MQLSnapshot.objects.filter(lead_id__in=lead_ids)
+        .order_by()
+        .values("lead_id")
+        .annotate(at=Max("created_at"))
+        .values_list("lead_id", "at")
+    )
 
 
 def _score_the_past_again(lead_ids: list[int], *, at: datetime) -> list[tuple[int, datetime]]:

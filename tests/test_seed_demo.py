@@ -77,6 +77,19 @@ def test_every_demo_sdr_has_open_mqls_in_their_queue(seeded):
     assert Assignment.objects.open().count() == seeded.mqls
 
 
+def test_each_open_mql_shows_sdrs_the_score_sales_saw_at_hand_off(seeded):
+    # The SDR's lead page shows the snapshot taken up to the assignment.
+    open_mqls = Assignment.objects.filter(status=AssignmentStatus.OPEN)
+    without = [
+        a.lead_id
+        for a in open_mqls
+        if not MQLSnapshot.objects.filter(lead_id=a.lead_id, created_at__lte=a.created_at).exists()
+    ]
+
+    assert open_mqls.exists()
+    assert without == []
+
+
 def test_some_mqls_are_overdue_and_some_still_have_time(seeded):
     now = timezone.now()
     open_mqls = Assignment.objects.filter(status=AssignmentStatus.OPEN)
