@@ -10,8 +10,12 @@ single quote, which spreadsheets show as text. (OWASP, "CSV Injection".)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import csv
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
+
+from django.utils import timezone
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -27,3 +31,24 @@ def neutralise(value: Any) -> Any:
 def safe_row(values: Iterable[Any]) -> list[Any]:
     """A row for ``csv.writer.writerow`` with every cell neutralised."""
     return [neutralise(value) for value in values]
+
+
+class _Echo:
+    """A file-like object whose write() hands the line back, for streaming."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def streamed_csv(header: Sequence[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
+    """The lines of a CSV export one at a time (for a StreamingHttpResponse),
+    every cell neutralised."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(header)
+    for row in rows:
+        yield writer.writerow(safe_row(row))
+
+
+def csv_time(value: datetime | None) -> str:
+    """A moment as an export writes it: local time, to the second; blank if none."""
+    return timezone.localtime(value).isoformat(timespec="seconds") if value else ""

@@ -4,9 +4,7 @@ for nurture programs. Marketing ops only."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -17,7 +15,7 @@ from django.views.decorators.http import require_GET
 
 from handoff import roles
 from handoff.access import role_required
-from handoff.csv_safety import safe_row
+from handoff.csv_safety import csv_time, streamed_csv
 from leads.models import Lead
 from scoring.forms import NurtureFilterForm
 from scoring.selectors import nurtured_leads
@@ -69,43 +67,26 @@ def nurture(request: HttpRequest) -> HttpResponse:
     return render(request, "scoring/nurture.html", context)
 
 
-class _Echo:
-    """A file-like object whose write() hands the line back, for streaming."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _when(value: datetime | None) -> str:
-    return timezone.localtime(value).isoformat(timespec="seconds") if value else ""
-
-
-def _csv_lines(leads: Iterable[Lead]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_HEADER)
+def _nurture_rows(leads: Iterable[Lead]) -> Iterator[list]:
     for lead in leads:
         score = getattr(lead, "score", None)
-        yield writer.writerow(
-            safe_row(
-                [
-                    lead.pk,
-                    lead.email or "",
-                    lead.first_name,
-                    lead.last_name,
-                    lead.title,
-                    lead.account.name if lead.account else lead.company_name,
-                    lead.country,
-                    lead.source.name,
-                    score.grade if score else "",
-                    score.fit if score else "",
-                    score.engagement if score else "",
-                    score.total if score else "",
-                    "yes" if lead.do_not_contact else "no",
-                    _when(lead.nurtured_at),  # type: ignore[attr-defined]
-                    lead.nurture_reason or "",  # type: ignore[attr-defined]
-                ]
-            )
-        )
+        yield [
+            lead.pk,
+            lead.email or "",
+            lead.first_name,
+            lead.last_name,
+            lead.title,
+            lead.account.name if lead.account else lead.company_name,
+            lead.country,
+            lead.source.name,
+            score.grade if score else "",
+            score.fit if score else "",
+            score.engagement if score else "",
+            score.total if score else "",
+            "yes" if lead.do_not_contact else "no",
+            csv_time(lead.nurtured_at),  # type: ignore[attr-defined]
+            lead.nurture_reason or "",  # type: ignore[attr-defined]
+        ]
 
 
 @marketing_ops_only
@@ -126,7 +107,8 @@ def nurture_csv(request: HttpRequest) -> HttpResponse:
         leads=leads.count(),
     )
     response = StreamingHttpResponse(
-        _csv_lines(leads.iterator(chunk_size=2000)), content_type="text/csv; charset=utf-8"
+        streamed_csv(CSV_HEADER, _nurture_rows(leads.iterator(chunk_size=2000))),
+        content_type="text/csv; charset=utf-8",
     )
     parts = [source.slug if source else "", f"grade-{filters['grade']}" if filters["grade"] else ""]
     suffix = "".join(f"-{p}" for p in parts if p)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
@@ -12,7 +10,7 @@ from django.utils import timezone
 
 from handoff import roles
 from handoff.access import role_required
-from handoff.csv_safety import safe_row
+from handoff.csv_safety import csv_time, streamed_csv
 from routing.reports.filters import SLAFilterForm
 from routing.reports.queries import BreachLine, any_assignments, breach_lines, sla_report
 
@@ -58,37 +56,20 @@ def sla(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    """A file-like object whose write() hands the line back, for streaming."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _when(value: datetime | None) -> str:
-    return timezone.localtime(value).isoformat(timespec="seconds") if value else ""
-
-
-def _csv_lines(lines: Iterable[BreachLine]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_HEADER)
+def _breach_rows(lines: Iterable[BreachLine]) -> Iterator[list]:
     for line in lines:
-        yield writer.writerow(
-            safe_row(
-                [
-                    line.lead_id,
-                    line.lead_email,
-                    line.lead_name,
-                    line.queue,
-                    line.sdr,
-                    _when(line.assigned_at),
-                    _when(line.due_at),
-                    _when(line.first_touch_at),
-                    _when(line.breached_at),
-                    line.minutes_overdue,
-                ]
-            )
-        )
+        yield [
+            line.lead_id,
+            line.lead_email,
+            line.lead_name,
+            line.queue,
+            line.sdr,
+            csv_time(line.assigned_at),
+            csv_time(line.due_at),
+            csv_time(line.first_touch_at),
+            csv_time(line.breached_at),
+            line.minutes_overdue,
+        ]
 
 
 @managers_only
@@ -99,7 +80,8 @@ def sla_breaches_csv(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest(form.errors.as_text(), content_type="text/plain")
     filters = form.filters()
     response = StreamingHttpResponse(
-        _csv_lines(breach_lines(filters, now=now)), content_type="text/csv; charset=utf-8"
+        streamed_csv(CSV_HEADER, _breach_rows(breach_lines(filters, now=now))),
+        content_type="text/csv; charset=utf-8",
     )
     period = (
         f"{filters.start:%Y-%m-%d}-{filters.end:%Y-%m-%d}"
